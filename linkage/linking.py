@@ -1,0 +1,176 @@
+"""Linking pseudonymised deliveries to the pseudonymised register in DuckDB (CONTRACT §7).
+
+Produces the true (unprotected) counts per area and indicator, the quality table per partner and
+the household microdata without pseudonyms. Disclosure control happens after this, elsewhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from linkage.indicators import (
+    COMBINATION_INDICATORS,
+    DOMAIN_INDICATORS,
+    DOMAINS,
+    HOUSEHOLDS,
+    INDICATORS,
+    LEVELS,
+    MULTI_DOMAIN,
+    ONLY_INDICATORS,
+    WITH_SERVICE,
+    organisation_count_indicator,
+    service_count_indicator,
+)
+from linkage.parquet_meta import DELIVERY_FORMAT, REGISTER_FORMAT, expect_format
+from linkage.periods import Period
+from linkage.sql_units import execute
+
+MAX_SERVICES = 4
+MAX_ORGANISATIONS = 3
+LEVEL_COLUMNS = {"gemeente": "gemeentecode", "wijk": "wijkcode", "buurt": "buurtcode"}
+
+
+class LinkageError(Exception):
+    """A run that cannot go on (Dutch message, names the partner, never a row value)."""
+
+
+@dataclass(frozen=True)
+class DeliveryFile:
+    path: Path
+    partner: str
+    key_id: str
+    rows_read: int
+    rows_rejected: int
+    meta: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class LinkageResult:
+    counts: pd.DataFrame
+    """True counts: gebiedscode, niveau, bovenliggend, indicator, aantal."""
+    quality: pd.DataFrame
+    households: pd.DataFrame
+    """One row per household with a voorziening, no pseudonym, shuffled."""
+    register_key_id: str
+    stage_counts: dict[str, int]
+
+
+def describe_delivery(path: Path) -> DeliveryFile:
+    meta = expect_format(path, DELIVERY_FORMAT)
+    partner = meta.get("partner", "").strip()
+    if not partner:
+        raise LinkageError(f"{path.name}: de levering noemt geen partner in haar metadata")
+    return DeliveryFile(path, partner, meta.get("key_id", ""), int(meta.get("rows_read", 0)),
+                        int(meta.get("rows_rejected", 0)), meta)
+
+
+def check_keys(deliveries: list[DeliveryFile], register_key_id: str) -> None:
+    """Refuse deliveries pseudonymised with another key than the register, naming the partner."""
+    wrong = sorted({d.partner for d in deliveries if d.key_id != register_key_id})
+    if wrong:
+        raise LinkageError(
+            "sleutel komt niet overeen met het adressenregister (key_id "
+            f"{register_key_id}) bij partner(s): {', '.join(wrong)}; vraag deze partner(s) opnieuw te "
+            "pseudonimiseren met de sleutel van deze periode"
+        )
+
+
+def link_deliveries(
+    deliveries: list[DeliveryFile], register: Path, period: Period, levels: tuple[str, ...], seed: int = 0
+) -> LinkageResult:
+    """Link, then count households per area for every indicator."""
+    register_meta = expect_format(register, REGISTER_FORMAT)
+    register_key_id = register_meta.get("key_id", "")
+    check_keys(deliveries, register_key_id)
+    with duckdb.connect() as con:
+        execute(con, "load_register", {"path": str(register)})
+        execute(con, "create_records")
+        for delivery in deliveries:
+            execute(con, "insert_delivery", {
+                "partner": delivery.partner, "key_id": delivery.key_id, "path": str(delivery.path),
+                "period_start": period.start, "period_end": period.end,
+            })
+        execute(con, "link_records")
+        quality = execute(con, "quality_per_partner").df()
+        execute(con, "households")
+        cube = execute(con, "household_cube", {
+            "max_voorzieningen": MAX_SERVICES, "max_organisaties": MAX_ORGANISATIONS,
+        }).df()
+        denominators = execute(con, "register_households").df()
+        micro = execute(con, "household_microdata").df()
+        stage_row = execute(con, "stage_counts").df().iloc[0]
+        stage_counts = {name: int(value) for name, value in stage_row.items()}
+    counts = area_indicator_counts(cube, denominators, levels)
+    return LinkageResult(counts, _quality_types(quality), household_microdata(micro, seed), register_key_id,
+                         stage_counts)
+
+
+def _quality_types(quality: pd.DataFrame) -> pd.DataFrame:
+    for column in quality.columns[2:]:
+        quality[column] = quality[column].astype("int64")
+    return quality
+
+
+def household_microdata(micro: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """Domain flags per household, rows in a seeded random order (content decides nothing)."""
+    domain_sets = micro["domeinen"].str.split("+")
+    frame = pd.DataFrame({"buurtcode": micro["buurtcode"], "wijkcode": micro["wijkcode"]})
+    for domain in DOMAINS:
+        frame[domain] = domain_sets.map(lambda s, d=domain: d in s).astype(bool)
+    frame["aantal_voorzieningen"] = micro["aantal_voorzieningen"].astype("int64")
+    frame["aantal_organisaties"] = micro["aantal_organisaties"].astype("int64")
+    order = np.random.default_rng(seed).permutation(len(frame))
+    return frame.iloc[order].reset_index(drop=True)
+
+
+def _profile_indicators(domains: frozenset[str], services: int, organisations: int) -> list[str]:
+    names = [WITH_SERVICE, *(DOMAIN_INDICATORS[d] for d in DOMAINS if d in domains)]
+    if len(domains) == 1:
+        names.append(ONLY_INDICATORS[next(iter(domains))])
+    else:
+        names.extend(name for name, combo in COMBINATION_INDICATORS if combo == domains)
+        names.append(MULTI_DOMAIN)
+    names.append(service_count_indicator(services))
+    names.append(organisation_count_indicator(organisations))
+    return names
+
+
+def area_indicator_counts(cube: pd.DataFrame, denominators: pd.DataFrame, levels: tuple[str, ...]) -> pd.DataFrame:
+    """Every indicator for every area of the requested levels, zeros included."""
+    profiles = cube.assign(
+        indicators=[
+            _profile_indicators(frozenset(d.split("+")), int(s), int(o))
+            for d, s, o in zip(cube["domeinen"], cube["voorzieningen"], cube["organisaties"], strict=True)
+        ]
+    ).explode("indicators")
+    ordered_levels = [level for level in LEVELS if level in levels]
+    frames = []
+    for position, level in enumerate(ordered_levels):
+        code_column = LEVEL_COLUMNS[level]
+        parent_column = LEVEL_COLUMNS[ordered_levels[position - 1]] if position else None
+        areas = denominators.groupby(code_column, as_index=False).agg(
+            huishoudens=("huishoudens", "sum"),
+            bovenliggend=(parent_column, "first") if parent_column else (code_column, lambda s: None),
+        )
+        grid = pd.MultiIndex.from_product([areas[code_column], INDICATORS], names=["gebiedscode", "indicator"])
+        counted = (
+            profiles.groupby([code_column, "indicators"])["aantal"].sum()
+            .rename_axis(["gebiedscode", "indicator"])
+            .reindex(grid, fill_value=0)
+            .reset_index()
+        )
+        household_totals = areas.set_index(code_column)["huishoudens"]
+        is_total = counted["indicator"] == HOUSEHOLDS
+        counted.loc[is_total, "aantal"] = counted.loc[is_total, "gebiedscode"].map(household_totals).to_numpy()
+        counted["niveau"] = level
+        counted["bovenliggend"] = counted["gebiedscode"].map(areas.set_index(code_column)["bovenliggend"])
+        frames.append(counted)
+    result = pd.concat(frames, ignore_index=True)
+    result["aantal"] = result["aantal"].astype("int64")
+    result["bovenliggend"] = result["bovenliggend"].astype("object").where(result["bovenliggend"].notna(), None)
+    return result[["gebiedscode", "niveau", "bovenliggend", "indicator", "aantal"]]

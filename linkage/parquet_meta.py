@@ -1,0 +1,40 @@
+"""Reading and writing the Factlab metadata stamped on pseudonymised Parquet files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+DELIVERY_FORMAT = "factlab-levering"
+REGISTER_FORMAT = "factlab-register"
+FORMAT_VERSION = "1"
+
+
+class PseudonymisedFileError(Exception):
+    """A Parquet file that is not a usable Factlab file (Dutch message)."""
+
+
+def with_metadata(table: pa.Table, metadata: dict[str, str]) -> pa.Table:
+    existing = table.schema.metadata or {}
+    merged = {**existing, **{k.encode(): str(v).encode() for k, v in metadata.items()}}
+    return table.replace_schema_metadata(merged)
+
+
+def read_metadata(path: Path) -> dict[str, str]:
+    try:
+        raw = pq.read_schema(path).metadata or {}
+    except (OSError, pa.ArrowInvalid):
+        raise PseudonymisedFileError(f"{path.name}: geen leesbaar Parquet-bestand") from None
+    return {k.decode(): v.decode() for k, v in raw.items() if not k.startswith(b"ARROW")}
+
+
+def expect_format(path: Path, expected: str) -> dict[str, str]:
+    meta = read_metadata(path)
+    if meta.get("format") != expected:
+        kind = "gepseudonimiseerde levering" if expected == DELIVERY_FORMAT else "gepseudonimiseerd adressenregister"
+        raise PseudonymisedFileError(f"{path.name}: dit is geen {kind} van Factlab (metadata 'format' ontbreekt)")
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise PseudonymisedFileError(f"{path.name}: onbekende formaatversie {meta.get('format_version')!r}")
+    return meta

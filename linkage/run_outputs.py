@@ -1,0 +1,117 @@
+"""Settings of a run and the assembly of its output folder, written whole or not at all."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from linkage.atomic import atomic_directory
+from linkage.indicators import LEVELS
+from linkage.linking import DeliveryFile, LinkageError, LinkageResult
+from linkage.manifest import CONTRACT_VERSION, now_iso, package_versions, sha256_of, write_manifest
+from linkage.outputs import read_area_names, write_households, write_quality, write_samenloop
+from linkage.parquet_meta import read_metadata
+from linkage.periods import Period
+
+OUTPUT_MARKER = "manifest.json"
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    deliveries: Path
+    register: Path
+    areas: Path
+    period: Period
+    out: Path
+    levels: tuple[str, ...]
+    rules: Any
+    vorige: Path | None = None
+    geojson: Path | None = None
+    pdf: bool = True
+
+    @classmethod
+    def create(cls, **values: Any) -> RunSettings:
+        settings = cls(**values)
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        unknown = [level for level in self.levels if level not in LEVELS]
+        if unknown or not self.levels:
+            raise LinkageError(f"onbekend niveau {', '.join(unknown) or '(leeg)'}; kies uit {', '.join(LEVELS)}")
+        if not self.deliveries.is_dir():
+            raise LinkageError(f"map met leveringen {self.deliveries} bestaat niet")
+        for label, path in (("adressenregister", self.register), ("gebiedenbestand", self.areas)):
+            if not path.is_file():
+                raise LinkageError(f"{label} {path} bestaat niet")
+        if self.out.exists() and (not self.out.is_dir() or (
+                any(self.out.iterdir()) and not (self.out / OUTPUT_MARKER).exists())):
+            raise LinkageError(
+                f"uitvoermap {self.out} bestaat al en is geen eerdere Factlab-uitvoer; kies een nieuwe of lege map"
+            )
+
+
+def find_deliveries(folder: Path) -> list[Path]:
+    files = sorted(p for p in folder.glob("*.parquet") if p.is_file())
+    if not files:
+        raise LinkageError(f"geen gepseudonimiseerde leveringen (*.parquet) gevonden in {folder}")
+    return files
+
+
+def _gemeente(linkage: LinkageResult, names: dict[str, str]) -> dict[str, str]:
+    codes = sorted(linkage.counts.loc[linkage.counts["niveau"] == "gemeente", "gebiedscode"].unique())
+    if not codes:
+        codes = sorted({c[:2].replace("BU", "GM").replace("WK", "GM") + c[2:6]
+                        for c in linkage.counts["gebiedscode"].unique()})
+    return {"code": ", ".join(codes), "naam": ", ".join(names.get(c, c) for c in codes)}
+
+
+def build_manifest(deliveries: list[DeliveryFile], linkage: LinkageResult, protected, audit,
+                   settings: RunSettings, names: dict[str, str], timings: dict[str, float]) -> dict[str, Any]:
+    register_meta = read_metadata(settings.register)
+    return {
+        "factlab_versie": package_versions()["factlab"],
+        "contract_versie": CONTRACT_VERSION,
+        "gemaakt": now_iso(),
+        "periode": {"label": settings.period.label, "start": settings.period.start.isoformat(),
+                    "eind": settings.period.end.isoformat()},
+        "niveaus": list(settings.levels),
+        "gemeente": _gemeente(linkage, names),
+        "key_id": linkage.register_key_id,
+        "invoer": {
+            "register": {"bestand": settings.register.name, "sha256": sha256_of(settings.register),
+                         "key_id": register_meta.get("key_id"), "adressen": linkage.stage_counts["register_adressen"]},
+            "gebieden": {"bestand": settings.areas.name, "sha256": sha256_of(settings.areas)},
+        },
+        "leveringen": [
+            {"bestand": d.path.name, "partner": d.partner, "key_id": d.key_id, "sha256": sha256_of(d.path),
+             "rijen_gelezen": d.rows_read, "rijen_afgekeurd": d.rows_rejected,
+             "rijen_dubbel": int(d.meta.get("rows_duplicate", 0))}
+            for d in deliveries
+        ],
+        "telling": {**linkage.stage_counts, "cellen": int(len(protected)),
+                    "cellen_geheim": int(protected["geheim"].sum())},
+        "beveiliging": {"regels": settings.rules.as_dict(), "regels_nl": settings.rules.describe_nl(),
+                        "audit": audit.as_manifest()},
+        "parameters": {"periode": settings.period.label, "niveaus": ",".join(settings.levels),
+                       "vorige": bool(settings.vorige), "kaart": bool(settings.geojson), "pdf": settings.pdf},
+        "versies": package_versions(),
+        "duur_seconden": {k: round(v, 3) for k, v in timings.items()},
+    }
+
+
+def assemble_outputs(deliveries: list[DeliveryFile], linkage: LinkageResult, protected, audit,
+                     settings: RunSettings, timings: dict[str, float]) -> Path:
+    """Write every output into a temporary folder that replaces OUT only when all succeeded."""
+    from reports.build import build_report
+
+    names = read_area_names(settings.areas)
+    with atomic_directory(settings.out) as staging:
+        write_samenloop(protected, names, staging / "samenloop.csv")
+        write_quality(linkage.quality, staging / "kwaliteit.csv")
+        write_households(linkage.households, staging / "huishoudens.parquet")
+        manifest = build_manifest(deliveries, linkage, protected, audit, settings, names, timings)
+        write_manifest(manifest, staging / OUTPUT_MARKER)
+        build_report(staging, vorige=settings.vorige, geojson=settings.geojson, pdf=settings.pdf)
+    return settings.out

@@ -1,0 +1,190 @@
+"""Reading partner extracts (CONTRACT §4) as people really export them.
+
+Detects the encoding (UTF-8 with or without BOM, else Windows-1252) and the delimiter (`;` or
+`,`), normalises header names, and yields the rows in chunks of strings with their line number,
+so files of any size are read in bounded memory.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from schemas.messages import RowError
+
+REQUIRED_COLUMNS = ("postcode", "huisnummer", "voorziening", "begindatum")
+OPTIONAL_COLUMNS = ("huisletter", "huisnummertoevoeging", "einddatum")
+DELIVERY_COLUMNS = REQUIRED_COLUMNS[:2] + OPTIONAL_COLUMNS[:2] + REQUIRED_COLUMNS[2:] + OPTIONAL_COLUMNS[2:]
+COLUMN_ALIASES = {"toevoeging": "huisnummertoevoeging"}
+DELIMITERS = (";", ",")
+CHUNK_ROWS = 200_000
+_SNIFF_BYTES = 1 << 20
+
+
+class FileFault(Exception):
+    """A file-level fault: nothing of the file can be used. The message is Dutch."""
+
+
+@dataclass(frozen=True)
+class ExtractLayout:
+    encoding: str
+    delimiter: str
+    columns: dict[str, int]
+    """Known column name → position in the row."""
+    ignored_columns: list[str] = field(default_factory=list)
+    header_width: int = 0
+
+
+def normalise_header(name: str) -> str:
+    """Header names are case-, space- and underscore-insensitive; aliases map to contract names."""
+    key = re.sub(r"[\s_\-]+", "", name.replace("\ufeff", "")).lower()
+    return COLUMN_ALIASES.get(key, key)
+
+
+def detect_encoding(path: Path) -> str:
+    """'utf-8-sig' when the file decodes as UTF-8 (BOM or not), else 'cp1252'."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        with path.open("rb") as handle:
+            first = True
+            while block := handle.read(_SNIFF_BYTES):
+                if first and b"\x00" in block[:4096]:
+                    raise FileFault(f"{path.name}: dit is geen tekstbestand (CSV); lever een CSV-bestand aan")
+                first = False
+                decoder.decode(block)
+            decoder.decode(b"", final=True)
+        return "utf-8-sig"
+    except UnicodeDecodeError:
+        pass
+    try:
+        with path.open("rb") as handle:
+            cp_decoder = codecs.getincrementaldecoder("cp1252")()
+            while block := handle.read(_SNIFF_BYTES):
+                cp_decoder.decode(block)
+    except UnicodeDecodeError:
+        raise FileFault(
+            f"{path.name}: de tekens zijn niet te lezen als UTF-8 of Windows-1252; "
+            "sla het bestand op als 'CSV UTF-8' of 'CSV (puntkomma gescheiden)'"
+        ) from None
+    return "cp1252"
+
+
+def _open_text(path: Path, encoding: str) -> io.TextIOWrapper:
+    return open(path, encoding=encoding, newline="")  # noqa: SIM115 - caller closes
+
+
+def _pick_delimiter(header_line: str, required: tuple[str, ...]) -> str:
+    best, best_hits = DELIMITERS[0], -1
+    for delimiter in DELIMITERS:
+        names = [normalise_header(n) for n in next(csv.reader([header_line], delimiter=delimiter), [])]
+        hits = sum(1 for r in required if r in names)
+        if hits > best_hits:
+            best, best_hits = delimiter, hits
+    return best
+
+
+def read_layout(path: Path, required: tuple[str, ...] = REQUIRED_COLUMNS,
+                known: tuple[str, ...] = DELIVERY_COLUMNS) -> ExtractLayout:
+    """Detect encoding, delimiter and columns; raises FileFault when the header is unusable."""
+    if not path.is_file():
+        raise FileFault(f"{path}: bestand niet gevonden")
+    if path.stat().st_size == 0:
+        raise FileFault(f"{path.name}: het bestand is leeg")
+    encoding = detect_encoding(path)
+    with _open_text(path, encoding) as handle:
+        header_line = ""
+        for line in handle:
+            if line.strip().strip(";,").strip():
+                header_line = line
+                break
+    if not header_line:
+        raise FileFault(f"{path.name}: het bestand bevat geen kopregel")
+    delimiter = _pick_delimiter(header_line, required)
+    raw_names = next(csv.reader([header_line], delimiter=delimiter), [])
+    names = [normalise_header(n) for n in raw_names]
+    columns: dict[str, int] = {}
+    ignored: list[str] = []
+    for position, name in enumerate(names):
+        if name in known:
+            if name in columns:
+                raise FileFault(f"{path.name}: kolom '{name}' staat twee keer in de kopregel; laat er één staan")
+            columns[name] = position
+        elif name:
+            ignored.append(name)
+    missing = [r for r in required if r not in columns]
+    if missing:
+        found = ", ".join(n for n in names if n) or "(geen)"
+        raise FileFault(
+            f"{path.name} regel 1: verplichte kolom(men) {', '.join(missing)} ontbreken in de kopregel "
+            f"(gevonden: {found}); gebruik de kolomnamen uit de aanleverspecificatie"
+        )
+    return ExtractLayout(encoding, delimiter, columns, ignored, len(names))
+
+
+def iter_rows(path: Path, layout: ExtractLayout, chunk_rows: int = CHUNK_ROWS,
+              known: tuple[str, ...] = DELIVERY_COLUMNS) -> Iterator[tuple[pd.DataFrame, list[RowError]]]:
+    """Yield (rows, structural errors) per chunk.
+
+    Rows are strings in the known columns plus `regel`, the line where the record starts
+    (header = line 1). Blank lines and lines of only delimiters are skipped. Only known columns
+    are kept: extra columns (names, BSN) are never copied.
+    """
+    positions = {name: layout.columns.get(name) for name in known}
+    width = layout.header_width
+    with _open_text(path, layout.encoding) as handle:
+        reader = csv.reader(handle, delimiter=layout.delimiter)
+        header_seen = False
+        buffer: dict[str, list[str]] = {name: [] for name in known}
+        lines: list[int] = []
+        errors: list[RowError] = []
+        previous_end = 0
+        try:
+            for record in reader:
+                start = previous_end + 1
+                previous_end = reader.line_num
+                if not any(cell.strip() for cell in record):
+                    continue
+                if not header_seen:
+                    header_seen = True
+                    continue
+                if len(record) > width and any(cell.strip() for cell in record[width:]):
+                    errors.append(RowError.of(start, "(regel)", str(len(record)), "velden_aantal", str(width)))
+                    continue
+                for name, pos in positions.items():
+                    buffer[name].append(record[pos] if pos is not None and pos < len(record) else "")
+                lines.append(start)
+                if len(lines) >= chunk_rows:
+                    yield _frame(buffer, lines), errors
+                    buffer = {name: [] for name in known}
+                    lines, errors = [], []
+        except csv.Error as exc:
+            raise FileFault(
+                f"{path.name} regel {reader.line_num}: het CSV-bestand is beschadigd ({_csv_reason(exc)}); "
+                "sla het opnieuw op als CSV"
+            ) from None
+        except UnicodeDecodeError:
+            raise FileFault(f"{path.name}: de tekens zijn niet te lezen als {layout.encoding}") from None
+    if lines or errors:
+        yield _frame(buffer, lines), errors
+
+
+def _csv_reason(exc: csv.Error) -> str:
+    text = str(exc)
+    if "NUL" in text:
+        return "het bevat NUL-tekens"
+    if "field larger" in text:
+        return "een veld is te lang"
+    return "onverwachte aanhalingstekens of regeleinden"
+
+
+def _frame(buffer: dict[str, list[str]], lines: list[int]) -> pd.DataFrame:
+    frame = pd.DataFrame({name: pd.Series(values, dtype="object") for name, values in buffer.items()})
+    frame.insert(0, "regel", pd.Series(lines, dtype="int64"))
+    return frame
