@@ -80,10 +80,22 @@ def check_keys(deliveries: list[DeliveryFile], register_key_id: str) -> None:
         )
 
 
-def link_deliveries(
-    deliveries: list[DeliveryFile], register: Path, period: Period, levels: tuple[str, ...], seed: int = 0
-) -> LinkageResult:
-    """Link, then count households per area for every indicator."""
+@dataclass
+class LinkedHouseholds:
+    """The outcome of linking, before any aggregation: no pseudonym leaves the DuckDB connection."""
+
+    households: pd.DataFrame
+    """One row per linked household with a record in the period: buurtcode, wijkcode, gemeentecode,
+    domeinen, aantal_voorzieningen, aantal_organisaties; ordered by content."""
+    denominators: pd.DataFrame
+    """Register households per buurt (with wijk and gemeente)."""
+    quality: pd.DataFrame
+    register_key_id: str
+    stage_counts: dict[str, int]
+
+
+def link_records(deliveries: list[DeliveryFile], register: Path, period: Period) -> LinkedHouseholds:
+    """Link every delivered record to the register (CONTRACT §7) and reduce them to households."""
     register_meta = expect_format(register, REGISTER_FORMAT)
     register_key_id = register_meta.get("key_id", "")
     check_keys(deliveries, register_key_id)
@@ -98,16 +110,31 @@ def link_deliveries(
         execute(con, "link_records")
         quality = execute(con, "quality_per_partner").df()
         execute(con, "households")
+        households = execute(con, "household_rows").df()
+        denominators = execute(con, "register_households").df()
+        stage_row = execute(con, "stage_counts").df().iloc[0]
+        stage_counts = {name: int(value) for name, value in stage_row.items()}
+    return LinkedHouseholds(households, denominators, _quality_types(quality), register_key_id, stage_counts)
+
+
+def aggregate_households(linked: LinkedHouseholds, levels: tuple[str, ...], seed: int = 0) -> LinkageResult:
+    """Count households per area for every indicator, and shuffle the household microdata with `seed`."""
+    with duckdb.connect() as con:
+        con.register("households", linked.households)
         cube = execute(con, "household_cube", {
             "max_voorzieningen": MAX_SERVICES, "max_organisaties": MAX_ORGANISATIONS,
         }).df()
-        denominators = execute(con, "register_households").df()
         micro = execute(con, "household_microdata").df()
-        stage_row = execute(con, "stage_counts").df().iloc[0]
-        stage_counts = {name: int(value) for name, value in stage_row.items()}
-    counts = area_indicator_counts(cube, denominators, levels)
-    return LinkageResult(counts, _quality_types(quality), household_microdata(micro, seed), register_key_id,
-                         stage_counts)
+    counts = area_indicator_counts(cube, linked.denominators, levels)
+    return LinkageResult(counts, linked.quality, household_microdata(micro, seed), linked.register_key_id,
+                         dict(linked.stage_counts))
+
+
+def link_deliveries(
+    deliveries: list[DeliveryFile], register: Path, period: Period, levels: tuple[str, ...], seed: int = 0
+) -> LinkageResult:
+    """Link, then count households per area for every indicator."""
+    return aggregate_households(link_records(deliveries, register, period), levels, seed)
 
 
 def _quality_types(quality: pd.DataFrame) -> pd.DataFrame:

@@ -1,0 +1,33 @@
+"""Shared fixtures: the test vectors and key from ../shared, and isolated Prefect/temp folders."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from linkage.keys import Key, compute_key_id
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SHARED = PROJECT_ROOT.parent / "shared"
+VECTORS = SHARED / "vectors"
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_RESULTS_PERSIST_BY_DEFAULT", "false")
+
+
+@pytest.fixture(scope="session")
+def test_key() -> Key:
+    document = json.loads((VECTORS / "testsleutel.json").read_text(encoding="utf-8"))
+    secret = base64.b64decode(document["key"])
+    return Key(compute_key_id(secret), document["created"], secret)
+
+
+@pytest.fixture(scope="session")
+def vector_rows() -> list[dict[str, str]]:
+    with (VECTORS / "pseudoniemen-v1.csv").open(encoding="utf-8") as handle:
+        return list(csv.DictReader(handle, delimiter=";"))
