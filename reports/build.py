@@ -1,0 +1,79 @@
+"""Build the stapelingsrapport (rapport.html and rapport.pdf) from the protected output of a run.
+
+Both files are written under a temporary name in the output folder and renamed into place only when
+everything succeeded, so a failed run never leaves a half-written report behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+from contextlib import suppress
+from pathlib import Path
+
+from reports.figures import read_wijk_geojson
+from reports.html import load_report_data, render_report, report_title
+from reports.pdf import print_pdf
+
+HTML_NAME = "rapport.html"
+PDF_NAME = "rapport.pdf"
+
+
+def _temporary(out_dir: Path, suffix: str) -> Path:
+    # The suffix stays .html/.pdf: chromium decides by extension how to open a file:// URL.
+    fd, name = tempfile.mkstemp(prefix=".rapport-", suffix=f".tmp{suffix}", dir=out_dir)
+    os.close(fd)
+    return Path(name)
+
+
+def build_report(
+    out_dir: Path, *, vorige: Path | None = None, geojson: Path | None = None, pdf: bool = True
+) -> tuple[Path, Path | None]:
+    """Write rapport.html (and rapport.pdf unless `pdf` is False) into `out_dir`; returns their paths.
+
+    `vorige` is the output folder of an earlier run to compare with; `geojson` a GeoJSON file of wijken
+    (property `wijkcode`) for the map.
+    """
+    out_dir = Path(out_dir)
+    data = load_report_data(
+        out_dir,
+        vorige=Path(vorige) if vorige else None,
+        geojson=read_wijk_geojson(Path(geojson)) if geojson else None,
+    )
+    document = render_report(data)
+
+    html_tmp = _temporary(out_dir, ".html")
+    pdf_tmp = _temporary(out_dir, ".pdf") if pdf else None
+    try:
+        html_tmp.write_text(document, encoding="utf-8")
+        html_tmp.chmod(0o644)
+        if pdf_tmp is not None:
+            print_pdf(html_tmp, pdf_tmp, title=report_title(data))
+            pdf_tmp.chmod(0o644)
+            os.replace(pdf_tmp, out_dir / PDF_NAME)
+        os.replace(html_tmp, out_dir / HTML_NAME)
+    finally:
+        for leftover in (html_tmp, pdf_tmp):
+            if leftover is not None:
+                with suppress(FileNotFoundError):
+                    leftover.unlink()
+    return out_dir / HTML_NAME, (out_dir / PDF_NAME if pdf else None)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m reports.build OUT [--vorige OUT_VORIG] [--kaart wijken.geojson] [--zonder-pdf]`."""
+    parser = argparse.ArgumentParser(description="Maak het stapelingsrapport uit de beschermde uitvoer.")
+    parser.add_argument("out", type=Path, help="map met samenloop.csv, kwaliteit.csv en manifest.json")
+    parser.add_argument("--vorige", type=Path, help="uitvoermap van de vorige periode, om te vergelijken")
+    parser.add_argument("--kaart", type=Path, help="GeoJSON met wijken (eigenschap wijkcode)")
+    parser.add_argument("--zonder-pdf", action="store_true", help="alleen rapport.html maken")
+    args = parser.parse_args(argv)
+    html_path, pdf_path = build_report(
+        args.out, vorige=args.vorige, geojson=args.kaart, pdf=not args.zonder_pdf
+    )
+    print(f"Rapport: {html_path}" + (f" en {pdf_path}" if pdf_path else ""))
+
+
+if __name__ == "__main__":
+    main()

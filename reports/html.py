@@ -1,0 +1,337 @@
+"""Render the stapelingsrapport as one self-contained HTML file (Jinja2 templates in `templates/`).
+
+plotly.js is inlined once in the head; every figure is a bare div with its own small script. Nothing is
+loaded from the network, so the file opens offline and can be printed to PDF by headless chromium.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+import plotly.io as pio
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+from plotly.offline import get_plotlyjs
+
+from linkage.indicators import (
+    DOMAIN_INDICATORS,
+    DOMAIN_LABELS,
+    DOMAINS,
+    HOUSEHOLDS,
+    INDICATOR_LABELS,
+    INDICATORS,
+    MULTI_DOMAIN,
+    ORGANISATION_COUNT_INDICATORS,
+    SERVICE_COUNT_INDICATORS,
+    WITH_SERVICE,
+)
+from reports import charts
+from reports.figures import (
+    KWALITEIT_FILE,
+    MANIFEST_FILE,
+    SAMENLOOP_FILE,
+    Area,
+    Cell,
+    area_table,
+    cell,
+    data_quality,
+    exclusive_combinations,
+    indicator_frame,
+    municipality,
+    period_changes,
+    read_kwaliteit,
+    read_manifest,
+    read_samenloop,
+)
+from reports.formatting import (
+    SECRET,
+    format_count,
+    format_date,
+    format_percentage,
+    format_rate,
+    format_signed_count,
+    format_signed_rate,
+    period_label,
+)
+from reports.summary import DEFAULT_ROUNDING, plain_reading
+
+TEMPLATES = Path(__file__).parent / "templates"
+PLOTLY_CONFIG = {"displayModeBar": False, "displaylogo": False, "responsive": True, "scrollZoom": False}
+EMPTY_TOPOLOGY = '{"type": "Topology", "objects": {}, "arcs": []}'
+"""For plotly's geo module, so it never fetches a world map from its CDN; the wijk map has no base map."""
+
+DEFAULT_THRESHOLD = 10
+"""CONTRACT §8 default: counts below this are secret; the manifest's beveiliging.regels may say otherwise."""
+TEMPLATE_INDICATORS = {
+    "huishoudens": HOUSEHOLDS,
+    "met_voorziening": WITH_SERVICE,
+    "samenloop": MULTI_DOMAIN,
+    "domein": DOMAIN_INDICATORS,
+}
+"""The indicator names the template refers to, taken from linkage.indicators rather than spelled out."""
+CHANGE_WIJK_INDICATORS = (WITH_SERVICE, MULTI_DOMAIN)
+
+NATIONAL_REFERENCE = {
+    "naam": "Nederland (referentie)",
+    "tekst": "97 per 1.000 huishoudens (9,7%) gebruikten twee of meer voorzieningen, 2e halfjaar 2023",
+    "bron": "CBS, Gemeentelijke Monitor Sociaal Domein, tabel ‘Gebruik voorzieningen sociaal domein; "
+    "aantal voorzieningen, wijken’, 2e halfjaar 2023.",
+    "voorbehoud": "Niet helemaal vergelijkbaar: CBS koppelt op BSN binnen Jeugdwet, Wmo en Participatiewet "
+    "en telt ook twee voorzieningen binnen één domein mee. Dit rapport koppelt op adres, gebruikt de "
+    "gegevens van de lokale partners en telt als samenloop alleen hulp uit twee of meer domeinen.",
+}
+
+
+@dataclass
+class ReportData:
+    """Everything the report shows: the protected output of one run, optionally of the previous run too."""
+
+    out_dir: Path
+    samenloop: pd.DataFrame
+    kwaliteit: pd.DataFrame
+    manifest: dict[str, Any]
+    previous: pd.DataFrame | None = None
+    previous_manifest: dict[str, Any] = field(default_factory=dict)
+    geojson: dict[str, Any] | None = None
+
+
+def load_report_data(
+    out_dir: Path, vorige: Path | None = None, geojson: dict[str, Any] | None = None
+) -> ReportData:
+    """Read samenloop.csv, kwaliteit.csv and manifest.json of a run, and samenloop.csv of the previous run."""
+    data = ReportData(
+        out_dir=out_dir,
+        samenloop=read_samenloop(out_dir / SAMENLOOP_FILE),
+        kwaliteit=read_kwaliteit(out_dir / KWALITEIT_FILE),
+        manifest=read_manifest(out_dir / MANIFEST_FILE),
+        geojson=geojson,
+    )
+    if vorige is not None:
+        data.previous = read_samenloop(vorige / SAMENLOOP_FILE)
+        data.previous_manifest = read_manifest(vorige / MANIFEST_FILE)
+    return data
+
+
+def figure_div(fig: go.Figure, div_id: str) -> Markup:
+    """A plotly figure as a div plus script, without plotly.js (that is inlined once in the head)."""
+    height = fig.layout.height or 360
+    html = pio.to_html(
+        fig,
+        full_html=False,
+        include_plotlyjs=False,
+        config=PLOTLY_CONFIG,
+        div_id=div_id,
+        default_width="100%",
+        default_height=f"{height}px",
+        validate=False,
+    )
+    return Markup(html)
+
+
+@cache
+def _plotly_js() -> Markup:
+    return Markup(get_plotlyjs())
+
+
+@cache
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html", "j2"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(
+        aantal=format_count,
+        per1000=format_rate,
+        procent=format_percentage,
+        verschil=format_signed_count,
+        verschil_per1000=format_signed_rate,
+    )
+    env.globals.update(SECRET=SECRET)
+    return env
+
+
+def _period(manifest: dict[str, Any]) -> dict[str, str]:
+    """The period in words (label), as its code (kort, for table headers), and its first and last day."""
+    periode = manifest.get("periode") or {}
+    if not isinstance(periode, dict):
+        periode = {"label": str(periode)}
+    code = str(periode.get("label") or "").strip()
+    words = period_label(code)
+    article = "de " if words.startswith("peildatum") else "het " if words != code else ""
+    return {
+        "label": words or "onbekende periode",
+        "met_lidwoord": article + words,
+        "kort": code or "?",
+        "start": format_date(str(periode.get("start") or "")),
+        "eind": format_date(str(periode.get("eind") or "")),
+    }
+
+
+def disclosure_parameters(manifest: dict[str, Any]) -> tuple[int, int]:
+    """(threshold, rounding base) of the run's disclosure rules, with the CONTRACT §8 defaults."""
+    beveiliging = manifest.get("beveiliging") or {}
+    regels = beveiliging.get("regels") if isinstance(beveiliging, dict) else None
+    regels = regels if isinstance(regels, dict) else {}
+
+    def positive(name: str, default: int) -> int:
+        try:
+            return max(int(regels.get(name, default)), 1)
+        except (TypeError, ValueError):
+            return default
+
+    return positive("min_publiceerbaar", DEFAULT_THRESHOLD), positive("afronden_op", DEFAULT_ROUNDING)
+
+
+def secret_legend(threshold: int) -> str:
+    """What "." means, in the words of the legend."""
+    return f"minder dan {threshold} huishoudens of afgeschermd om terugrekenen te voorkomen"
+
+
+def _sort_value(c: Cell, field: str = "per_1000") -> str:
+    """The data-sort value of a table cell: empty for secret cells, which the script keeps at the bottom."""
+    value = getattr(c, field)
+    return "" if value is None or c.geheim else repr(float(value))
+
+
+def report_context(data: ReportData) -> dict[str, Any]:
+    """All values the template needs; every number is a published cell or a ratio of published cells."""
+    samenloop, manifest = data.samenloop, data.manifest
+    threshold, rounding = disclosure_parameters(manifest)
+    gemeente: Area = municipality(samenloop)
+    gemeente_info = manifest.get("gemeente") or {}
+    gemeente_naam = str(gemeente_info.get("naam") or gemeente.naam)
+
+    wijken = area_table(samenloop, "wijk", INDICATORS)
+    combos = exclusive_combinations(samenloop, gemeente.code)
+    voorzieningen = indicator_frame(samenloop, gemeente.code, SERVICE_COUNT_INDICATORS)
+    organisaties = indicator_frame(samenloop, gemeente.code, ORGANISATION_COUNT_INDICATORS)
+    multi = cell(samenloop, gemeente.code, MULTI_DOMAIN)
+
+    figures = {
+        "combinaties": figure_div(charts.combination_chart(combos), "grafiek-combinaties"),
+        "voorzieningen": figure_div(
+            charts.distribution_chart(voorzieningen, charts.OKABE_ITO["blue"], "aantal voorzieningen"),
+            "grafiek-voorzieningen",
+        ),
+        "organisaties": figure_div(
+            charts.distribution_chart(organisaties, charts.OKABE_ITO["bluish_green"], "aantal organisaties"),
+            "grafiek-organisaties",
+        ),
+    }
+    if wijken:
+        figures["wijken"] = figure_div(
+            charts.samenloop_per_wijk_chart(wijken, multi.per_1000), "grafiek-wijken"
+        )
+    mapped = {(f.get("properties") or {}).get("wijkcode") for f in (data.geojson or {}).get("features", [])}
+    if data.geojson is not None and any(w["code"] in mapped for w in wijken):
+        figures["kaart"] = figure_div(charts.wijk_map(data.geojson, wijken), "grafiek-kaart")
+
+    previous_period = _period(data.previous_manifest) if data.previous is not None else None
+    if previous_period is not None and previous_period["kort"] == "?":
+        previous_period.update(label="de vorige periode", met_lidwoord="de vorige periode", kort="vorige")
+    changes = None
+    if data.previous is not None:
+        changes = {
+            "gemeente": [
+                row
+                for row in period_changes(samenloop, data.previous, gemeente.niveau, INDICATORS)
+                if row["code"] == gemeente.code
+            ],
+            "wijken": period_changes(samenloop, data.previous, "wijk", CHANGE_WIJK_INDICATORS),
+        }
+
+    beveiliging = manifest.get("beveiliging") or {}
+    audit = beveiliging.get("audit") if isinstance(beveiliging, dict) else None
+    audit_geslaagd = audit.get("geslaagd") if isinstance(audit, dict) else None
+    leveringen = [lev for lev in manifest.get("leveringen") or [] if isinstance(lev, dict)]
+    signalen = [
+        str(sig.get("signaal"))
+        for sig in manifest.get("kwaliteit_signalen") or []
+        if isinstance(sig, dict) and sig.get("signaal")
+    ]
+    pseudonimisering = manifest.get("pseudonimisering") or {}
+    ttp_key_id = str(pseudonimisering.get("ttp_key_id") or "") if isinstance(pseudonimisering, dict) else ""
+
+    return {
+        "titel": f"Stapelingsrapport {gemeente_naam}",
+        "gemeente": {
+            "code": str(gemeente_info.get("code") or gemeente.code),
+            "naam": gemeente_naam,
+            "gebiedscode": gemeente.code,
+        },
+        "periode": _period(manifest),
+        "vorige_periode": previous_period,
+        "kerncijfers": {name: cell(samenloop, gemeente.code, name) for name in INDICATORS},
+        "samenvatting": plain_reading(
+            samenloop,
+            gemeente,
+            wijken,
+            data.previous,
+            previous_period["met_lidwoord"] if previous_period else None,
+            rounding,
+        ),
+        "aandeel_samenloop": _share(samenloop, gemeente.code),
+        "combinaties": combos.to_dict("records"),
+        "voorzieningen": voorzieningen.to_dict("records"),
+        "organisaties": organisaties.to_dict("records"),
+        "wijken": wijken,
+        "ind": TEMPLATE_INDICATORS,
+        "heeft_kaart": "kaart" in figures,
+        "kaart_gevraagd": data.geojson is not None,
+        "referentie": NATIONAL_REFERENCE,
+        "veranderingen": changes,
+        "verandering_indicatoren": {"gemeente": INDICATORS, "wijken": CHANGE_WIJK_INDICATORS},
+        "kwaliteit": data_quality(data.kwaliteit, manifest),
+        "leveringen": leveringen,
+        "kwaliteit_signalen": signalen,
+        "ttp_key_id": ttp_key_id,
+        "regels": [str(r) for r in (beveiliging.get("regels_nl") or [])]
+        if isinstance(beveiliging, dict)
+        else [],
+        "audit_geslaagd": audit_geslaagd,
+        "key_id": str(manifest.get("key_id") or ""),
+        "niveaus": manifest.get("niveaus") or [],
+        "versie": str(manifest.get("factlab_versie") or ""),
+        "gemaakt": format_date(str(manifest.get("gemaakt") or "")),
+        "labels": INDICATOR_LABELS,
+        "domein_labels": DOMAIN_LABELS,
+        "domeinen": DOMAINS,
+        "geheim_legenda": secret_legend(threshold),
+        "afronding": rounding,
+        "figuren": figures,
+        "sort_value": _sort_value,
+        "plotly_js": _plotly_js(),
+        "empty_topology": Markup(EMPTY_TOPOLOGY),
+        "bestanden": {"samenloop": SAMENLOOP_FILE, "kwaliteit": KWALITEIT_FILE, "manifest": MANIFEST_FILE},
+    }
+
+
+def _share(samenloop: pd.DataFrame, gebiedscode: str) -> float | None:
+    """Samenloop as a share of households with a voorziening: a ratio of two published cells."""
+    multi, with_service = (
+        cell(samenloop, gebiedscode, MULTI_DOMAIN),
+        cell(samenloop, gebiedscode, WITH_SERVICE),
+    )
+    if multi.published and with_service.published and with_service.aantal:
+        return multi.aantal / with_service.aantal  # type: ignore[operator]
+    return None
+
+
+def report_title(data: ReportData) -> str:
+    """The title of the report, e.g. "Stapelingsrapport Zaanstad – 2026H1"; also used in the PDF footer."""
+    gemeente_info = data.manifest.get("gemeente") or {}
+    naam = str(gemeente_info.get("naam") or municipality(data.samenloop).naam)
+    return f"Stapelingsrapport {naam}, {_period(data.manifest)['label']}"
+
+
+def render_report(data: ReportData) -> str:
+    """The complete report as an HTML string."""
+    return _environment().get_template("rapport.html.j2").render(**report_context(data))

@@ -1,0 +1,114 @@
+"""Print the report HTML to an A4 PDF with Debian's headless chromium, driven by Playwright.
+
+The browser gets no network: every request other than the local file is aborted, so printing is as
+offline as reading the HTML. No browser is ever downloaded; set FACTLAB_CHROMIUM to use another binary.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from playwright.sync_api import Browser, Page, Route, sync_playwright
+
+CHROMIUM = os.environ.get("FACTLAB_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+A4_MARGIN_MM = {"top": 14, "bottom": 16, "left": 13, "right": 13}
+PRINT_WIDTH_PX = round((210 - A4_MARGIN_MM["left"] - A4_MARGIN_MM["right"]) / 25.4 * 96)
+"""Lay the page out at the printable width of A4, so the charts are drawn at the size they are printed."""
+
+CHARTS_RENDERED = """() => {
+  const divs = [...document.querySelectorAll('.plotly-graph-div')];
+  return divs.every(d => d._fullLayout && d.querySelector('.main-svg'));
+}"""
+
+
+class PdfError(RuntimeError):
+    """Printing the report to PDF failed; the message is Dutch."""
+
+
+@contextmanager
+def chromium_browser() -> Iterator[Browser]:
+    """A headless Debian chromium under Playwright, with the flags Factlab needs; closed on exit."""
+    if not Path(CHROMIUM).exists():
+        raise PdfError(
+            f"Chromium niet gevonden op {CHROMIUM}; installeer het Debian-pakket chromium (make system)."
+        )
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS))
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def block_network(page: Page, allowed_url: str) -> list[str]:
+    """Abort every request except `allowed_url`; returns the list of URLs requested, for tests and checks."""
+    requested: list[str] = []
+
+    def handle(route: Route) -> None:
+        url = route.request.url
+        requested.append(url)
+        if url == allowed_url:
+            route.continue_()
+        else:
+            route.abort()
+
+    page.route("**/*", handle)
+    return requested
+
+
+def open_report(page: Page, html_path: Path, *, timeout_s: float = 30) -> list[str]:
+    """Load the report offline and wait until every plotly chart is drawn; returns the URLs requested."""
+    url = html_path.resolve().as_uri()
+    requested = block_network(page, url)
+    page.goto(url, wait_until="load", timeout=timeout_s * 1000)
+    page.wait_for_function(CHARTS_RENDERED, timeout=timeout_s * 1000)
+    page.evaluate("document.fonts.ready")
+    return requested
+
+
+def footer_template(title: str) -> str:
+    return (
+        '<div style="width:100%;font-size:8px;font-family:DejaVu Sans,sans-serif;color:#555;'
+        'padding:0 13mm;display:flex;justify-content:space-between">'
+        f"<span>{html.escape(title)}</span>"
+        '<span>pagina <span class="pageNumber"></span> van <span class="totalPages"></span></span></div>'
+    )
+
+
+def print_pdf(
+    html_path: Path, pdf_path: Path, *, title: str = "Stapelingsrapport", timeout_s: float = 30
+) -> Path:
+    """Print `html_path` to an A4 PDF at `pdf_path` with page numbers ("pagina X van Y") in the footer."""
+    try:
+        with chromium_browser() as browser:
+            page = browser.new_page(viewport={"width": PRINT_WIDTH_PX, "height": 1100})
+            page.emulate_media(media="print")
+            open_report(page, html_path, timeout_s=timeout_s)
+            page.evaluate("document.querySelectorAll('details').forEach(d => { d.open = true; })")
+            page.pdf(
+                path=str(pdf_path),
+                format="A4",
+                print_background=True,
+                display_header_footer=True,
+                header_template="<span></span>",
+                footer_template=footer_template(title),
+                margin={side: f"{mm}mm" for side, mm in A4_MARGIN_MM.items()},
+            )
+    except PdfError:
+        raise
+    except Exception as exc:  # Playwright raises its own error types; the analyst needs one clear message
+        raise PdfError(f"Het rapport kon niet als PDF worden afgedrukt: {exc}") from exc
+    return pdf_path

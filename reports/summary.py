@@ -1,0 +1,129 @@
+"""The short plain-language reading on the first page, generated from published figures only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from linkage.indicators import (
+    EXCLUSIVE_DOMAIN_SETS,
+    HOUSEHOLDS,
+    INDICATOR_LABELS,
+    MULTI_DOMAIN,
+    ORGANISATION_COUNT_INDICATORS,
+    WITH_SERVICE,
+)
+from reports.figures import Area, cell
+from reports.formatting import format_count, format_percentage, format_rate
+
+DEFAULT_ROUNDING = 5
+"""CONTRACT §8 default: counts are multiples of 5, so a difference of 5 can come from rounding alone."""
+
+
+def _join(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " en " + names[-1]
+
+
+def _times(ratio: float) -> str:
+    if ratio >= 1.15:
+        return f"{format_rate(ratio)} keer zo hoog als"
+    if ratio <= 0.87:
+        return f"{format_rate(ratio)} keer het cijfer van"
+    return "ongeveer gelijk aan"
+
+
+def plain_reading(
+    samenloop: pd.DataFrame,
+    gemeente: Area,
+    wijken: list[dict[str, Any]],
+    previous: pd.DataFrame | None = None,
+    previous_label: str | None = None,
+    rounding: int = DEFAULT_ROUNDING,
+) -> list[str]:
+    """A handful of Dutch sentences a councillor can read without knowing the method."""
+    sentences: list[str] = []
+    households = cell(samenloop, gemeente.code, HOUSEHOLDS)
+    with_service = cell(samenloop, gemeente.code, WITH_SERVICE)
+    multi = cell(samenloop, gemeente.code, MULTI_DOMAIN)
+
+    if households.published and with_service.published:
+        sentences.append(
+            f"{gemeente.naam} telt {format_count(households.aantal)} huishoudens. "
+            f"{format_count(with_service.aantal)} daarvan ({format_rate(with_service.per_1000)} per 1.000) "
+            "kregen in deze periode minstens één voorziening voor jeugd, Wmo of werk en inkomen."
+        )
+    if multi.published:
+        text = (
+            f"{format_count(multi.aantal)} huishoudens ({format_rate(multi.per_1000)} per 1.000) kregen "
+            "hulp uit twee of drie domeinen tegelijk: dat noemen we samenloop."
+        )
+        if with_service.published and with_service.aantal:
+            share = multi.aantal / with_service.aantal  # type: ignore[operator]
+            text += f" Dat is {format_percentage(share, 0)} van de huishoudens met een voorziening."
+        sentences.append(text)
+
+    published = [w for w in wijken if w[MULTI_DOMAIN].per_1000 is not None]
+    hidden = [w for w in wijken if w[MULTI_DOMAIN].per_1000 is None]
+    if len(published) >= 2 and multi.per_1000:
+        ranked = sorted(published, key=lambda w: w[MULTI_DOMAIN].per_1000, reverse=True)
+        top = ranked[: 2 if len(ranked) < 5 else 3]
+        parts = [f"{w['naam']} ({format_rate(w[MULTI_DOMAIN].per_1000)} per 1.000)" for w in top]
+        ratio = top[0][MULTI_DOMAIN].per_1000 / multi.per_1000
+        sentences.append(
+            f"Samenloop komt het meest voor in {_join(parts)}. In {top[0]['naam']} is het cijfer "
+            f"{_times(ratio)} in de hele gemeente ({format_rate(multi.per_1000)} per 1.000)."
+        )
+        lowest = ranked[-1]
+        sentences.append(
+            f"Het laagst is het in {lowest['naam']} ({format_rate(lowest[MULTI_DOMAIN].per_1000)} per 1.000)."
+        )
+    if hidden:
+        names = _join([w["naam"] for w in hidden])
+        verb = "is" if len(hidden) == 1 else "zijn"
+        sentences.append(
+            f"Voor {names} {verb} de samenloop afgeschermd (.), omdat het om te weinig huishoudens gaat "
+            "of omdat het cijfer anders terug te rekenen is."
+        )
+
+    combos = [
+        (name, cell(samenloop, gemeente.code, name))
+        for name in EXCLUSIVE_DOMAIN_SETS
+        if len(EXCLUSIVE_DOMAIN_SETS[name]) > 1
+    ]
+    combos = [(name, c) for name, c in combos if c.published and c.aantal]
+    if combos:
+        name, c = max(combos, key=lambda item: item[1].aantal)
+        sentences.append(
+            f"De meest voorkomende combinatie van domeinen is {INDICATOR_LABELS[name]} "
+            f"({format_count(c.aantal)} huishoudens)."
+        )
+
+    many_orgs = cell(samenloop, gemeente.code, ORGANISATION_COUNT_INDICATORS[-1])
+    if many_orgs.published and many_orgs.aantal:
+        sentences.append(
+            f"{format_count(many_orgs.aantal)} huishoudens ({format_rate(many_orgs.per_1000)} per 1.000) "
+            "hadden met drie of meer organisaties tegelijk te maken."
+        )
+
+    if previous is not None:
+        before = cell(previous, gemeente.code, MULTI_DOMAIN)
+        if (
+            before.published
+            and multi.published
+            and before.per_1000 is not None
+            and multi.per_1000 is not None
+        ):
+            label = previous_label or "de vorige periode"
+            difference = multi.aantal - before.aantal  # type: ignore[operator]
+            if abs(difference) <= (rounding if rounding > 1 else 0):
+                trend = "bleef de samenloop vrijwel gelijk"
+            elif difference > 0:
+                trend = "nam de samenloop toe"
+            else:
+                trend = "nam de samenloop af"
+            sentences.append(
+                f"Vergeleken met {label} {trend}: van {format_rate(before.per_1000)} naar "
+                f"{format_rate(multi.per_1000)} per 1.000 huishoudens."
+            )
+    return sentences

@@ -1,0 +1,270 @@
+"""The stapelingsrapport: built from protected output only, self-contained, offline, true to samenloop.csv."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from plotly.offline import get_plotlyjs
+from test_report_data import (
+    GEMEENTE,
+    SMALL_WIJK,
+    WIJKEN,
+    expected_cells,
+    write_synthetic_out,
+    write_wijk_geojson,
+)
+
+import reports.build
+from linkage.indicators import DOMAIN_INDICATORS, DOMAINS, HOUSEHOLDS, MULTI_DOMAIN, WITH_SERVICE
+from reports.build import build_report
+from reports.figures import ReportInputError, rd_to_wgs84, read_samenloop, read_wijk_geojson
+from reports.formatting import format_count, format_date, format_rate, period_label
+from reports.pdf import CHROMIUM
+
+needs_chromium = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(), reason="Debian chromium ontbreekt (make system)"
+)
+
+
+def _published(row: dict[str, str], field: str = "aantal") -> str:
+    """A cell of samenloop.csv formatted as the report shows it."""
+    if row["geheim"] == "true":
+        return "."
+    if field == "aantal":
+        return format_count(int(row["aantal"]))
+    return format_rate(float(row["per_1000_huishoudens"]))
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    base = tmp_path_factory.mktemp("rapport")
+    previous = write_synthetic_out(base / "vorige", period="2025H2", shift=-3)
+    out = write_synthetic_out(base / "uit")
+    geojson = write_wijk_geojson(base / "wijken.geojson")
+    html_path, pdf_path = build_report(out, vorige=previous, geojson=geojson, pdf=False)
+    assert pdf_path is None
+    return out, html_path.read_text(encoding="utf-8")
+
+
+def _without_plotly(document: str) -> str:
+    return document.replace(get_plotlyjs(), "")
+
+
+def test_report_is_written_atomically_with_nothing_left_over(report: tuple[Path, str]) -> None:
+    out, _ = report
+    assert (out / "rapport.html").is_file()
+    assert not (out / "rapport.pdf").exists()
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".rapport-")]
+
+
+def test_plotly_js_is_inlined_exactly_once_and_nothing_is_fetched(report: tuple[Path, str]) -> None:
+    _, document = report
+    bundle = get_plotlyjs()
+    assert document.count(bundle[:2000]) == 1
+    assert document.count(bundle[-2000:]) == 1
+    assert document.count("Plotly.newPlot(") == 5  # four charts and the map, none with its own plotly.js
+    rest = _without_plotly(document)
+    for pattern in ('src="http', "src='http", 'href="http', "href='http", "@import", "url(http", "<link"):
+        assert pattern not in rest, pattern
+    assert not re.search(r"<script[^>]+src=", rest)
+
+
+def test_every_wijk_and_the_key_numbers_are_in_the_report(report: tuple[Path, str]) -> None:
+    out, document = report
+    text = html.unescape(re.sub(r"<[^>]+>", " ", _without_plotly(document)))
+    cells = expected_cells(out)
+    for naam in WIJKEN.values():
+        assert naam in text, naam
+    for indicator in (HOUSEHOLDS, WITH_SERVICE, MULTI_DOMAIN):
+        row = cells[(GEMEENTE[0], indicator)]
+        assert f'data-cijfer="{html.escape(indicator)}">{_published(row)}<' in document
+        if indicator != HOUSEHOLDS:
+            assert _published(row, "rate") in text
+    assert "minder dan 10 huishoudens of afgeschermd om terugrekenen te voorkomen" in text
+    assert "9,7%" in text and "CBS" in text and "Niet helemaal vergelijkbaar" in text
+
+
+def test_wijk_table_equals_samenloop_csv_with_secret_cells_as_a_dot(report: tuple[Path, str]) -> None:
+    out, document = report
+    cells = expected_cells(out)
+    start = document.index("<tbody>", document.index('id="wijktabel"'))
+    table = document[start : document.index("</tbody>", start)]
+    rows = re.findall(r"<tr>(.*?)</tr>", table, flags=re.S)
+    assert len(rows) == len(WIJKEN)
+    by_name = {code: naam for code, naam in WIJKEN.items()}
+    seen = set()
+    for row in rows:
+        values = [html.unescape(v).strip() for v in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, flags=re.S)]
+        code = next(c for c, n in by_name.items() if n == values[0])
+        seen.add(code)
+        expected = [
+            by_name[code],
+            _published(cells[(code, HOUSEHOLDS)]),
+            _published(cells[(code, MULTI_DOMAIN)]),
+            _published(cells[(code, MULTI_DOMAIN)], "rate"),
+            _published(cells[(code, WITH_SERVICE)], "rate"),
+            *(_published(cells[(code, DOMAIN_INDICATORS[d])], "rate") for d in DOMAINS),
+        ]
+        assert values == expected
+    assert seen == set(WIJKEN)
+    small = [r for r in rows if WIJKEN[SMALL_WIJK] in r][0]
+    assert re.findall(r">\.<", small) and len(re.findall(r">\.<", small)) == 3 + len(DOMAINS)
+
+
+def test_previous_period_is_compared_and_secret_in_either_period_shows_a_dot(
+    report: tuple[Path, str],
+) -> None:
+    out, document = report
+    section = document[document.index('id="verandering"') : document.index('id="kwaliteit"')]
+    assert "tweede halfjaar 2025" in section and "2025H2" in section
+    assert "5 of minder" in section
+    veld = re.search(r"<tr><th scope=\"row\">&#39;t Veld</th>(.*?)</tr>", section, flags=re.S)
+    assert veld is not None
+    values = [v.strip() for v in re.findall(r"<td[^>]*>(.*?)</td>", veld.group(1), flags=re.S)]
+    # 't Veld: samenloop is secret (under 10) in the previous period, published now -> difference "."
+    assert values[3] == "." and values[4] != "." and values[5] == "."
+
+
+def test_data_quality_shows_records_and_rejected_rows_per_partner(report: tuple[Path, str]) -> None:
+    out, document = report
+    section = document[document.index('id="kwaliteit"') : document.index('id="methode"')]
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    for levering in manifest["leveringen"]:
+        assert levering["partner"] in section
+        assert format_count(levering["rijen_gelezen"]) in section
+    assert "geen huishoudens" in section
+    assert "96,6%" in section  # Jeugdhulp Regio: (1390 + 61) linked of 1502 records in the period
+
+
+def test_method_section_carries_the_manifest_rules_and_key_id(report: tuple[Path, str]) -> None:
+    out, document = report
+    section = document[document.index('id="methode"') :]
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    for regel in manifest["beveiliging"]["regels_nl"]:
+        assert html.escape(regel) in section
+    assert manifest["key_id"] in section
+    assert "geslaagd" in section
+    assert "Instellingen" in section and "gekoppeld konden worden" in section
+
+
+def test_failed_pdf_leaves_no_report_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = write_synthetic_out(tmp_path / "uit")
+
+    def broken_printer(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("printer kapot")
+
+    monkeypatch.setattr(reports.build, "print_pdf", broken_printer)
+    with pytest.raises(RuntimeError):
+        build_report(out, pdf=True)
+    assert sorted(p.name for p in out.iterdir()) == ["kwaliteit.csv", "manifest.json", "samenloop.csv"]
+
+
+def test_legend_and_rounding_note_follow_the_rules_of_the_run(tmp_path: Path) -> None:
+    previous = write_synthetic_out(tmp_path / "vorige", period="2025H2", shift=-3)
+    out = write_synthetic_out(tmp_path / "uit")
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    manifest["beveiliging"]["regels"].update(min_publiceerbaar=15, afronden_op=10)
+    (out / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    document = build_report(out, vorige=previous, pdf=False)[0].read_text(encoding="utf-8")
+    assert "minder dan 15 huishoudens" in document and "minder dan 10 huishoudens" not in document
+    assert "een verschil van 10 of minder" in document
+
+
+def test_report_builds_from_samenloop_alone(tmp_path: Path) -> None:
+    out = write_synthetic_out(tmp_path / "uit")
+    (out / "kwaliteit.csv").unlink()
+    (out / "manifest.json").unlink()
+    html_path, _ = build_report(out, pdf=False)
+    document = html_path.read_text(encoding="utf-8")
+    assert GEMEENTE[1] in document and "onbekende periode" in document
+
+
+def test_secret_cells_lose_their_numbers_and_bad_input_is_explained(tmp_path: Path) -> None:
+    path = tmp_path / "samenloop.csv"
+    path.write_text(
+        "gebiedscode,gebiedsnaam,niveau,indicator,aantal,per_1000_huishoudens,geheim\n"
+        "GM0001,Stad,gemeente,huishoudens,100,1000.0,false\n"
+        "GM0001,Stad,gemeente,met_voorziening,5,50.0,true\n"
+        "GM0001,Stad,gemeente,iets_nieuws,5,50.0,false\n",
+        encoding="utf-8",
+    )
+    frame = read_samenloop(path)
+    assert list(frame["indicator"]) == [HOUSEHOLDS, WITH_SERVICE]
+    secret = frame[frame["indicator"] == WITH_SERVICE].iloc[0]
+    assert secret["geheim"] and pd.isna(secret["aantal"]) and pd.isna(secret["per_1000"])
+    path.write_text("gebiedscode,indicator\nGM0001,huishoudens\n", encoding="utf-8")
+    with pytest.raises(ReportInputError, match="mist de kolom"):
+        read_samenloop(path)
+
+
+def test_dutch_number_and_date_formatting() -> None:
+    assert format_count(1234567) == "1.234.567"
+    assert format_count(None) == "."
+    assert format_rate(12.345) == "12,3"
+    assert format_rate(1234.56) == "1.234,6"
+    assert format_rate(None) == "."
+    assert period_label("2026H1") == "eerste halfjaar 2026"
+    assert period_label("2026Q4") == "vierde kwartaal 2026"
+    assert format_date("2026-06-30") == "30 juni 2026"
+
+
+def test_rd_coordinates_become_longitude_latitude(tmp_path: Path) -> None:
+    lon, lat = rd_to_wgs84(155000, 463000)
+    assert (round(lon, 5), round(lat, 5)) == (5.38721, 52.15517)
+    lon, lat = rd_to_wgs84(233883.131, 582065.167)  # Martinitoren, Groningen
+    assert abs(lon - 6.56820) < 1e-4 and abs(lat - 53.21938) < 1e-4
+    square = [[[121000, 487000], [121000, 488000], [122000, 488000], [122000, 487000], [121000, 487000]]]
+    path = tmp_path / "rd.geojson"
+    path.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "properties": {"wijkcode": "WK036300"},
+                        "geometry": {"type": "Polygon", "coordinates": square},
+                    }
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
+    ring = read_wijk_geojson(path)["features"][0]["geometry"]["coordinates"][0]
+    assert all(4.8 < x < 5.0 and 52.3 < y < 52.4 for x, y in ring)
+
+
+@needs_chromium
+def test_report_opens_offline_in_chromium_and_sorts(report: tuple[Path, str]) -> None:
+    from reports.pdf import chromium_browser, open_report
+
+    out, _ = report
+    html_path = out / "rapport.html"
+    with chromium_browser() as browser:
+        page = browser.new_page(viewport={"width": 1100, "height": 900})
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        requested = open_report(page, html_path)
+        assert requested == [html_path.resolve().as_uri()]
+        assert errors == []
+        assert page.locator(".plotly-graph-div .main-svg").count() >= 5
+        assert page.locator("#grafiek-kaart path.choroplethlocation").count() == len(WIJKEN)
+
+        column = page.locator("#wijktabel thead th").nth(3)
+        column.locator("button").click()
+        ascending = page.eval_on_selector_all(
+            "#wijktabel tbody tr", "rows => rows.map(r => r.cells[3].textContent)"
+        )
+        column.locator("button").click()
+        descending = page.eval_on_selector_all(
+            "#wijktabel tbody tr", "rows => rows.map(r => r.cells[3].textContent)"
+        )
+        numbers = [float(v.replace(".", "").replace(",", ".")) for v in ascending if v != "."]
+        assert numbers == sorted(numbers) and ascending[-1] == "."
+        assert descending[0] != "." and descending[-1] == "."
+        assert column.get_attribute("aria-sort") == "descending"
