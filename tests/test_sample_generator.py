@@ -1,0 +1,350 @@
+"""The sample municipality generator (data/sample/generate.py) and the truth it writes."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import io
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE_DIR = ROOT / "data" / "sample"
+
+
+def _load_module(name: str, path: Path) -> ModuleType:
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+generator = _load_module("factlab_sample_generator", SAMPLE_DIR / "generate.py")
+truth = _load_module("factlab_truth", Path(__file__).with_name("truth.py"))
+
+POSTCODE = re.compile(r"^[1-9][0-9]{3}[A-Z]{2}$")
+PERIOD = truth.period_bounds("2026H1")
+
+
+@pytest.fixture(scope="module")
+def sample():
+    return generator.generate()
+
+
+@pytest.fixture(scope="module")
+def sample_truth(sample):
+    return truth.truth_from_rows(sample.register_rows(), sample.truth_rows(), sample.area_rows())
+
+
+def _decoded(delivery) -> str:
+    return delivery.content.decode(delivery.encoding)
+
+
+def _table(delivery) -> list[dict[str, str]]:
+    reader = csv.reader(io.StringIO(_decoded(delivery)), delimiter=delivery.delimiter)
+    header = [h.strip().lower() for h in next(reader)]
+    return [dict(zip(header, row, strict=True)) for row in reader]
+
+
+def _column(delivery, name: str) -> list[str]:
+    return [row[name] for row in _table(delivery)]
+
+
+def test_generator_imports_no_project_code():
+    source = (SAMPLE_DIR / "generate.py").read_text(encoding="utf-8")
+    imports = re.findall(r"^\s*(?:from|import)\s+([a-zA-Z_][\w.]*)", source, flags=re.MULTILINE)
+    project = {"linkage", "schemas", "pipelines", "reports", "disclosure"}
+    assert not {name.split(".")[0] for name in imports} & project
+    assert "pandas" not in imports and "numpy" not in imports
+
+
+def test_deterministic_for_a_seed():
+    kwargs = {"seed": 11, "gemeentecode": "GM9111", "n_addresses": 1500, "n_wijken": 5, "n_buurten": 15}
+    first, second = generator.generate(**kwargs), generator.generate(**kwargs)
+    assert first.register_rows() == second.register_rows()
+    assert first.truth_rows() == second.truth_rows()
+    assert [d.content for d in first.deliveries.values()] == [d.content for d in second.deliveries.values()]
+    other = generator.generate(**{**kwargs, "seed": 12})
+    assert other.register_rows() != first.register_rows()
+
+
+def test_committed_sample_is_what_the_default_seed_generates(sample, tmp_path):
+    """data/sample/ must be regenerated whenever the generator changes, and hold nothing stale."""
+    generator.write_sample(sample, tmp_path)
+    written = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
+    committed = sorted(
+        p.relative_to(SAMPLE_DIR).as_posix()
+        for folder in ("leveringen", "waarheid")
+        for p in (SAMPLE_DIR / folder).rglob("*")
+        if p.is_file()
+    )
+    # Other files beside the generated ones (such as demo.json) may live in data/sample, not in these folders.
+    assert committed == [n for n in written if n.startswith(("leveringen/", "waarheid/"))]
+    stale = [n for n in written if (tmp_path / n).read_bytes() != (SAMPLE_DIR / n).read_bytes()]
+    assert not stale, f"regenerate with: python data/sample/generate.py --out data/sample  ({stale})"
+
+
+def test_sample_stays_small():
+    total = sum(p.stat().st_size for p in SAMPLE_DIR.rglob("*") if p.is_file())
+    assert total < 3_000_000
+
+
+def test_area_codes_nest(sample):
+    gm = sample.gemeentecode[2:]
+    areas = {row["code"]: row["naam"] for row in sample.area_rows()}
+    wijken = [c for c in areas if c.startswith("WK")]
+    buurten = [c for c in areas if c.startswith("BU")]
+    assert sample.gemeentecode in areas
+    assert len(wijken) >= 5 and len(buurten) >= 15
+    assert all(re.fullmatch(rf"WK{gm}\d{{2}}", c) for c in wijken)
+    assert all(re.fullmatch(rf"BU{gm}\d{{4}}", c) for c in buurten)
+    assert all("WK" + b[2:8] in areas for b in buurten)
+    assert all(any(b[2:8] == w[2:] for b in buurten) for w in wijken)
+    assert all(areas.values()) and len(set(areas.values())) == len(areas)
+    assert {a.buurtcode for a in sample.register} == set(buurten)
+
+
+def test_register_looks_like_a_bag_extract(sample):
+    register = pd.DataFrame(sample.register_rows())
+    assert register["postcode"].str.fullmatch(POSTCODE).all()
+    assert not register["postcode"].str[4:].isin(["SA", "SD", "SS"]).any()
+    key = ["postcode", "huisnummer", "huisletter", "huisnummertoevoeging"]
+    assert not register.duplicated(key).any()
+    assert register["huisletter"].str.fullmatch(r"[A-Z]?").all()
+    assert register["huisnummertoevoeging"].str.fullmatch(r"[0-9A-Z]{0,4}").all()
+    # a toevoeging never starts with a lone letter, so `12-2`-style writing splits back unambiguously
+    assert not register["huisnummertoevoeging"].str.fullmatch(r"[A-Z]").any()
+    # every postcode lies in one buurt; a buurt has several postcodes
+    assert (register.groupby("postcode")["buurtcode"].nunique() == 1).all()
+    assert register.groupby("buurtcode")["postcode"].nunique().median() >= 3
+    # buildings with several addresses: flats with toevoegingen 1, 2, 3 and houses with A, B
+    per_pand = register.groupby(["postcode", "huisnummer"]).size()
+    assert (per_pand > 1).mean() > 0.05
+    assert {"1", "2", "3"} <= set(register["huisnummertoevoeging"])
+    assert {"A", "B"} <= set(register["huisletter"])
+    households = register["huishoudens"].astype(int)
+    assert households.min() >= 1 and (households == 1).mean() > 0.9 and households.max() > 1
+
+
+def test_small_buurten_exist(sample_truth):
+    per_buurt = sample_truth.register.groupby("buurtcode")["huishoudens"].sum()
+    assert (per_buurt < 50).sum() >= 2
+    assert (per_buurt >= 50).sum() >= 15
+
+
+def test_prevalences_in_the_range_cbs_publishes(sample_truth):
+    shares = truth.prevalences(sample_truth, *PERIOD).iloc[0]
+    assert 0.08 <= shares["met_voorziening"] <= 0.15
+    assert 0.015 <= shares["domeinen_2plus"] <= 0.03
+
+
+def test_stacking_clusters_in_the_high_wijken(sample, sample_truth):
+    per_wijk = truth.prevalences(sample_truth, *PERIOD, level="wijk")
+    high = [w.code for w in sample.wijken if w.profile == "hoog"]
+    others = [w.code for w in sample.wijken if w.profile != "hoog"]
+    assert 1 <= len(high) <= 2
+    assert per_wijk.loc[high, "domeinen_2plus"].min() > 1.5 * per_wijk.loc[others, "domeinen_2plus"].max()
+
+
+def test_partners_cover_the_three_domains(sample):
+    assert len(sample.deliveries) >= 6
+    codes: dict[str, set[str]] = {}
+    for record in sample.records:
+        if not record.invalid:
+            codes.setdefault(record.domain, set()).add(record.code)
+    assert codes["jeugd"] & {str(c) for c in range(40, 56)}
+    assert codes["jeugd"] & {str(c) for c in range(31, 39)}
+    assert codes["wmo"] <= {f"{c:02d}" for c in range(1, 19)} and len(codes["wmo"]) >= 5
+    assert codes["werk_inkomen"] == {"PW01", "PW02", "PW03", "PW04", "PW05"}
+    domains = {d.domain for d in sample.deliveries.values()}
+    assert domains == {"jeugd", "wmo", "werk_inkomen"}
+
+
+def test_extracts_are_messy_like_excel_exports(sample):
+    deliveries = list(sample.deliveries.values())
+    assert {d.delimiter for d in deliveries} == {";", ","}
+    boms = [d.content.startswith(b"\xef\xbb\xbf") for d in deliveries]
+    assert any(boms) and not all(boms)
+    cp1252 = [d for d in deliveries if d.encoding == "cp1252"]
+    assert cp1252
+    for delivery in cp1252:
+        with pytest.raises(UnicodeDecodeError):
+            delivery.content.decode("utf-8")
+    dates = {v for d in deliveries for c in ("begindatum", "einddatum") for v in _column(d, c)}
+    for pattern in (r"\d{2}-\d{2}-\d{4}", r"\d-\d-\d{4}", r"\d{4}-\d{2}-\d{2}", r"\d{2}/\d{2}/\d{4}"):
+        assert any(re.fullmatch(pattern, v) for v in dates), pattern
+    codes = {v for d in deliveries for v in _column(d, "voorziening")}
+    assert "1" in codes and any(re.fullmatch(r"\d+\.0", v) for v in codes)
+    postcodes = {v for d in deliveries for v in _column(d, "postcode")}
+    assert any(re.fullmatch(r"\d{4} [a-z]{2}", v) for v in postcodes)
+    numbers = {v for d in deliveries for v in _column(d, "huisnummer")}
+    for pattern in (r"\d+[a-z]", r"\d+-\d+", r"\d+ bis", r"\d+ [A-Z]"):
+        assert any(re.fullmatch(pattern, v) for v in numbers), pattern
+    headers = [h for d in deliveries for h in d.header]
+    assert "Toevoeging" in headers and "huisnummertoevoeging" not in {
+        h.strip().lower() for h in sample.deliveries["jeugdteam_noord"].header
+    }
+    assert any(h != h.strip() for h in headers) and any(h.isupper() and len(h) > 3 for h in headers)
+    assert any(h.strip() != h.strip().lower() for h in headers)
+    extra = {h.strip().lower() for h in headers}
+    assert {"naam", "bsn"} <= extra
+    without_detail = [d for d in deliveries if "huisletter" not in {h.strip().lower() for h in d.header}]
+    assert without_detail
+
+
+def test_fictional_bsns_are_in_the_test_range(sample):
+    for delivery in sample.deliveries.values():
+        if "bsn" in {h.strip().lower() for h in delivery.header}:
+            for bsn in _column(delivery, "bsn"):
+                digits = [int(c) for c in bsn]
+                assert bsn.startswith("999") and len(digits) == 9
+                weighted = sum(d * w for d, w in zip(digits, range(9, 1, -1), strict=False))
+                assert (weighted - digits[8]) % 11 == 0
+
+
+def test_every_extract_has_the_hard_cases(sample_truth):
+    records = sample_truth.records
+    start, end = (pd.Timestamp(d) for d in PERIOD)
+    for partner, own in records.groupby("partner"):
+        valid = own[~own["ongeldig"]]
+        reasons = set(own.loc[own["ongeldig"], "reden"])
+        assert set(generator.INVALID_KINDS) <= reasons, partner
+        assert (valid["koppeling"] == "geen").sum() >= 3, partner
+        assert (valid["koppeling"] == "pand").sum() >= 1, partner
+        assert (valid["einddatum"] < start).sum() >= 1, partner
+        assert (valid["begindatum"] > end).sum() >= 1, partner
+        assert (valid["duplicaat_van"] != "").sum() >= 2, partner
+
+
+def test_period_boundaries_are_exercised(sample_truth):
+    valid = sample_truth.records[~sample_truth.records["ongeldig"]]
+    start, end = (pd.Timestamp(d) for d in PERIOD)
+    assert (valid["einddatum"] == start).any()
+    assert (valid["begindatum"] == end).any()
+    assert (valid["einddatum"] == start - pd.Timedelta(days=1)).any()
+    assert (valid["begindatum"] == end + pd.Timedelta(days=1)).any()
+
+
+def test_truth_links_follow_contract_paragraph_7(sample):
+    """Each valid record's expected link is what §7 says for its canonical address."""
+    by_canonical = {"|".join(map(str, a.parts)): a.adres_id for a in sample.register}
+    per_pand: dict[str, list[int]] = {}
+    for a in sample.register:
+        per_pand.setdefault(f"{a.postcode}|{a.huisnummer}", []).append(a.adres_id)
+    for row in sample.truth_rows():
+        if row["ongeldig"] == "ja":
+            assert row["adres_id"] == "" and row["reden"]
+            continue
+        canonical = row["canoniek"]
+        pand = canonical.rsplit("|", 2)[0]
+        if canonical in by_canonical:
+            assert (row["koppeling"], row["adres_id"]) == ("adres", str(by_canonical[canonical]))
+        elif len(per_pand.get(pand, [])) == 1:
+            assert (row["koppeling"], row["adres_id"]) == ("pand", str(per_pand[pand][0]))
+        else:
+            assert (row["koppeling"], row["adres_id"]) == ("geen", "")
+        assert row["domein"] in {"jeugd", "wmo", "werk_inkomen"}
+
+
+def test_duplicates_repeat_the_line_exactly(sample):
+    for record in sample.records:
+        if record.duplicate_of is not None:
+            assert record.cells == record.duplicate_of.cells
+            assert record.line > record.duplicate_of.line
+
+
+def test_written_files(sample, tmp_path):
+    generator.write_sample(sample, tmp_path)
+    with (tmp_path / "adressen.csv").open(encoding="utf-8") as handle:
+        header = handle.readline().strip()
+    assert header == "postcode;huisnummer;huisletter;huisnummertoevoeging;buurtcode;huishoudens"
+    loaded = truth.load_truth(tmp_path)
+    assert len(loaded.register) == len(sample.register) and len(loaded.records) == len(sample.records)
+    geo = json.loads((tmp_path / "wijken.geojson").read_text(encoding="utf-8"))
+    props = [f["properties"] for f in geo["features"]]
+    assert {p["wijkcode"] for p in props} == {w.code for w in sample.wijken}
+    assert all(p["wijknaam"] for p in props)
+    for feature in geo["features"]:
+        ring = feature["geometry"]["coordinates"][0]
+        assert feature["geometry"]["type"] == "Polygon" and ring[0] == ring[-1] and len(ring) == 5
+    readme = (tmp_path / "README.md").read_text(encoding="utf-8")
+    assert "2026H1" in readme
+    assert sorted(p.name for p in (tmp_path / "leveringen").iterdir()) == sorted(
+        d.filename for d in sample.deliveries.values()
+    )
+
+
+def test_a_second_municipality(tmp_path):
+    other = generator.generate(
+        seed=9876,
+        gemeentecode="GM9876",
+        gemeentenaam="Zuidermeer",
+        n_addresses=5000,
+        n_wijken=5,
+        n_buurten=16,
+    )
+    generator.write_sample(other, tmp_path)
+    loaded = truth.load_truth(tmp_path)
+    assert loaded.register["gemeentecode"].unique().tolist() == ["GM9876"]
+    assert loaded.register["wijkcode"].nunique() == 5 and loaded.register["buurtcode"].nunique() == 16
+    assert len(loaded.register) == 5000
+    shares = truth.prevalences(loaded, *PERIOD).iloc[0]
+    assert 0.07 <= shares["met_voorziening"] <= 0.16
+    assert 0.01 <= shares["domeinen_2plus"] <= 0.035
+    assert len(other.deliveries) >= 6
+
+
+def test_script_writes_a_sample(tmp_path):
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(SAMPLE_DIR / "generate.py"),
+            "--out",
+            str(tmp_path),
+            "--seed",
+            "3",
+            "--gemeentecode",
+            "GM9123",
+            "--adressen",
+            "1200",
+            "--wijken",
+            "5",
+            "--buurten",
+            "15",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "adressen.csv").is_file() and (tmp_path / "waarheid" / "records.csv").is_file()
+    assert len(list((tmp_path / "leveringen").glob("*.csv"))) >= 6
+    params = json.loads((tmp_path / "waarheid" / "parameters.json").read_text(encoding="utf-8"))
+    assert params["gemeentecode"] == "GM9123" and params["seed"] == 3
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"gemeentecode": "GM12"},
+        {"gemeentecode": "XX1234"},
+        {"n_wijken": 4},
+        {"n_buurten": 10},
+        {"n_addresses": 100},
+    ],
+)
+def test_bad_parameters_are_refused(kwargs):
+    with pytest.raises(ValueError):
+        generator.generate(**kwargs)

@@ -1,0 +1,263 @@
+"""The expected true figures of a generated sample, computed independently of the Factlab code.
+
+Input is the generator's own truth (in memory, or `waarheid/` on disk): the register with address ids
+and one row per extract line with the address it belongs to. Plain pandas, no project imports, so the
+end-to-end test can hold the pipeline's output against it.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import pandas as pd
+
+DOMAINS = ("jeugd", "wmo", "werk_inkomen")
+LEVELS = ("gemeente", "wijk", "buurt")
+
+_COMBINATIONS = (
+    ("jeugd", "wmo"),
+    ("jeugd", "werk_inkomen"),
+    ("wmo", "werk_inkomen"),
+    ("jeugd", "wmo", "werk_inkomen"),
+)
+INDICATORS: tuple[str, ...] = (
+    "huishoudens",
+    "met_voorziening",
+    *(f"domein:{d}" for d in DOMAINS),
+    *(f"alleen:{d}" for d in DOMAINS),
+    *("combinatie:" + "+".join(c) for c in _COMBINATIONS),
+    "domeinen:2+",
+    "voorzieningen:1",
+    "voorzieningen:2",
+    "voorzieningen:3",
+    "voorzieningen:4+",
+    "organisaties:1",
+    "organisaties:2",
+    "organisaties:3+",
+)
+"""The indicators of CONTRACT §7, spelled out here on purpose rather than imported."""
+
+QUALITY_COLUMNS = ("records", "records_in_periode", "gekoppeld_adres", "gekoppeld_pand", "niet_gekoppeld")
+
+
+@dataclass(frozen=True)
+class Truth:
+    register: pd.DataFrame
+    """adres_id (int), buurtcode, wijkcode, gemeentecode, huishoudens (int)."""
+    records: pd.DataFrame
+    """partner, regel (int), adres_id (Int64, <NA> = must not link), koppeling, canoniek, voorziening, domein,
+    begindatum, einddatum (Timestamp or NaT), ongeldig (bool), reden, duplicaat_van."""
+    areas: pd.DataFrame
+    """code, naam."""
+
+
+def truth_from_rows(
+    register_rows: list[dict[str, str]], record_rows: list[dict[str, str]], area_rows: list[dict[str, str]]
+) -> Truth:
+    """Build the truth from rows of strings, as the generator holds them in memory or writes them."""
+    register = pd.DataFrame(register_rows, dtype=str)
+    register = pd.DataFrame(
+        {
+            "adres_id": register["adres_id"].astype(int),
+            "buurtcode": register["buurtcode"],
+            "wijkcode": "WK" + register["buurtcode"].str[2:8],
+            "gemeentecode": "GM" + register["buurtcode"].str[2:6],
+            "huishoudens": register["huishoudens"].astype(int),
+        }
+    )
+    records = pd.DataFrame(record_rows, dtype=str)
+    records = records.assign(
+        regel=records["regel"].astype(int),
+        adres_id=pd.to_numeric(records["adres_id"].replace("", None)).astype("Int64"),
+        begindatum=pd.to_datetime(records["begindatum"].replace("", None), format="%Y-%m-%d"),
+        einddatum=pd.to_datetime(records["einddatum"].replace("", None), format="%Y-%m-%d"),
+        ongeldig=records["ongeldig"].map({"ja": True, "nee": False}).astype(bool),
+    )
+    areas = pd.DataFrame(area_rows, dtype=str)[["code", "naam"]]
+    return Truth(register, records, areas)
+
+
+def _read_rows(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle, delimiter=";"))
+
+
+def load_truth(folder: Path) -> Truth:
+    """The truth a generator wrote into `folder` (`waarheid/` and `gebieden.csv`)."""
+    return truth_from_rows(
+        _read_rows(folder / "waarheid" / "register.csv"),
+        _read_rows(folder / "waarheid" / "records.csv"),
+        _read_rows(folder / "gebieden.csv"),
+    )
+
+
+def period_bounds(period: str) -> tuple[date, date]:
+    """First and last day of a period as CONTRACT §6 writes it: 2026, 2026H1, 2026Q3 or 2026-06-30."""
+    if m := re.fullmatch(r"(\d{4})", period):
+        year = int(m[1])
+        return date(year, 1, 1), date(year, 12, 31)
+    if m := re.fullmatch(r"(\d{4})H([12])", period):
+        year, half = int(m[1]), int(m[2])
+        return (date(year, 1, 1), date(year, 6, 30)) if half == 1 else (date(year, 7, 1), date(year, 12, 31))
+    if m := re.fullmatch(r"(\d{4})Q([1-4])", period):
+        year, quarter = int(m[1]), int(m[2])
+        last = date(year, 12, 31) if quarter == 4 else date(year, 3 * quarter + 1, 1) - timedelta(days=1)
+        return date(year, 3 * quarter - 2, 1), last
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", period):
+        day = date.fromisoformat(period)
+        return day, day
+    raise ValueError(f"unknown period {period!r}")
+
+
+def valid_records_in_period(records: pd.DataFrame, start: date, end: date) -> pd.DataFrame:
+    """Valid records that count in the period: begindatum <= end and (no einddatum or einddatum >= start)."""
+    valid = records[~records["ongeldig"]]
+    in_period = (valid["begindatum"] <= pd.Timestamp(end)) & (
+        valid["einddatum"].isna() | (valid["einddatum"] >= pd.Timestamp(start))
+    )
+    return valid[in_period]
+
+
+def household_profiles(truth: Truth, start: date, end: date) -> pd.DataFrame:
+    """One row per linked household with a voorziening in the period.
+
+    Columns: adres_id, domeinen (frozenset), voorzieningen (distinct codes), organisaties (distinct partners),
+    buurtcode, wijkcode, gemeentecode.
+    """
+    counted = valid_records_in_period(truth.records, start, end)
+    counted = counted[counted["adres_id"].notna()]
+    flags = (
+        pd.crosstab(counted["adres_id"], counted["domein"]).reindex(columns=list(DOMAINS), fill_value=0) > 0
+    )
+    grouped = counted.groupby("adres_id")
+    profiles = pd.DataFrame(
+        {
+            "adres_id": flags.index.astype(int),
+            "domeinen": [
+                frozenset(d for d, has in zip(DOMAINS, row, strict=True) if has) for row in flags.to_numpy()
+            ],
+            "voorzieningen": grouped["voorziening"].nunique().reindex(flags.index).to_numpy(),
+            "organisaties": grouped["partner"].nunique().reindex(flags.index).to_numpy(),
+        }
+    )
+    missing = set(profiles["adres_id"]) - set(truth.register["adres_id"])
+    if missing:
+        raise ValueError(f"{len(missing)} records link to addresses that are not in the register")
+    return profiles.merge(truth.register.drop(columns="huishoudens"), on="adres_id", how="left")
+
+
+def household_indicators(domains: frozenset[str], n_services: int, n_partners: int) -> list[str]:
+    """The indicators (other than `huishoudens`) one household with a voorziening counts in."""
+    names = ["met_voorziening"]
+    names += [f"domein:{d}" for d in DOMAINS if d in domains]
+    ordered = tuple(d for d in DOMAINS if d in domains)
+    names.append(f"alleen:{ordered[0]}" if len(ordered) == 1 else "combinatie:" + "+".join(ordered))
+    if len(ordered) >= 2:
+        names.append("domeinen:2+")
+    names.append(f"voorzieningen:{n_services}" if n_services < 4 else "voorzieningen:4+")
+    names.append(f"organisaties:{n_partners}" if n_partners < 3 else "organisaties:3+")
+    return names
+
+
+def _area_column(level: str) -> str:
+    if level not in LEVELS:
+        raise ValueError(f"unknown level {level!r}")
+    return {"gemeente": "gemeentecode", "wijk": "wijkcode", "buurt": "buurtcode"}[level]
+
+
+def expected_counts(truth: Truth, start: date, end: date, level: str) -> pd.DataFrame:
+    """The true count of every indicator for every area of a level that has register addresses.
+
+    Columns: gebiedscode, gebiedsnaam, niveau, indicator, aantal; one row per area and indicator.
+    """
+    column = _area_column(level)
+    households = truth.register.groupby(column)["huishoudens"].sum()
+    counts = {(area, name): 0 for area in households.index for name in INDICATORS}
+    for area, total in households.items():
+        counts[(area, "huishoudens")] = int(total)
+    profiles = household_profiles(truth, start, end)
+    memberships = pd.DataFrame(
+        {
+            "area": profiles[column],
+            "indicator": [
+                household_indicators(d, int(v), int(o))
+                for d, v, o in zip(
+                    profiles["domeinen"], profiles["voorzieningen"], profiles["organisaties"], strict=True
+                )
+            ],
+        }
+    ).explode("indicator")
+    for (area, name), n in memberships.groupby(["area", "indicator"]).size().items():
+        counts[(area, name)] += int(n)
+    names = dict(zip(truth.areas["code"], truth.areas["naam"], strict=True))
+    frame = pd.DataFrame(
+        [
+            {
+                "gebiedscode": area,
+                "gebiedsnaam": names.get(area, ""),
+                "niveau": level,
+                "indicator": name,
+                "aantal": n,
+            }
+            for (area, name), n in counts.items()
+        ]
+    )
+    return frame.sort_values(["gebiedscode", "indicator"], kind="stable").reset_index(drop=True)
+
+
+def _drop_duplicates(records: pd.DataFrame) -> pd.DataFrame:
+    """Valid rows with the same partner, address, voorziening and dates counted once (first line kept)."""
+    valid = records[~records["ongeldig"]].sort_values(["partner", "regel"])
+    key = ["partner", "canoniek", "voorziening", "begindatum", "einddatum"]
+    return valid[~valid.duplicated(subset=key, keep="first")]
+
+
+def expected_quality(truth: Truth, start: date, end: date, merge_duplicates: bool = False) -> pd.DataFrame:
+    """Per partner: valid records, records in the period and how those link (adres, pand, not at all).
+
+    With `merge_duplicates`, identical lines (same address, voorziening and dates) count once.
+    """
+    records = truth.records
+    valid = _drop_duplicates(records) if merge_duplicates else records[~records["ongeldig"]]
+    in_period = valid_records_in_period(valid, start, end)
+    partners = sorted(records["partner"].unique())
+    rows = []
+    for partner in partners:
+        own = in_period[in_period["partner"] == partner]
+        rows.append(
+            {
+                "partner": partner,
+                "records": int((valid["partner"] == partner).sum()),
+                "records_in_periode": len(own),
+                "gekoppeld_adres": int((own["koppeling"] == "adres").sum()),
+                "gekoppeld_pand": int((own["koppeling"] == "pand").sum()),
+                "niet_gekoppeld": int((own["koppeling"] == "geen").sum()),
+            }
+        )
+    return pd.DataFrame(rows, columns=["partner", *QUALITY_COLUMNS])
+
+
+def expected_rejected_lines(truth: Truth) -> dict[str, set[int]]:
+    """Per partner, the line numbers (header = 1) that were made invalid and must be rejected."""
+    rejected = truth.records[truth.records["ongeldig"]]
+    result = {partner: set() for partner in sorted(truth.records["partner"].unique())}
+    for partner, group in rejected.groupby("partner"):
+        result[partner] = set(group["regel"].astype(int))
+    return result
+
+
+def prevalences(truth: Truth, start: date, end: date, level: str = "gemeente") -> pd.DataFrame:
+    """Per area: households, share with a voorziening and share with voorzieningen in 2+ domains."""
+    counts = expected_counts(truth, start, end, level)
+    counts = counts.pivot(index="gebiedscode", columns="indicator", values="aantal")
+    return pd.DataFrame(
+        {
+            "huishoudens": counts["huishoudens"],
+            "met_voorziening": counts["met_voorziening"] / counts["huishoudens"],
+            "domeinen_2plus": counts["domeinen:2+"] / counts["huishoudens"],
+        }
+    )
