@@ -8,11 +8,13 @@ from typing import Any
 
 from linkage.atomic import atomic_directory
 from linkage.indicators import LEVELS
+from linkage.link_rate import low_link_signals
 from linkage.linking import DeliveryFile, LinkageError, LinkageResult
 from linkage.manifest import CONTRACT_VERSION, now_iso, package_versions, sha256_of, write_manifest
 from linkage.outputs import read_area_names, write_households, write_quality, write_samenloop
 from linkage.parquet_meta import read_metadata
 from linkage.periods import Period
+from linkage.ttp import steps_of
 
 OUTPUT_MARKER = "manifest.json"
 
@@ -79,19 +81,23 @@ def build_manifest(deliveries: list[DeliveryFile], linkage: LinkageResult, prote
         "niveaus": list(settings.levels),
         "gemeente": _gemeente(linkage, names),
         "key_id": linkage.register_key_id,
+        "pseudonimisering": {"stappen": int(steps_of(register_meta)),
+                             "ttp_key_id": register_meta.get("ttp_key_id") or None},
         "invoer": {
             "register": {"bestand": settings.register.name, "sha256": sha256_of(settings.register),
                          "key_id": register_meta.get("key_id"), "adressen": linkage.stage_counts["register_adressen"]},
             "gebieden": {"bestand": settings.areas.name, "sha256": sha256_of(settings.areas)},
         },
         "leveringen": [
-            {"bestand": d.path.name, "partner": d.partner, "key_id": d.key_id, "sha256": sha256_of(d.path),
+            {"bestand": d.path.name, "partner": d.partner, "key_id": d.key_id,
+             "ttp_key_id": d.ttp_key_id or None, "sha256": sha256_of(d.path),
              "rijen_gelezen": d.rows_read, "rijen_afgekeurd": d.rows_rejected,
              "rijen_dubbel": int(d.meta.get("rows_duplicate", 0))}
             for d in deliveries
         ],
         "telling": {**linkage.stage_counts, "cellen": int(len(protected)),
                     "cellen_geheim": int(protected["geheim"].sum())},
+        "kwaliteit_signalen": low_link_signals(linkage.quality),
         "beveiliging": {"regels": settings.rules.as_dict(), "regels_nl": settings.rules.describe_nl(),
                         "audit": audit.as_manifest()},
         "parameters": {"periode": settings.period.label, "niveaus": ",".join(settings.levels),

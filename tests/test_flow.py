@@ -1,0 +1,294 @@
+"""The Prefect flows under prefect_test_harness: task names, artifacts, privacy of logs and parameters,
+byte-identical reruns, retries on file errors only, and a failed run that leaves the previous output.
+
+One small generated municipality (data/sample/generate.py) is pseudonymised into an inbox once per module.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import (
+    ArtifactFilter,
+    ArtifactFilterFlowRunId,
+    FlowRunFilter,
+    FlowRunFilterId,
+    FlowRunFilterParentFlowRunId,
+    LogFilter,
+    LogFilterFlowRunId,
+)
+from prefect.logging.handlers import APILogWorker
+from prefect.testing.utilities import prefect_test_harness
+
+from linkage.linking import LinkageError
+from pipelines import stapeling_flow
+from pipelines.inbox import InboxIncomplete, fill_demo_inbox
+from pipelines.inbox_flow import INBOX_ARTIFACT, inbox_stapelingsmonitor
+from pipelines.stapeling_flow import KEY_FIGURES_ARTIFACT, QUALITY_ARTIFACT, stapelingsmonitor
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[1]
+PERIOD = "2026H1"
+TASK_NAMES = {"valideren", "koppelen", "aggregeren", "beveiligen", "rapporteren"}
+HEX64 = re.compile(r"[0-9a-f]{64}")
+VOLATILE_MANIFEST_KEYS = ("gemaakt", "duur_seconden")
+
+
+@pytest.fixture(scope="module")
+def harness():
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture(scope="module")
+def inbox(tmp_path_factory) -> Path:
+    """inbox/2026H1/ with a small pseudonymised municipality, as the custodian and partners leave it."""
+    work = tmp_path_factory.mktemp("flow")
+    generator = ROOT / "data" / "sample" / "generate.py"
+    subprocess.run([sys.executable, str(generator), "--out", str(work / "sample"), "--seed", "4711",
+                    "--adressen", "3000", "--wijken", "5", "--buurten", "15"],
+                   check=True, capture_output=True)
+    fill_demo_inbox(work / "sample", work / "inbox", PERIOD)
+    return work / "inbox"
+
+
+@pytest.fixture(scope="module")
+def pseudonyms(inbox: Path) -> set[str]:
+    folder = inbox / PERIOD
+    values: set[str] = set()
+    for path in [folder / "register.parquet", *sorted((folder / "leveringen").glob("*.parquet"))]:
+        table = pq.read_table(path, columns=["adres_pseudoniem", "pand_pseudoniem"])
+        for column in table.columns:
+            values.update(column.to_pylist())
+    return values
+
+
+def _run_direct(inbox: Path, out: Path, **extra):
+    folder = inbox / PERIOD
+    return stapelingsmonitor(
+        deliveries=str(folder / "leveringen"), register=str(folder / "register.parquet"),
+        areas=str(folder / "gebieden.csv"), period=PERIOD, out=str(out),
+        geojson=str(folder / "wijken.geojson"), pdf=False, **extra,
+    )
+
+
+@pytest.fixture(scope="module")
+def first_run(harness, inbox: Path, tmp_path_factory):
+    out = tmp_path_factory.mktemp("run") / "uit"
+    state = _run_direct(inbox, out, return_state=True)
+    assert state.is_completed(), state.message
+    APILogWorker.drain_all(timeout=10)
+    return out, state.state_details.flow_run_id
+
+
+def _client():
+    return get_client(sync_client=True)
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def _stable_manifest(folder: Path) -> dict:
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    return {k: v for k, v in manifest.items() if k not in VOLATILE_MANIFEST_KEYS}
+
+
+def test_flow_runs_the_analyst_tasks_and_writes_every_output(first_run):
+    out, flow_run_id = first_run
+    with _client() as client:
+        task_runs = client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+    assert {t.name.rsplit("-", 1)[0] for t in task_runs} == TASK_NAMES
+    assert all(t.state.is_completed() for t in task_runs)
+    assert {"samenloop.csv", "kwaliteit.csv", "huishoudens.parquet", "manifest.json", "rapport.html"} <= set(
+        p.name for p in out.iterdir())
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert set(manifest["duur_seconden"]) == {"valideren", "koppelen", "aggregeren", "beveiligen"}
+    assert all(d["sha256"] and d["key_id"] for d in manifest["leveringen"])
+
+
+def test_quality_artifact_is_kwaliteit_csv_without_key_or_pseudonym(first_run):
+    out, flow_run_id = first_run
+    with _client() as client:
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id])))
+    by_key = {a.key: a for a in artifacts}
+    assert by_key[QUALITY_ARTIFACT].type == "table"
+    rows = json.loads(by_key[QUALITY_ARTIFACT].data)
+    quality = pd.read_csv(out / "kwaliteit.csv")
+    assert [r["partner"] for r in rows] == list(quality["partner"])
+    assert [r["niet_gekoppeld"] for r in rows] == list(quality["niet_gekoppeld"])
+    assert all("key_id" not in r for r in rows)
+    assert all(isinstance(v, int | float) for r in rows for k, v in r.items() if k != "partner")
+
+
+def test_key_figures_artifact_shows_only_protected_figures(first_run):
+    out, flow_run_id = first_run
+    with _client() as client:
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id])))
+    markdown = next(a.data for a in artifacts if a.key == KEY_FIGURES_ARTIFACT)
+    samenloop = pd.read_csv(out / "samenloop.csv", dtype={"aantal": "Int64"})
+    gemeente = samenloop[samenloop["niveau"] == "gemeente"].set_index("indicator")
+    published = gemeente.loc["met_voorziening", "aantal"]
+    assert f"| {published:,}".replace(",", ".") in markdown
+    figures = [int(n.replace(".", "")) for n in re.findall(r"\| ([0-9.]+) \|", markdown)]
+    assert figures and all(n % 5 == 0 for n in figures), "every count in the artifact is a rounded one"
+
+
+def test_no_pseudonym_reaches_logs_artifacts_or_parameters(first_run, pseudonyms):
+    _, flow_run_id = first_run
+    with _client() as client:
+        logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])))
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id])))
+        flow_run = client.read_flow_run(flow_run_id)
+    assert logs, "the run logs to the API"
+    text = "\n".join([*(log.message for log in logs), *(str(a.data) for a in artifacts),
+                      json.dumps(flow_run.parameters)])
+    assert not set(HEX64.findall(text)) & pseudonyms
+    assert all(isinstance(v, str | bool) or v is None for v in flow_run.parameters.values())
+
+
+def test_rerun_of_the_same_inputs_is_byte_identical(first_run, inbox: Path, tmp_path):
+    out, _ = first_run
+    again = tmp_path / "opnieuw"
+    _run_direct(inbox, again)
+    first, second = _files(out), _files(again)
+    assert set(first) == set(second)
+    for name in ("samenloop.csv", "kwaliteit.csv", "huishoudens.parquet", "rapport.html"):
+        assert first[name] == second[name], f"{name} differs between two runs on the same inputs"
+    assert _stable_manifest(out) == _stable_manifest(again)
+
+
+def test_household_order_follows_the_inputs_not_the_run(first_run, inbox: Path, tmp_path):
+    """Same content in another order: the seed comes from the inputs, so other inputs shuffle differently."""
+    out, _ = first_run
+    moved = tmp_path / "inbox"
+    shutil.copytree(inbox, moved)
+    (moved / PERIOD / "gebieden.csv").write_bytes((inbox / PERIOD / "gebieden.csv").read_bytes() + b"\n")
+    _run_direct(moved, tmp_path / "uit")
+    before = pq.read_table(out / "huishoudens.parquet").to_pandas()
+    after = pq.read_table(tmp_path / "uit" / "huishoudens.parquet").to_pandas()
+    columns = list(before.columns)
+    assert before.sort_values(columns).reset_index(drop=True).equals(
+        after.sort_values(columns).reset_index(drop=True))
+    assert not before.equals(after)
+
+
+def test_failure_in_rapporteren_leaves_the_previous_output_untouched(first_run, inbox: Path, tmp_path,
+                                                                      monkeypatch):
+    out, _ = first_run
+    previous = tmp_path / "uit"
+    shutil.copytree(out, previous)
+    before = _files(previous)
+    calls = []
+
+    def broken_report(*args, **kwargs):
+        calls.append(1)
+        raise RuntimeError("rapport kapot")
+
+    monkeypatch.setattr("reports.build.build_report", broken_report)
+    state = _run_direct(inbox, previous, return_state=True)
+    assert state.is_failed()
+    assert calls == [1], "a failure that is not file I/O is not retried"
+    assert _files(previous) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["uit"], "no temporary folder is left behind"
+
+
+def test_file_errors_are_retried_and_other_errors_are_not(harness, inbox: Path, tmp_path, monkeypatch):
+    calls: list[str] = []
+
+    def unreadable(path):
+        calls.append(path.name)
+        raise OSError("share niet bereikbaar")
+
+    monkeypatch.setattr(stapeling_flow, "describe_delivery", unreadable)
+    assert _run_direct(inbox, tmp_path / "a", return_state=True).is_failed()
+    assert len(calls) == 3, "valideren: one try and two retries on a file error"
+
+    calls.clear()
+
+    def wrong(path):
+        calls.append(path.name)
+        raise LinkageError("verkeerde levering")
+
+    monkeypatch.setattr(stapeling_flow, "describe_delivery", wrong)
+    assert _run_direct(inbox, tmp_path / "b", return_state=True).is_failed()
+    assert len(calls) == 1
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_inbox_flow_runs_the_same_flow_as_factlab_run(first_run, inbox: Path, tmp_path):
+    out, _ = first_run
+    state = inbox_stapelingsmonitor(inbox=str(inbox), periode=PERIOD, out=str(tmp_path), pdf=False,
+                                    return_state=True)
+    assert state.is_completed()
+    result = tmp_path / PERIOD
+    assert state.result() == str(result)
+    for name in ("samenloop.csv", "kwaliteit.csv", "huishoudens.parquet", "rapport.html"):
+        assert (result / name).read_bytes() == (out / name).read_bytes()
+    assert _stable_manifest(result) == _stable_manifest(out)
+    with _client() as client:
+        children = client.read_flow_runs(flow_run_filter=FlowRunFilter(
+            parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[state.state_details.flow_run_id])))
+        flows = {client.read_flow(run.flow_id).name for run in children}
+    assert flows == {"stapelingsmonitor"}
+
+
+def test_inbox_flow_stops_naming_the_missing_partner(harness, inbox: Path, tmp_path):
+    partial = tmp_path / "inbox"
+    shutil.copytree(inbox, partial)
+    (partial / PERIOD / "leveringen" / "schuldhulp_plus.parquet").unlink()
+    state = inbox_stapelingsmonitor(inbox=str(partial), periode=PERIOD, out=str(tmp_path / "uit"), pdf=False,
+                                    return_state=True)
+    assert state.is_failed()
+    with pytest.raises(InboxIncomplete, match="ontbreekt: schuldhulp_plus"):
+        state.result()
+    assert not (tmp_path / "uit").exists()
+    with _client() as client:
+        artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(
+            flow_run_id=ArtifactFilterFlowRunId(any_=[state.state_details.flow_run_id])))
+    status = next(a.data for a in artifacts if a.key == INBOX_ARTIFACT)
+    assert "| schuldhulp_plus | **ontbreekt** |" in status
+
+    # On demand, with whoever delivered; the previous period's output is found for the comparison.
+    earlier = tmp_path / "uit" / "2025H2"
+    inbox_stapelingsmonitor(inbox=str(inbox), periode=PERIOD, out=str(tmp_path / "eerder"), pdf=False)
+    shutil.copytree(tmp_path / "eerder" / PERIOD, earlier)
+    inbox_stapelingsmonitor(inbox=str(partial), periode=PERIOD, out=str(tmp_path / "uit"), pdf=False,
+                            alleen_als_compleet=False)
+    manifest = json.loads((tmp_path / "uit" / PERIOD / "manifest.json").read_text(encoding="utf-8"))
+    assert "schuldhulp_plus" not in {d["partner"] for d in manifest["leveringen"]}
+    assert manifest["parameters"]["vorige"] is True
+
+
+def test_cli_inbox_run_reports_missing_partners_and_the_report(harness, inbox: Path, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from pipelines.cli import main
+
+    monkeypatch.setattr("pipelines.inbox_cli.configure_prefect", lambda: None)  # keep this process's settings
+    partial = tmp_path / "inbox"
+    shutil.copytree(inbox, partial)
+    (partial / PERIOD / "leveringen" / "jeugd_ggz.parquet").unlink()
+    command = ["inbox", "run", "--inbox", str(partial), "--periode", PERIOD, "--out", str(tmp_path / "uit"),
+               "--geen-pdf"]
+    incomplete = CliRunner().invoke(main, command)
+    assert incomplete.exit_code == 1
+    assert "ontbreekt: jeugd_ggz" in incomplete.output
+    assert not (tmp_path / "uit").exists()
+    anyway = CliRunner().invoke(main, [*command, "--ook-onvolledig"])
+    assert anyway.exit_code == 0, anyway.output
+    assert f"rapport: {tmp_path / 'uit' / PERIOD / 'rapport.html'}" in anyway.output

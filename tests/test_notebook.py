@@ -1,0 +1,104 @@
+"""notebooks/stapeling_analyse.ipynb runs on a fresh output and shows no microdata.
+
+The output folder is made from a small generated municipality with the plain functions behind the flow
+(link, protect, write), so the notebook is tested without a Prefect server.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+from nbclient import NotebookClient
+
+from disclosure.protect import protect_table
+from disclosure.rules import load_rules
+from linkage.indicators import INDICATORS
+from linkage.linking import describe_delivery, link_deliveries
+from linkage.outputs import read_area_names, write_households, write_samenloop
+from linkage.periods import parse_period
+from pipelines.inbox import fill_demo_inbox
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOK = ROOT / "notebooks" / "stapeling_analyse.ipynb"
+PERIOD = "2026H1"
+LEVELS = ("gemeente", "wijk")
+HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
+@pytest.fixture(scope="module")
+def output(tmp_path_factory) -> Path:
+    work = tmp_path_factory.mktemp("notebook")
+    generator = ROOT / "data" / "sample" / "generate.py"
+    subprocess.run([sys.executable, str(generator), "--out", str(work / "sample"), "--seed", "2718",
+                    "--adressen", "8000", "--wijken", "5", "--buurten", "15"],
+                   check=True, capture_output=True, timeout=120)
+    folder = fill_demo_inbox(work / "sample", work / "inbox", PERIOD).folder
+    deliveries = [describe_delivery(p) for p in sorted((folder / "leveringen").glob("*.parquet"))]
+    linkage = link_deliveries(deliveries, folder / "register.parquet", parse_period(PERIOD), LEVELS, seed=1)
+    out = work / "uit"
+    out.mkdir()
+    write_samenloop(protect_table(linkage.counts, load_rules()), read_area_names(folder / "gebieden.csv"),
+                    out / "samenloop.csv")
+    write_households(linkage.households, out / "huishoudens.parquet")
+    return out
+
+
+@pytest.fixture(scope="module")
+def executed(output: Path) -> nbformat.NotebookNode:
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("FACTLAB_UITVOER", str(output))
+        NotebookClient(notebook, timeout=300, kernel_name="python3",
+                       resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()
+    return notebook
+
+
+def _tables(notebook: nbformat.NotebookNode) -> list[list[list[str]]]:
+    """Every HTML table the notebook displayed, as rows of cell texts (header cells left out)."""
+    tables = []
+    for cell in notebook.cells:
+        for out in cell.get("outputs", []):
+            markup = out.get("data", {}).get("text/html", "")
+            for table in re.findall(r"<table.*?</table>", markup, flags=re.S):
+                body = re.search(r"<tbody>(.*?)</tbody>", table, flags=re.S)
+                rows = re.findall(r"<tr>(.*?)</tr>", body.group(1) if body else "", flags=re.S)
+                cells = [re.findall(r"<td>(.*?)</td>", row, flags=re.S) for row in rows]
+                tables.append([[html.unescape(c).strip() for c in row] for row in cells])
+    return tables
+
+
+def test_notebook_is_saved_without_outputs():
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    code = [c for c in notebook.cells if c.cell_type == "code"]
+    assert code
+    assert all(not c.outputs and c.execution_count is None for c in code)
+
+
+def test_notebook_runs_and_shows_only_protected_figures(executed, output: Path):
+    rules = load_rules()
+    samenloop = pd.read_csv(output / "samenloop.csv")
+    households = len(pd.read_parquet(output / "huishoudens.parquet"))
+    max_rows = samenloop["gebiedscode"].nunique() * len(INDICATORS)
+    tables = _tables(executed)
+    assert len(tables) >= 6, "every analysis cell shows its table"
+    shown = 0
+    for table in tables:
+        assert 0 < len(table) <= max_rows
+        assert len(table) != households
+        for row in table:
+            for text in row:
+                if re.fullmatch(r"[0-9]+", text):
+                    value = int(text)
+                    shown += 1
+                    protected = value >= rules.min_publiceerbaar and value % rules.afronden_op == 0
+                    assert value == 0 or protected, f"unprotected count {value} in the notebook's output"
+    assert shown > 20, "the notebook shows figures, not only secret cells"
+    everything = nbformat.writes(executed)
+    assert not HEX64.search(everything)
