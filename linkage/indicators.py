@@ -38,7 +38,12 @@ EXCLUSIVE_DOMAIN_SETS: dict[str, frozenset[str]] = {
 }
 """The seven exclusive domain combinations; together they partition `met_voorziening`."""
 
-SERVICE_COUNT_INDICATORS: tuple[str, ...] = ("voorzieningen:1", "voorzieningen:2", "voorzieningen:3", "voorzieningen:4+")
+SERVICE_COUNT_INDICATORS: tuple[str, ...] = (
+    "voorzieningen:1",
+    "voorzieningen:2",
+    "voorzieningen:3",
+    "voorzieningen:4+",
+)
 ORGANISATION_COUNT_INDICATORS: tuple[str, ...] = ("organisaties:1", "organisaties:2", "organisaties:3+")
 
 INDICATORS: tuple[str, ...] = (
@@ -58,7 +63,10 @@ INDICATOR_LABELS: dict[str, str] = {
     WITH_SERVICE: "Huishoudens met minstens één voorziening",
     **{DOMAIN_INDICATORS[d]: f"Met {DOMAIN_LABELS[d]}" for d in DOMAINS},
     **{ONLY_INDICATORS[d]: f"Alleen {DOMAIN_LABELS[d]}" for d in DOMAINS},
-    **{name: " + ".join(DOMAIN_LABELS[d] for d in DOMAINS if d in combo) for name, combo in COMBINATION_INDICATORS},
+    **{
+        name: " + ".join(DOMAIN_LABELS[d] for d in DOMAINS if d in combo)
+        for name, combo in COMBINATION_INDICATORS
+    },
     MULTI_DOMAIN: "Samenloop: twee of meer domeinen",
     "voorzieningen:1": "1 voorziening",
     "voorzieningen:2": "2 voorzieningen",

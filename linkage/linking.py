@@ -56,7 +56,7 @@ class DeliveryFile:
 
     @property
     def steps(self) -> str:
-        """"1" (pseudonymised at the source) or "2" (source, then rekeyed by the TTP)."""
+        """ "1" (pseudonymised at the source) or "2" (source, then rekeyed by the TTP)."""
         return steps_of(self.meta)
 
 
@@ -86,8 +86,14 @@ def describe_delivery(path: Path) -> DeliveryFile:
     if not partner:
         raise LinkageError(f"{path.name}: de levering noemt geen partner in haar metadata")
     _check_steps(f"{path.name} (partner {partner})", meta)
-    return DeliveryFile(path, partner, meta.get("key_id", ""), int(meta.get("rows_read", 0)),
-                        int(meta.get("rows_rejected", 0)), meta)
+    return DeliveryFile(
+        path,
+        partner,
+        meta.get("key_id", ""),
+        int(meta.get("rows_read", 0)),
+        int(meta.get("rows_rejected", 0)),
+        meta,
+    )
 
 
 def check_keys(deliveries: list[DeliveryFile], register_meta: dict[str, str]) -> None:
@@ -123,8 +129,9 @@ def check_keys(deliveries: list[DeliveryFile], register_meta: dict[str, str]) ->
             "pseudonimiseren met de sleutel van deze periode"
         )
     if register_steps == TWO_STEP:
-        wrong_ttp = sorted({d.partner for d in deliveries
-                            if d.steps == TWO_STEP and d.ttp_key_id != register_ttp})
+        wrong_ttp = sorted(
+            {d.partner for d in deliveries if d.steps == TWO_STEP and d.ttp_key_id != register_ttp}
+        )
         if wrong_ttp:
             problems.append(
                 f"TTP-sleutel komt niet overeen met het adressenregister (ttp_key_id {register_ttp}) bij "
@@ -132,8 +139,10 @@ def check_keys(deliveries: list[DeliveryFile], register_meta: dict[str, str]) ->
                 "sleutel als het register"
             )
     if problems:
-        raise LinkageError("; en ".join(problems) + ". Een mix van één- en tweestapsbestanden of van "
-                           "sleutels wordt geweigerd.")
+        raise LinkageError(
+            "; en ".join(problems) + ". Een mix van één- en tweestapsbestanden of van "
+            "sleutels wordt geweigerd."
+        )
 
 
 @dataclass
@@ -159,10 +168,17 @@ def link_records(deliveries: list[DeliveryFile], register: Path, period: Period)
         execute(con, "load_register", {"path": str(register)})
         execute(con, "create_records")
         for delivery in deliveries:
-            execute(con, "insert_delivery", {
-                "partner": delivery.partner, "key_id": delivery.key_id, "path": str(delivery.path),
-                "period_start": period.start, "period_end": period.end,
-            })
+            execute(
+                con,
+                "insert_delivery",
+                {
+                    "partner": delivery.partner,
+                    "key_id": delivery.key_id,
+                    "path": str(delivery.path),
+                    "period_start": period.start,
+                    "period_end": period.end,
+                },
+            )
         execute(con, "link_records")
         quality = execute(con, "quality_per_partner").df()
         execute(con, "households")
@@ -177,13 +193,23 @@ def aggregate_households(linked: LinkedHouseholds, levels: tuple[str, ...], seed
     """Count households per area for every indicator, and shuffle the household microdata with `seed`."""
     with duckdb.connect() as con:
         con.register("households", linked.households)
-        cube = execute(con, "household_cube", {
-            "max_voorzieningen": MAX_SERVICES, "max_organisaties": MAX_ORGANISATIONS,
-        }).df()
+        cube = execute(
+            con,
+            "household_cube",
+            {
+                "max_voorzieningen": MAX_SERVICES,
+                "max_organisaties": MAX_ORGANISATIONS,
+            },
+        ).df()
         micro = execute(con, "household_microdata").df()
     counts = area_indicator_counts(cube, linked.denominators, levels)
-    return LinkageResult(counts, linked.quality, household_microdata(micro, seed), linked.register_key_id,
-                         dict(linked.stage_counts))
+    return LinkageResult(
+        counts,
+        linked.quality,
+        household_microdata(micro, seed),
+        linked.register_key_id,
+        dict(linked.stage_counts),
+    )
 
 
 def link_deliveries(
@@ -223,7 +249,9 @@ def _profile_indicators(domains: frozenset[str], services: int, organisations: i
     return names
 
 
-def area_indicator_counts(cube: pd.DataFrame, denominators: pd.DataFrame, levels: tuple[str, ...]) -> pd.DataFrame:
+def area_indicator_counts(
+    cube: pd.DataFrame, denominators: pd.DataFrame, levels: tuple[str, ...]
+) -> pd.DataFrame:
     """Every indicator for every area of the requested levels, zeros included."""
     profiles = cube.assign(
         indicators=[
@@ -240,20 +268,27 @@ def area_indicator_counts(cube: pd.DataFrame, denominators: pd.DataFrame, levels
             huishoudens=("huishoudens", "sum"),
             bovenliggend=(parent_column, "first") if parent_column else (code_column, lambda s: None),
         )
-        grid = pd.MultiIndex.from_product([areas[code_column], INDICATORS], names=["gebiedscode", "indicator"])
+        grid = pd.MultiIndex.from_product(
+            [areas[code_column], INDICATORS], names=["gebiedscode", "indicator"]
+        )
         counted = (
-            profiles.groupby([code_column, "indicators"])["aantal"].sum()
+            profiles.groupby([code_column, "indicators"])["aantal"]
+            .sum()
             .rename_axis(["gebiedscode", "indicator"])
             .reindex(grid, fill_value=0)
             .reset_index()
         )
         household_totals = areas.set_index(code_column)["huishoudens"]
         is_total = counted["indicator"] == HOUSEHOLDS
-        counted.loc[is_total, "aantal"] = counted.loc[is_total, "gebiedscode"].map(household_totals).to_numpy()
+        counted.loc[is_total, "aantal"] = (
+            counted.loc[is_total, "gebiedscode"].map(household_totals).to_numpy()
+        )
         counted["niveau"] = level
         counted["bovenliggend"] = counted["gebiedscode"].map(areas.set_index(code_column)["bovenliggend"])
         frames.append(counted)
     result = pd.concat(frames, ignore_index=True)
     result["aantal"] = result["aantal"].astype("int64")
-    result["bovenliggend"] = result["bovenliggend"].astype("object").where(result["bovenliggend"].notna(), None)
+    result["bovenliggend"] = (
+        result["bovenliggend"].astype("object").where(result["bovenliggend"].notna(), None)
+    )
     return result[["gebiedscode", "niveau", "bovenliggend", "indicator", "aantal"]]

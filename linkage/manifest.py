@@ -37,4 +37,6 @@ def now_iso() -> str:
 
 
 def write_manifest(manifest: dict[str, Any], path: Path) -> None:
-    path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False, sort_keys=False) + "\n", encoding="utf-8")
+    path.write_text(
+        json.dumps(manifest, indent=2, ensure_ascii=False, sort_keys=False) + "\n", encoding="utf-8"
+    )

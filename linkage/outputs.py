@@ -9,9 +9,24 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-SAMENLOOP_COLUMNS = ("gebiedscode", "gebiedsnaam", "niveau", "indicator", "aantal", "per_1000_huishoudens", "geheim")
-QUALITY_COLUMNS = ("partner", "key_id", "records", "records_in_periode", "gekoppeld_adres", "gekoppeld_pand",
-                   "niet_gekoppeld")
+SAMENLOOP_COLUMNS = (
+    "gebiedscode",
+    "gebiedsnaam",
+    "niveau",
+    "indicator",
+    "aantal",
+    "per_1000_huishoudens",
+    "geheim",
+)
+QUALITY_COLUMNS = (
+    "partner",
+    "key_id",
+    "records",
+    "records_in_periode",
+    "gekoppeld_adres",
+    "gekoppeld_pand",
+    "niet_gekoppeld",
+)
 
 
 def read_area_names(path: Path) -> dict[str, str]:
@@ -31,7 +46,11 @@ def read_area_names(path: Path) -> dict[str, str]:
         code_at, name_at = header.index("code"), header.index("naam")
     except ValueError:
         code_at, name_at = 0, 1
-    return {row[code_at].strip().upper(): row[name_at].strip() for row in reader if len(row) > max(code_at, name_at)}
+    return {
+        row[code_at].strip().upper(): row[name_at].strip()
+        for row in reader
+        if len(row) > max(code_at, name_at)
+    }
 
 
 def _format_count(value: object) -> str:
@@ -48,15 +67,17 @@ def write_samenloop(protected: pd.DataFrame, names: dict[str, str], path: Path) 
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(SAMENLOOP_COLUMNS)
         for row in protected.itertuples(index=False):
-            writer.writerow((
-                row.gebiedscode,
-                names.get(row.gebiedscode, row.gebiedscode),
-                row.niveau,
-                row.indicator,
-                _format_count(row.aantal),
-                _format_rate(row.per_1000_huishoudens),
-                "true" if row.geheim else "false",
-            ))
+            writer.writerow(
+                (
+                    row.gebiedscode,
+                    names.get(row.gebiedscode, row.gebiedscode),
+                    row.niveau,
+                    row.indicator,
+                    _format_count(row.aantal),
+                    _format_rate(row.per_1000_huishoudens),
+                    "true" if row.geheim else "false",
+                )
+            )
 
 
 def write_quality(quality: pd.DataFrame, path: Path) -> None:

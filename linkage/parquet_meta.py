@@ -33,8 +33,14 @@ def read_metadata(path: Path) -> dict[str, str]:
 def expect_format(path: Path, expected: str) -> dict[str, str]:
     meta = read_metadata(path)
     if meta.get("format") != expected:
-        kind = "gepseudonimiseerde levering" if expected == DELIVERY_FORMAT else "gepseudonimiseerd adressenregister"
-        raise PseudonymisedFileError(f"{path.name}: dit is geen {kind} van Factlab (metadata 'format' ontbreekt)")
+        kind = (
+            "gepseudonimiseerde levering"
+            if expected == DELIVERY_FORMAT
+            else "gepseudonimiseerd adressenregister"
+        )
+        raise PseudonymisedFileError(
+            f"{path.name}: dit is geen {kind} van Factlab (metadata 'format' ontbreekt)"
+        )
     if meta.get("format_version") != FORMAT_VERSION:
         raise PseudonymisedFileError(f"{path.name}: onbekende formaatversie {meta.get('format_version')!r}")
     return meta

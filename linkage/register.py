@@ -24,7 +24,14 @@ from schemas.messages import RowError
 from schemas.row_rules import ADDRESS_ERROR_COLUMNS
 
 REGISTER_REQUIRED = ("postcode", "huisnummer", "buurtcode")
-REGISTER_COLUMNS = ("postcode", "huisnummer", "huisletter", "huisnummertoevoeging", "buurtcode", "huishoudens")
+REGISTER_COLUMNS = (
+    "postcode",
+    "huisnummer",
+    "huisletter",
+    "huisnummertoevoeging",
+    "buurtcode",
+    "huishoudens",
+)
 BUURT_PATTERN = r"^BU[0-9]{8}$"
 
 REGISTER_SCHEMA = pa.schema(
@@ -104,8 +111,10 @@ def pseudonymise_register(source: Path, key: Key, out: Path, rejects: Path | Non
                 result.errors_by_rule.update(e.code for e in all_errors)
                 rejects_writer.write(all_errors)
                 chunks.append(valid)
-            register = pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame(
-                columns=["regel", "canoniek", "pand", "buurtcode", "huishoudens"]
+            register = (
+                pd.concat(chunks, ignore_index=True)
+                if chunks
+                else pd.DataFrame(columns=["regel", "canoniek", "pand", "buurtcode", "huishoudens"])
             )
             first_line = register.groupby("canoniek")["regel"].transform("min")
             duplicate = register["regel"] != first_line

@@ -16,8 +16,9 @@ from schemas.codelist import load_code_list
 SAMPLE_SETTINGS = "demo.json"
 
 
-def run_demo(sample: Path, out: Path, *, pdf: bool, run_flow: Callable[..., None],
-             echo: Callable[[str], None]) -> None:
+def run_demo(
+    sample: Path, out: Path, *, pdf: bool, run_flow: Callable[..., None], echo: Callable[[str], None]
+) -> None:
     """Play every role once: custodian (key, register), partners (pseudonymise), analyst (run)."""
     settings = json.loads((sample / SAMPLE_SETTINGS).read_text(encoding="utf-8"))
     codes = load_code_list()
@@ -39,13 +40,29 @@ def run_demo(sample: Path, out: Path, *, pdf: bool, run_flow: Callable[..., None
             if extract.suffix.lower() not in {".csv", ".xml"}:
                 continue
             partner = extract.stem
-            result = pseudonymise_delivery(extract, key, partner, deliveries / f"{partner}.parquet", codes,
-                                           rejects_dir / f"{partner}.csv")
+            result = pseudonymise_delivery(
+                extract,
+                key,
+                partner,
+                deliveries / f"{partner}.parquet",
+                codes,
+                rejects_dir / f"{partner}.csv",
+            )
             echo(f"partner {partner}: {result.rows_written} records, {result.rows_rejected} rijen afgekeurd")
         areas = sample / settings["gebieden"]
         geojson = sample / settings["kaart"] if settings.get("kaart") else None
-        run_flow(deliveries, register, areas, settings["periode"], out, settings.get("niveaus", "gemeente,wijk"),
-                 None, None, geojson, pdf)
+        run_flow(
+            deliveries,
+            register,
+            areas,
+            settings["periode"],
+            out,
+            settings.get("niveaus", "gemeente,wijk"),
+            None,
+            None,
+            geojson,
+            pdf,
+        )
         shutil.rmtree(work_dir, ignore_errors=True)
     echo(f"rapport: {(out / 'rapport.html').resolve()}")
     if pdf:

@@ -79,8 +79,9 @@ def previous_period(label: str) -> str | None:
 def read_expected(path: Path) -> tuple[str, ...]:
     """Partner names from verwacht.txt: one a line, blank lines and '#' comments ignored."""
     if not path.is_file():
-        raise InboxError(f"{path} ontbreekt: zet hierin welke partners voor deze periode leveren, "
-                         "één per regel")
+        raise InboxError(
+            f"{path} ontbreekt: zet hierin welke partners voor deze periode leveren, één per regel"
+        )
     names: list[str] = []
     for raw in path.read_text(encoding="utf-8-sig").splitlines():
         name = raw.split("#", 1)[0].strip()
@@ -124,8 +125,10 @@ class InboxStatus:
         return path if path.is_file() else None
 
     def summary_nl(self) -> str:
-        parts = [f"periode {self.periode}: {len(self.expected) - len(self.missing)} van {len(self.expected)} "
-                 "verwachte partners hebben geleverd"]
+        parts = [
+            f"periode {self.periode}: {len(self.expected) - len(self.missing)} van {len(self.expected)} "
+            "verwachte partners hebben geleverd"
+        ]
         if self.missing:
             parts.append(f"ontbreekt: {', '.join(self.missing)}")
         if self.unreadable:
@@ -136,8 +139,14 @@ class InboxStatus:
 
     def markdown(self) -> str:
         """The status as a Markdown table for a Prefect artifact: partner names and file names only."""
-        lines = [f"# Inbox {self.periode}", "", self.summary_nl(), "",
-                 "| partner | status | bestanden |", "| --- | --- | --- |"]
+        lines = [
+            f"# Inbox {self.periode}",
+            "",
+            self.summary_nl(),
+            "",
+            "| partner | status | bestanden |",
+            "| --- | --- | --- |",
+        ]
         by_folded = {name.casefold(): name for name in self.delivered}
         for name in self.expected:
             found = by_folded.get(name.casefold())
@@ -153,8 +162,9 @@ class InboxStatus:
 def period_folder(inbox: Path, periode: str) -> Path:
     folder = inbox / periode
     if not folder.is_dir():
-        raise InboxError(f"inbox {folder} bestaat niet; maak per periode een map {inbox}/{periode}/ "
-                         "(zie docs/prefect.md)")
+        raise InboxError(
+            f"inbox {folder} bestaat niet; maak per periode een map {inbox}/{periode}/ (zie docs/prefect.md)"
+        )
     return folder
 
 
@@ -164,8 +174,10 @@ def inbox_status(inbox: Path, periode: str) -> InboxStatus:
     expected = read_expected(folder / EXPECTED_FILE)
     for required in (REGISTER_FILE, AREAS_FILE):
         if not (folder / required).is_file():
-            raise InboxError(f"{folder / required} ontbreekt; de sleutelbeheerder levert het register, "
-                             "de gemeente het gebiedenbestand")
+            raise InboxError(
+                f"{folder / required} ontbreekt; de sleutelbeheerder levert het register, "
+                "de gemeente het gebiedenbestand"
+            )
     delivered: dict[str, list[str]] = {}
     unreadable: list[str] = []
     deliveries = folder / DELIVERIES_DIR
@@ -176,8 +188,9 @@ def inbox_status(inbox: Path, periode: str) -> InboxStatus:
             unreadable.append(path.name)
             continue
         delivered.setdefault(delivery.partner, []).append(path.name)
-    return InboxStatus(periode, folder, expected, {k: tuple(v) for k, v in sorted(delivered.items())},
-                       tuple(unreadable))
+    return InboxStatus(
+        periode, folder, expected, {k: tuple(v) for k, v in sorted(delivered.items())}, tuple(unreadable)
+    )
 
 
 def fill_demo_inbox(sample: Path, inbox: Path, periode: str | None = None) -> InboxStatus:
@@ -193,8 +206,10 @@ def fill_demo_inbox(sample: Path, inbox: Path, periode: str | None = None) -> In
 
     extracts = sample / DELIVERIES_DIR
     if not (sample / "adressen.csv").is_file() or not extracts.is_dir():
-        raise InboxError(f"{sample} bevat geen voorbeeldgemeente (adressen.csv en leveringen/); maak die met "
-                         f"python data/sample/generate.py --out {sample}")
+        raise InboxError(
+            f"{sample} bevat geen voorbeeldgemeente (adressen.csv en leveringen/); maak die met "
+            f"python data/sample/generate.py --out {sample}"
+        )
     label = resolve_period(periode or _sample_period(sample))
     folder = inbox / label
     (folder / DELIVERIES_DIR).mkdir(parents=True, exist_ok=True)
@@ -226,5 +241,6 @@ def _sample_period(sample: Path) -> str:
             document = json.loads(settings.read_text(encoding="utf-8"))
             if document.get("periode"):
                 return str(document["periode"])
-    raise InboxError(f"{sample}: geen periode gevonden (demo.json of waarheid/parameters.json); "
-                     "geef --periode op")
+    raise InboxError(
+        f"{sample}: geen periode gevonden (demo.json of waarheid/parameters.json); geef --periode op"
+    )

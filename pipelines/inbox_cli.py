@@ -11,10 +11,17 @@ from pipelines.environment import PROJECT_ROOT, configure_prefect
 
 EXIT_OK, EXIT_INCOMPLETE, EXIT_FAULT = 0, 1, 2
 
-_inbox_option = click.option("--inbox", "inbox", type=click.Path(path_type=Path), default=Path("inbox"),
-                             show_default=True, help="Map met per periode een submap (zie docs/prefect.md).")
-_period_option = click.option("--periode", default="vorig-halfjaar", show_default=True,
-                              help="2026H1, 2026Q1, 2026 of vorig-halfjaar.")
+_inbox_option = click.option(
+    "--inbox",
+    "inbox",
+    type=click.Path(path_type=Path),
+    default=Path("inbox"),
+    show_default=True,
+    help="Map met per periode een submap (zie docs/prefect.md).",
+)
+_period_option = click.option(
+    "--periode", default="vorig-halfjaar", show_default=True, help="2026H1, 2026Q1, 2026 of vorig-halfjaar."
+)
 
 
 def _fail(message: str, code: int = EXIT_FAULT) -> None:
@@ -48,8 +55,14 @@ def status(inbox: Path, periode: str) -> None:
 @inbox.command("run")
 @_inbox_option
 @_period_option
-@click.option("--out", "out", type=click.Path(path_type=Path), default=Path("uitvoer"), show_default=True,
-              help="Basismap; de uitvoer komt in OUT/<periode>/.")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(path_type=Path),
+    default=Path("uitvoer"),
+    show_default=True,
+    help="Basismap; de uitvoer komt in OUT/<periode>/.",
+)
 @click.option("--ook-onvolledig", is_flag=True, default=False, help="Ook rekenen als een partner ontbreekt.")
 @click.option("--geen-pdf", is_flag=True, default=False)
 def run(inbox: Path, periode: str, out: Path, ook_onvolledig: bool, geen_pdf: bool) -> None:
@@ -63,8 +76,13 @@ def run(inbox: Path, periode: str, out: Path, ook_onvolledig: bool, geen_pdf: bo
     from pipelines.inbox_flow import inbox_stapelingsmonitor
 
     try:
-        result = inbox_stapelingsmonitor(inbox=str(inbox), periode=periode, out=str(out),
-                                         alleen_als_compleet=not ook_onvolledig, pdf=not geen_pdf)
+        result = inbox_stapelingsmonitor(
+            inbox=str(inbox),
+            periode=periode,
+            out=str(out),
+            alleen_als_compleet=not ook_onvolledig,
+            pdf=not geen_pdf,
+        )
     except InboxIncomplete as exc:
         _fail(str(exc), EXIT_INCOMPLETE)
     except (InboxError, LinkageError, PseudonymisedFileError, PeriodError, RulesError) as exc:
@@ -74,8 +92,9 @@ def run(inbox: Path, periode: str, out: Path, ook_onvolledig: bool, geen_pdf: bo
 
 @inbox.command("demo")
 @_inbox_option
-@click.option("--sample", type=click.Path(path_type=Path), default=PROJECT_ROOT / "data" / "sample",
-              show_default=True)
+@click.option(
+    "--sample", type=click.Path(path_type=Path), default=PROJECT_ROOT / "data" / "sample", show_default=True
+)
 @click.option("--periode", default=None, help="Standaard de periode van de voorbeeldgemeente.")
 def demo(inbox: Path, sample: Path, periode: str | None) -> None:
     """Vul een inbox met de voorbeeldgemeente, gepseudonimiseerd met een wegwerpsleutel."""
@@ -85,5 +104,4 @@ def demo(inbox: Path, sample: Path, periode: str | None) -> None:
         result = fill_demo_inbox(sample, inbox, periode)
     except InboxError as exc:
         _fail(str(exc))
-    click.echo(f"inbox {result.folder}: {len(result.delivered)} partners geleverd "
-               f"({result.summary_nl()})")
+    click.echo(f"inbox {result.folder}: {len(result.delivered)} partners geleverd ({result.summary_nl()})")

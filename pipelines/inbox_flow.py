@@ -30,13 +30,20 @@ from pipelines.stapeling_flow import retry_on_file_errors, stapelingsmonitor
 INBOX_ARTIFACT = "stapelingsmonitor-inbox"
 
 
-@task(name="inbox controleren", cache_policy=NONE, retries=2, retry_delay_seconds=5,
-      retry_condition_fn=retry_on_file_errors, timeout_seconds=300)
+@task(
+    name="inbox controleren",
+    cache_policy=NONE,
+    retries=2,
+    retry_delay_seconds=5,
+    retry_condition_fn=retry_on_file_errors,
+    timeout_seconds=300,
+)
 def inbox_controleren(inbox: Path, periode: str) -> InboxStatus:
     """Compare who delivered (Parquet metadata) with verwacht.txt and publish the status as an artifact."""
     status = inbox_status(inbox, periode)
-    create_markdown_artifact(status.markdown(), key=INBOX_ARTIFACT,
-                             description=f"Wie heeft geleverd voor periode {periode}")
+    create_markdown_artifact(
+        status.markdown(), key=INBOX_ARTIFACT, description=f"Wie heeft geleverd voor periode {periode}"
+    )
     logger = get_run_logger()
     if status.complete:
         logger.info("inbox compleet: %s", status.summary_nl())
@@ -62,24 +69,33 @@ def inbox_stapelingsmonitor(
     label = resolve_period(periode)
     status = inbox_controleren(Path(inbox), label)
     if not status.delivered:
-        raise InboxIncomplete(f"periode {label}: nog geen enkele levering in {status.deliveries_dir}; "
-                              f"ontbreekt: {', '.join(status.missing)}")
+        raise InboxIncomplete(
+            f"periode {label}: nog geen enkele levering in {status.deliveries_dir}; "
+            f"ontbreekt: {', '.join(status.missing)}"
+        )
     if not status.complete and alleen_als_compleet:
         raise InboxIncomplete(
             f"{status.summary_nl()}. De stapelingsmonitor draait pas als alle verwachte partners geleverd "
             "hebben; draai met alleen_als_compleet=false om toch te rekenen met wie er is."
         )
     if status.unreadable:
-        raise InboxIncomplete(f"{status.summary_nl()}. Haal onleesbare bestanden uit "
-                              f"{status.deliveries_dir}.")
+        raise InboxIncomplete(
+            f"{status.summary_nl()}. Haal onleesbare bestanden uit {status.deliveries_dir}."
+        )
     before = previous_period(label)
     previous_out = Path(out) / before if before else None
     vorige = previous_out if previous_out is not None and (previous_out / OUTPUT_MARKER).is_file() else None
     rules = status.optional_file(RULES_FILE)
     geojson = status.optional_file(MAP_FILE)
     return stapelingsmonitor(
-        deliveries=str(status.deliveries_dir), register=str(status.folder / REGISTER_FILE),
-        areas=str(status.folder / AREAS_FILE), period=label, out=str(Path(out) / label), niveaus=niveaus,
-        regels=str(rules) if rules else None, vorige=str(vorige) if vorige else None,
-        geojson=str(geojson) if geojson else None, pdf=pdf,
+        deliveries=str(status.deliveries_dir),
+        register=str(status.folder / REGISTER_FILE),
+        areas=str(status.folder / AREAS_FILE),
+        period=label,
+        out=str(Path(out) / label),
+        niveaus=niveaus,
+        regels=str(rules) if rules else None,
+        vorige=str(vorige) if vorige else None,
+        geojson=str(geojson) if geojson else None,
+        pdf=pdf,
     )

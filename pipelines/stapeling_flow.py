@@ -95,14 +95,18 @@ def quality_artifact_rows(quality: pd.DataFrame) -> list[dict[str, Any]]:
         row = {"partner": str(record["partner"]), **{c: int(record[c]) for c in columns[1:]}}
         row["gekoppeld_%"] = (
             round(100 * (row["gekoppeld_adres"] + row["gekoppeld_pand"]) / row["records_in_periode"], 1)
-            if row["records_in_periode"] else 0.0
+            if row["records_in_periode"]
+            else 0.0
         )
         rows.append(row)
     return rows
 
 
 KEY_FIGURE_INDICATORS: tuple[str, ...] = (
-    HOUSEHOLDS, WITH_SERVICE, MULTI_DOMAIN, *DOMAIN_INDICATORS.values(),
+    HOUSEHOLDS,
+    WITH_SERVICE,
+    MULTI_DOMAIN,
+    *DOMAIN_INDICATORS.values(),
     *(name for name, _ in COMBINATION_INDICATORS),
 )
 
@@ -121,8 +125,10 @@ def key_figures_markdown(protected: pd.DataFrame, names: dict[str, str], period:
     if top_level is None:
         return "\n".join([*lines, "Geen cijfers."])
     lines += [
-        "Alle aantallen komen uit de beveiligde tabel (afgerond, kleine aantallen geheim).", "",
-        "| gebied | cijfer | aantal | per 1.000 huishoudens |", "| --- | --- | ---: | ---: |",
+        "Alle aantallen komen uit de beveiligde tabel (afgerond, kleine aantallen geheim).",
+        "",
+        "| gebied | cijfer | aantal | per 1.000 huishoudens |",
+        "| --- | --- | ---: | ---: |",
     ]
     rows = protected[(protected["niveau"] == top_level)]
     for code in sorted(rows["gebiedscode"].unique()):
@@ -143,32 +149,52 @@ def key_figures_markdown(protected: pd.DataFrame, names: dict[str, str], period:
     return "\n".join(lines)
 
 
-@task(name="valideren", cache_policy=NONE, retries=2, retry_delay_seconds=2,
-      retry_condition_fn=retry_on_file_errors, timeout_seconds=600)
+@task(
+    name="valideren",
+    cache_policy=NONE,
+    retries=2,
+    retry_delay_seconds=2,
+    retry_condition_fn=retry_on_file_errors,
+    timeout_seconds=600,
+)
 def valideren(settings: RunSettings) -> ValidatedInputs:
     """Check each delivery's metadata and key against the register, fingerprint the inputs; no rows yet."""
     deliveries = [describe_delivery(p) for p in find_deliveries(settings.deliveries)]
     register_meta = expect_format(settings.register, REGISTER_FORMAT)
     check_keys(deliveries, register_meta)
     validated = ValidatedInputs(deliveries, inputs_fingerprint(deliveries, settings))
-    get_run_logger().info("%d leveringen van %d partners gevonden; sleutels kloppen met het register",
-                          len(deliveries), len({d.partner for d in deliveries}))
+    get_run_logger().info(
+        "%d leveringen van %d partners gevonden; sleutels kloppen met het register",
+        len(deliveries),
+        len({d.partner for d in deliveries}),
+    )
     return validated
 
 
-@task(name="koppelen", cache_policy=NONE, retries=1, retry_delay_seconds=2,
-      retry_condition_fn=retry_on_file_errors, timeout_seconds=3600)
+@task(
+    name="koppelen",
+    cache_policy=NONE,
+    retries=1,
+    retry_delay_seconds=2,
+    retry_condition_fn=retry_on_file_errors,
+    timeout_seconds=3600,
+)
 def koppelen(inputs: ValidatedInputs, settings: RunSettings) -> LinkedHouseholds:
     """Link records to register addresses; no pseudonym leaves this task."""
     linked = link_records(inputs.deliveries, settings.register, settings.period)
     counts = linked.stage_counts
-    get_run_logger().info("%d records, %d in periode, %d gekoppeld, %d huishoudens met een voorziening",
-                          counts["records"], counts["records_in_periode"], counts["records_gekoppeld"],
-                          counts["huishoudens_met_voorziening"])
+    get_run_logger().info(
+        "%d records, %d in periode, %d gekoppeld, %d huishoudens met een voorziening",
+        counts["records"],
+        counts["records_in_periode"],
+        counts["records_gekoppeld"],
+        counts["huishoudens_met_voorziening"],
+    )
     for signal in low_link_signals(linked.quality):  # partner name and counts only
         get_run_logger().warning("kwaliteitssignaal: %s", signal["signaal"])
     create_table_artifact(
-        quality_artifact_rows(linked.quality), key=QUALITY_ARTIFACT,
+        quality_artifact_rows(linked.quality),
+        key=QUALITY_ARTIFACT,
         description=f"Koppeling per partner, periode {settings.period.label} (alleen aantallen)",
     )
     return linked
@@ -189,15 +215,31 @@ def beveiligen(linkage: LinkageResult, settings: RunSettings):
 
     protected = protect_table(linkage.counts, settings.rules)
     audit = audit_protection(protected, settings.rules, linkage.counts)
-    get_run_logger().info("%d cellen, %d geheim; audit %s", len(protected), int(protected["geheim"].sum()),
-                          "geslaagd" if audit.passed else "NIET geslaagd")
+    get_run_logger().info(
+        "%d cellen, %d geheim; audit %s",
+        len(protected),
+        int(protected["geheim"].sum()),
+        "geslaagd" if audit.passed else "NIET geslaagd",
+    )
     return protected, audit
 
 
-@task(name="rapporteren", cache_policy=NONE, retries=1, retry_delay_seconds=2,
-      retry_condition_fn=retry_on_file_errors, timeout_seconds=900)
-def rapporteren(inputs: ValidatedInputs, linkage: LinkageResult, protected, audit, settings: RunSettings,
-                timings: dict[str, float]) -> Path:
+@task(
+    name="rapporteren",
+    cache_policy=NONE,
+    retries=1,
+    retry_delay_seconds=2,
+    retry_condition_fn=retry_on_file_errors,
+    timeout_seconds=900,
+)
+def rapporteren(
+    inputs: ValidatedInputs,
+    linkage: LinkageResult,
+    protected,
+    audit,
+    settings: RunSettings,
+    timings: dict[str, float],
+) -> Path:
     """Write the whole output folder at once (the previous one stays until the new one is complete)."""
     out = assemble_outputs(inputs.deliveries, linkage, protected, audit, settings, timings)
     create_markdown_artifact(
@@ -211,12 +253,17 @@ def rapporteren(inputs: ValidatedInputs, linkage: LinkageResult, protected, audi
 
 # Prefect checks parameters with a pydantic model, where the contract's parameter name `register` shadows
 # a BaseModel attribute; harmless for a str field, and noise in every deploy and run.
-warnings.filterwarnings("ignore", message='Field name "register" in "StapelingsmonitorModel"',
-                        category=UserWarning)
+warnings.filterwarnings(
+    "ignore", message='Field name "register" in "StapelingsmonitorModel"', category=UserWarning
+)
 
 
-@flow(name="stapelingsmonitor", flow_run_name="stapelingsmonitor {period}", log_prints=False,
-      persist_result=False)
+@flow(
+    name="stapelingsmonitor",
+    flow_run_name="stapelingsmonitor {period}",
+    log_prints=False,
+    persist_result=False,
+)
 def stapelingsmonitor(
     deliveries: str,
     register: str,
@@ -231,10 +278,17 @@ def stapelingsmonitor(
 ) -> str:
     """Link pseudonymised deliveries, count samenloop per area, protect, and report."""
     settings = RunSettings.create(
-        deliveries=Path(deliveries), register=Path(register), areas=Path(areas), period=parse_period(period),
-        out=Path(out), levels=tuple(n.strip() for n in niveaus.split(",") if n.strip()),
-        rules=load_rules(Path(regels) if regels else None), vorige=Path(vorige) if vorige else None,
-        geojson=Path(geojson) if geojson else None, pdf=pdf,
+        deliveries=Path(deliveries),
+        register=Path(register),
+        areas=Path(areas),
+        period=parse_period(period),
+        out=Path(out),
+        levels=tuple(n.strip() for n in niveaus.split(",") if n.strip()),
+        rules=load_rules(Path(regels) if regels else None),
+        vorige=Path(vorige) if vorige else None,
+        geojson=Path(geojson) if geojson else None,
+        pdf=pdf,
+        rules_path=Path(regels) if regels else None,
     )
     timings: dict[str, float] = {}
 

@@ -19,7 +19,9 @@ def test_key_id_of_test_key(test_key):
 def test_vectors_reproduced_exactly(test_key, vector_rows):
     assert len(vector_rows) >= 20
     for row in vector_rows:
-        address = canonical_address(row["postcode"], row["huisnummer"], row["huisletter"], row["huisnummertoevoeging"])
+        address = canonical_address(
+            row["postcode"], row["huisnummer"], row["huisletter"], row["huisnummertoevoeging"]
+        )
         if row["canoniek"] == "ONGELDIG":
             assert address is None, row
             continue
@@ -31,16 +33,20 @@ def test_vectors_reproduced_exactly(test_key, vector_rows):
 
 def test_vectorised_equals_scalar_on_vectors(vector_rows):
     frame = pd.DataFrame(vector_rows)
-    result = canonicalise_addresses(frame["postcode"], frame["huisnummer"], frame["huisletter"],
-                                    frame["huisnummertoevoeging"])
+    result = canonicalise_addresses(
+        frame["postcode"], frame["huisnummer"], frame["huisletter"], frame["huisnummertoevoeging"]
+    )
     expected = [None if c == "ONGELDIG" else c for c in frame["canoniek"]]
     assert [None if pd.isna(c) else c for c in result["canoniek"]] == expected
 
 
 def test_invalid_rows_name_the_failing_field():
-    frame = canonicalise_addresses(pd.Series(["12345", "1234AB", "1234AB", "1234AB"]),
-                                   pd.Series(["1", "0", "12", "12"]),
-                                   pd.Series(["", "", "AB", ""]), pd.Series(["", "", "", "ABCDE"]))
+    frame = canonicalise_addresses(
+        pd.Series(["12345", "1234AB", "1234AB", "1234AB"]),
+        pd.Series(["1", "0", "12", "12"]),
+        pd.Series(["", "", "AB", ""]),
+        pd.Series(["", "", "", "ABCDE"]),
+    )
     assert frame["fout_postcode"].tolist()[0] == "postcode_ongeldig"
     assert frame["fout_huisnummer"].tolist()[1] == "huisnummer_bereik"
     assert frame["fout_huisletter"].tolist()[2] == "huisletter_ongeldig"
@@ -73,9 +79,12 @@ def _respell_postcode(pc: str, data) -> str:
 @given(postcodes, numbers, letters, additions, st.data())
 def test_case_and_spacing_insensitive(pc, nr, letter, toev, data):
     reference = canonical_address(pc, str(nr), letter, toev)
-    variant = canonical_address(_respell_postcode(pc, data), data.draw(st.sampled_from(["", "0", "00"])) + str(nr),
-                                letter.lower() if data.draw(st.booleans()) else letter,
-                                toev.lower() + data.draw(st.sampled_from(["", " ", "-"])))
+    variant = canonical_address(
+        _respell_postcode(pc, data),
+        data.draw(st.sampled_from(["", "0", "00"])) + str(nr),
+        letter.lower() if data.draw(st.booleans()) else letter,
+        toev.lower() + data.draw(st.sampled_from(["", " ", "-"])),
+    )
     assert variant == reference
 
 
@@ -90,8 +99,13 @@ def test_idempotent(pc, nr, letter, toev):
 
 
 @settings(max_examples=150, deadline=None)
-@given(postcodes, numbers, st.sampled_from(string.ascii_uppercase), st.text(string.digits, min_size=1, max_size=4),
-       st.sampled_from(["", " ", "-", "/", "."]))
+@given(
+    postcodes,
+    numbers,
+    st.sampled_from(string.ascii_uppercase),
+    st.text(string.digits, min_size=1, max_size=4),
+    st.sampled_from(["", " ", "-", "/", "."]),
+)
 def test_house_number_typed_in_one_field_equals_split_fields(pc, nr, letter, toev, sep):
     combined = canonical_address(pc, f"{nr}{sep}{letter.lower()}{sep}{toev}")
     split = canonical_address(pc, str(nr), letter, toev)

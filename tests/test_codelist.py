@@ -24,8 +24,9 @@ def test_excel_mangled_codes_are_understood():
 
 def test_municipal_extension_without_code_changes(tmp_path):
     extra = tmp_path / "eigen.csv"
-    extra.write_text("code;naam;domein\nGM01;Minimaregeling;werk_inkomen\nJT9;Jongerentraject;jeugd\n",
-                     encoding="utf-8")
+    extra.write_text(
+        "code;naam;domein\nGM01;Minimaregeling;werk_inkomen\nJT9;Jongerentraject;jeugd\n", encoding="utf-8"
+    )
     codes = load_code_list(extra)
     assert codes.domain_of("GM01") == "werk_inkomen"
     assert codes.normalise(pd.Series(["jt9"])).tolist() == ["JT9"]

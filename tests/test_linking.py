@@ -31,8 +31,10 @@ def write_register(path: Path, rows: list[tuple[str, str, str, int]], key_id: st
         },
         schema=REGISTER_SCHEMA,
     )
-    pq.write_table(with_metadata(table, {"format": REGISTER_FORMAT, "format_version": FORMAT_VERSION,
-                                         "key_id": key_id}), path)
+    pq.write_table(
+        with_metadata(table, {"format": REGISTER_FORMAT, "format_version": FORMAT_VERSION, "key_id": key_id}),
+        path,
+    )
     return path
 
 
@@ -48,8 +50,14 @@ def write_delivery(path: Path, partner: str, rows: list[tuple], key_id: str = KE
         },
         schema=DELIVERY_SCHEMA,
     )
-    meta = {"format": DELIVERY_FORMAT, "format_version": FORMAT_VERSION, "partner": partner, "key_id": key_id,
-            "rows_read": len(rows), "rows_rejected": 0}
+    meta = {
+        "format": DELIVERY_FORMAT,
+        "format_version": FORMAT_VERSION,
+        "partner": partner,
+        "key_id": key_id,
+        "rows_read": len(rows),
+        "rows_rejected": 0,
+    }
     pq.write_table(with_metadata(table, meta), path)
     return path
 
@@ -60,13 +68,16 @@ JAN = date(2026, 1, 15)
 
 @pytest.fixture
 def register(tmp_path):
-    return write_register(tmp_path / "reg.parquet", [
-        ("a1", "p1", BU1, 1),
-        ("a2", "p2", BU1, 1),  # pand p2 has two addresses: never a pand link
-        ("a3", "p2", BU1, 1),
-        ("a4", "p4", BU2, 2),
-        ("a5", "p5", BU2, 1),
-    ])
+    return write_register(
+        tmp_path / "reg.parquet",
+        [
+            ("a1", "p1", BU1, 1),
+            ("a2", "p2", BU1, 1),  # pand p2 has two addresses: never a pand link
+            ("a3", "p2", BU1, 1),
+            ("a4", "p4", BU2, 2),
+            ("a5", "p5", BU2, 1),
+        ],
+    )
 
 
 def value(counts, code, indicator):
@@ -76,13 +87,21 @@ def value(counts, code, indicator):
 
 
 def test_link_by_address_then_unique_pand(tmp_path, register):
-    deliveries = [describe_delivery(write_delivery(tmp_path / "d1.parquet", "jeugd_a", [
-        ("a1", "p1", "45", "jeugd", JAN, None),          # address link
-        ("xx", "p4", "45", "jeugd", JAN, None),          # unique pand → a4
-        ("yy", "p2", "45", "jeugd", JAN, None),          # ambiguous pand → unlinked
-        ("zz", "p9", "45", "jeugd", JAN, None),          # outside the register
-        ("a5", "p5", "45", "jeugd", date(2026, 7, 1), None),  # after the period
-    ]))]
+    deliveries = [
+        describe_delivery(
+            write_delivery(
+                tmp_path / "d1.parquet",
+                "jeugd_a",
+                [
+                    ("a1", "p1", "45", "jeugd", JAN, None),  # address link
+                    ("xx", "p4", "45", "jeugd", JAN, None),  # unique pand → a4
+                    ("yy", "p2", "45", "jeugd", JAN, None),  # ambiguous pand → unlinked
+                    ("zz", "p9", "45", "jeugd", JAN, None),  # outside the register
+                    ("a5", "p5", "45", "jeugd", date(2026, 7, 1), None),  # after the period
+                ],
+            )
+        )
+    ]
     result = link_deliveries(deliveries, register, parse_period("2026H1"), ("gemeente", "wijk", "buurt"))
     quality = result.quality.iloc[0]
     assert (quality["records"], quality["records_in_periode"]) == (5, 4)
@@ -95,13 +114,25 @@ def test_link_by_address_then_unique_pand(tmp_path, register):
 
 
 def test_household_indicators_over_partners_and_domains(tmp_path, register):
-    write_delivery(tmp_path / "d1.parquet", "jeugd_a", [("a1", "p1", "45", "jeugd", JAN, None),
-                                                        ("a1", "p1", "43", "jeugd", JAN, None)])
-    write_delivery(tmp_path / "d2.parquet", "wmo_b", [("a1", "p1", "01", "wmo", JAN, date(2026, 3, 1)),
-                                                      ("a2", "p2", "01", "wmo", JAN, None)])
-    write_delivery(tmp_path / "d3.parquet", "wi_c", [("a1", "p1", "PW01", "werk_inkomen", JAN, None),
-                                                     ("a2", "p2", "PW05", "werk_inkomen", JAN, None),
-                                                     ("a2", "p2", "PW05", "werk_inkomen", date(2025, 1, 1), None)])
+    write_delivery(
+        tmp_path / "d1.parquet",
+        "jeugd_a",
+        [("a1", "p1", "45", "jeugd", JAN, None), ("a1", "p1", "43", "jeugd", JAN, None)],
+    )
+    write_delivery(
+        tmp_path / "d2.parquet",
+        "wmo_b",
+        [("a1", "p1", "01", "wmo", JAN, date(2026, 3, 1)), ("a2", "p2", "01", "wmo", JAN, None)],
+    )
+    write_delivery(
+        tmp_path / "d3.parquet",
+        "wi_c",
+        [
+            ("a1", "p1", "PW01", "werk_inkomen", JAN, None),
+            ("a2", "p2", "PW05", "werk_inkomen", JAN, None),
+            ("a2", "p2", "PW05", "werk_inkomen", date(2025, 1, 1), None),
+        ],
+    )
     deliveries = [describe_delivery(p) for p in sorted(tmp_path.glob("d*.parquet"))]
     result = link_deliveries(deliveries, register, parse_period("2026H1"), ("gemeente", "wijk"))
     counts = result.counts
@@ -112,25 +143,37 @@ def test_household_indicators_over_partners_and_domains(tmp_path, register):
     assert value(counts, gm, "combinatie:jeugd+wmo+werk_inkomen") == 1
     assert value(counts, gm, "combinatie:wmo+werk_inkomen") == 1
     assert value(counts, gm, "domeinen:2+") == 2
-    assert value(counts, gm, "voorzieningen:4+") == 1   # 45, 43, 01, PW01
-    assert value(counts, gm, "voorzieningen:2") == 1    # 01 and PW05 (twice)
+    assert value(counts, gm, "voorzieningen:4+") == 1  # 45, 43, 01, PW01
+    assert value(counts, gm, "voorzieningen:2") == 1  # 01 and PW05 (twice)
     assert value(counts, gm, "organisaties:3+") == 1
     assert value(counts, gm, "organisaties:2") == 1
     assert value(counts, gm, "domein:jeugd") == 1
     micro = result.households
     assert len(micro) == 2
     assert not any("pseudoniem" in c for c in micro.columns)
-    assert set(micro.columns) == {"buurtcode", "wijkcode", "jeugd", "wmo", "werk_inkomen",
-                                  "aantal_voorzieningen", "aantal_organisaties"}
+    assert set(micro.columns) == {
+        "buurtcode",
+        "wijkcode",
+        "jeugd",
+        "wmo",
+        "werk_inkomen",
+        "aantal_voorzieningen",
+        "aantal_organisaties",
+    }
 
 
 def test_other_key_is_refused_by_partner_name(tmp_path, register):
     good = write_delivery(tmp_path / "d1.parquet", "jeugd_a", [("a1", "p1", "45", "jeugd", JAN, None)])
-    bad = write_delivery(tmp_path / "d2.parquet", "wmo_zorgkracht", [("a1", "p1", "01", "wmo", JAN, None)],
-                         key_id="fedcba9876543210")
+    bad = write_delivery(
+        tmp_path / "d2.parquet",
+        "wmo_zorgkracht",
+        [("a1", "p1", "01", "wmo", JAN, None)],
+        key_id="fedcba9876543210",
+    )
     with pytest.raises(LinkageError, match="wmo_zorgkracht") as caught:
-        link_deliveries([describe_delivery(good), describe_delivery(bad)], register, parse_period("2026"),
-                        ("gemeente",))
+        link_deliveries(
+            [describe_delivery(good), describe_delivery(bad)], register, parse_period("2026"), ("gemeente",)
+        )
     assert "jeugd_a" not in str(caught.value)
 
 

@@ -13,10 +13,10 @@ def test_register_columns_codes_and_metadata(tmp_path, test_key):
         "postcode;huisnummer;huisletter;huisnummertoevoeging;buurtcode;huishoudens\n"
         "1234 ab;12;a;;BU12340101;\n"
         "1234AB;12;;2;bu12340101;3\n"
-        "1234AB;12;A;;BU12340101;1\n"      # same address as line 2: counted once
-        "12345;1;;;BU12340101;1\n"         # invalid postcode
-        "1234AC;1;;;BU1234;1\n"            # invalid buurtcode
-        "1234AC;2;;;BU12340202;-1\n",      # invalid households
+        "1234AB;12;A;;BU12340101;1\n"  # same address as line 2: counted once
+        "12345;1;;;BU12340101;1\n"  # invalid postcode
+        "1234AC;1;;;BU1234;1\n"  # invalid buurtcode
+        "1234AC;2;;;BU12340202;-1\n",  # invalid households
         encoding="utf-8",
     )
     rejects = tmp_path / "afgekeurd.csv"
@@ -24,8 +24,14 @@ def test_register_columns_codes_and_metadata(tmp_path, test_key):
     assert (result.rows_read, result.rows_rejected, result.rows_duplicate) == (6, 3, 1)
     assert (result.addresses, result.households) == (2, 4)
     table = pq.read_table(tmp_path / "reg.parquet")
-    assert table.column_names == ["adres_pseudoniem", "pand_pseudoniem", "buurtcode", "wijkcode", "gemeentecode",
-                                  "huishoudens"]
+    assert table.column_names == [
+        "adres_pseudoniem",
+        "pand_pseudoniem",
+        "buurtcode",
+        "wijkcode",
+        "gemeentecode",
+        "huishoudens",
+    ]
     assert set(table.column("wijkcode").to_pylist()) == {"WK123401"}
     assert set(table.column("gemeentecode").to_pylist()) == {"GM1234"}
     meta = table.schema.metadata
