@@ -1,8 +1,13 @@
 """Pseudonymising a partner delivery (CONTRACT §4, §6): validate, canonicalise, HMAC, write Parquet.
 
-Runs at the partner. The output holds no address, name or BSN: only the two pseudonyms, the
-voorziening with its domain, and the dates. Rows are written in pseudonym order, so the file
-order says nothing about the partner's own records.
+Runs at the partner. A delivery is one CSV extract, one iJw/iWmo 301 message (`.xml`), or a folder
+of 301 messages. The output holds no address, name or BSN: only the two pseudonyms, the voorziening
+with its domain, and the dates. Rows are written in pseudonym order, so the file order says nothing
+about the partner's own records.
+
+Memory stays bounded whatever the file size: rows are read, checked and pseudonymised per chunk,
+staged in a Parquet file on disk, and deduplicated by DuckDB (which spills to disk) while the result
+is streamed into the output file batch by batch.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,11 +30,13 @@ from linkage.canonical import CANONICAL_VERSION
 from linkage.keys import Key, new_key
 from linkage.parquet_meta import DELIVERY_FORMAT, FORMAT_VERSION, with_metadata
 from linkage.pseudonyms import address_pseudonyms, building_pseudonyms
-from linkage.rejects import RejectsWriter
 from schemas.codelist import CodeList
-from schemas.extract_reader import iter_rows, read_layout
+from schemas.controle_rapport import ErrorListWriter
+from schemas.expectation_suites import CSV_SUITE, MESSAGE_SUITE, suite_for
+from schemas.extract_reader import CHUNK_ROWS, FileFault, iter_rows, read_layout
+from schemas.istandaard import looks_like_message, read_message
 from schemas.messages import RowError
-from schemas.row_rules import validate_rows
+from schemas.row_rules import judge_rows, prepare_rows
 
 DELIVERY_SCHEMA = pa.schema(
     [
@@ -40,22 +48,30 @@ DELIVERY_SCHEMA = pa.schema(
         ("einddatum", pa.date32()),
     ]
 )
-_STAGING_SCHEMA = DELIVERY_SCHEMA.append(pa.field("regel", pa.int64()))
+_STAGING_SCHEMA = DELIVERY_SCHEMA.append(pa.field("bron", pa.int32())).append(pa.field("regel", pa.int64()))
+EXAMPLES_PER_RULE = 10
+LISTED_ERRORS = 5_000
+OUTPUT_BATCH_ROWS = 65_536
+MAX_FAULTS_LISTED = 10
+DUCKDB_MEMORY_LIMIT = "256MB"  # DuckDB spills beyond it: with CHUNK_ROWS this bounds memory per delivery
 
 DEDUPLICATE_SQL = """
 SELECT adres_pseudoniem, pand_pseudoniem, voorziening, domein, begindatum, einddatum
 FROM read_parquet($staging)
 QUALIFY row_number() OVER (
-    PARTITION BY adres_pseudoniem, voorziening, begindatum, einddatum ORDER BY regel) = 1
+    PARTITION BY adres_pseudoniem, voorziening, begindatum, einddatum ORDER BY bron, regel) = 1
 ORDER BY adres_pseudoniem, voorziening, begindatum, einddatum
 """
 
 DUPLICATE_LINES_SQL = """
-SELECT regel, first_value(regel) OVER (
-    PARTITION BY adres_pseudoniem, voorziening, begindatum, einddatum ORDER BY regel) AS eerste
+SELECT bron, regel,
+    first_value(bron) OVER duplicates AS eerste_bron,
+    first_value(regel) OVER duplicates AS eerste_regel
 FROM read_parquet($staging)
-QUALIFY regel <> eerste
-ORDER BY regel
+WINDOW duplicates AS (
+    PARTITION BY adres_pseudoniem, voorziening, begindatum, einddatum ORDER BY bron, regel)
+QUALIFY bron <> eerste_bron OR regel <> eerste_regel
+ORDER BY bron, regel
 """
 
 
@@ -67,16 +83,107 @@ class DeliveryResult:
     rows_written: int = 0
     errors_by_rule: Counter[str] = field(default_factory=Counter)
     examples: list[RowError] = field(default_factory=list)
+    """Up to EXAMPLES_PER_RULE errors of every rule, in the order found."""
     encoding: str = ""
     delimiter: str = ""
     ignored_columns: list[str] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+    messages: Counter[str] = field(default_factory=Counter)
+    """301 messages read, per kind (JW301, WMO301)."""
+    ignored_files: list[str] = field(default_factory=list)
+    folder: bool = False
+    """True when the delivery is a folder of messages: errors then name their message."""
+    listed: list[RowError] = field(default_factory=list)
+    """The first LISTED_ERRORS errors in the order of the full list (for the partner's page)."""
+
+    def record(self, errors: list[RowError]) -> None:
+        room = LISTED_ERRORS - len(self.listed)
+        if room > 0:
+            self.listed.extend(errors[:room])
+        for error in errors:
+            if self.errors_by_rule[error.code] < EXAMPLES_PER_RULE:
+                self.examples.append(error)
+            self.errors_by_rule[error.code] += 1
 
 
-def _record(result: DeliveryResult, errors: list[RowError], example_limit: int = 200) -> None:
-    result.errors_by_rule.update(e.code for e in errors)
-    room = example_limit - len(result.examples)
-    if room > 0:
-        result.examples.extend(errors[:room])
+def delivery_sources(source: Path) -> tuple[list[Path], list[str]]:
+    """The files of a delivery and the names of files in its folder that are not 301 messages."""
+    if not source.is_dir():
+        return [source], []
+    try:
+        entries = sorted((p for p in source.iterdir() if p.is_file() and not p.name.startswith(".")),
+                         key=lambda p: p.name)
+    except OSError as exc:
+        raise FileFault(f"{source}: de map kan niet gelezen worden ({exc.strerror or 'leesfout'})") from None
+    messages = [p for p in entries if p.suffix.lower() == ".xml"]
+    if not messages:
+        raise FileFault(f"{source.name}: de map bevat geen 301-berichten (.xml); geef een CSV-bestand los "
+                        "op, of een map met JW301- of WMO301-berichten")
+    return messages, [p.name for p in entries if p.suffix.lower() != ".xml"]
+
+
+def _csv_chunks(source: Path, codes: CodeList, result: DeliveryResult
+                ) -> Iterator[tuple[pd.DataFrame, list[RowError], int]]:
+    layout = read_layout(source)
+    result.encoding, result.delimiter = layout.encoding, layout.delimiter
+    result.ignored_columns = list(layout.ignored_columns)
+    suite = suite_for(CSV_SUITE, codes.codes())
+    for rows, structural in iter_rows(source, layout, chunk_rows=CHUNK_ROWS):
+        valid, errors = judge_rows(prepare_rows(rows, codes), suite, codes)
+        yield valid, sorted(structural + errors, key=lambda e: e.regel), len(rows) + len(structural)
+
+
+def _message_chunks(sources: list[Path], codes: CodeList, result: DeliveryResult, folder: bool
+                    ) -> Iterator[tuple[pd.DataFrame, list[RowError], int]]:
+    """Rows of many small messages, checked together in chunks (one suite run per chunk, not per message)."""
+    suite = suite_for(MESSAGE_SUITE, codes.codes())
+    names = [p.name for p in sources] if folder else None
+    faults: list[str] = []
+    pending: list[pd.DataFrame] = []
+    pending_rows = 0
+
+    def judge() -> tuple[pd.DataFrame, list[RowError], int]:
+        rows = pd.concat(pending, ignore_index=True)
+        pending.clear()
+        valid, errors = judge_rows(prepare_rows(rows, codes), suite, codes, bestanden=names)
+        return valid, errors, len(rows)
+
+    for index, path in enumerate(sources):
+        try:
+            kind, rows = read_message(path)
+        except FileFault as fault:
+            if not folder:
+                raise
+            faults.append(str(fault))
+            continue
+        result.messages[kind.name] += 1
+        rows.insert(0, "bron", index)
+        pending.append(rows)
+        pending_rows += len(rows)
+        if pending_rows >= CHUNK_ROWS:
+            yield judge()
+            pending_rows = 0
+    if faults:
+        listed = "\n  ".join(faults[:MAX_FAULTS_LISTED])
+        hidden = len(faults) - MAX_FAULTS_LISTED
+        more = f"\n  (en nog {hidden} bericht(en))" if hidden > 0 else ""
+        raise FileFault(f"{len(faults)} van de {len(sources)} berichten zijn niet te lezen; er is niets "
+                        f"geschreven. Haal ze uit de map of maak ze opnieuw aan:\n  {listed}{more}")
+    if pending:
+        yield judge()
+
+
+def checked_chunks(source: Path, codes: CodeList, result: DeliveryResult
+                   ) -> Iterator[tuple[pd.DataFrame, list[RowError], int]]:
+    """(valid rows, errors, rows read) per chunk of a delivery; raises FileFault for a file-level fault."""
+    sources, ignored = delivery_sources(source)
+    result.sources = [p.name for p in sources]
+    result.folder = source.is_dir()
+    result.ignored_files = ignored
+    if result.folder or looks_like_message(source):
+        yield from _message_chunks(sources, codes, result, result.folder)
+    else:
+        yield from _csv_chunks(source, codes, result)
 
 
 def pseudonymise_delivery(
@@ -87,63 +194,89 @@ def pseudonymise_delivery(
     codes: CodeList,
     rejects: Path | None = None,
 ) -> DeliveryResult:
-    """Validate and pseudonymise one CSV extract into a delivery Parquet file.
+    """Validate and pseudonymise a delivery (CSV, 301 message or folder of messages) into Parquet.
 
     Raises FileFault for a file-level fault, before anything is written. With `out` None the
-    file is only checked (see `validate_delivery`).
+    file is only checked (see `validate_delivery`). `rejects` receives every rejected or merged row.
     """
-    layout = read_layout(source)
-    result = DeliveryResult(encoding=layout.encoding, delimiter=layout.delimiter,
-                            ignored_columns=list(layout.ignored_columns))
+    result = DeliveryResult()
     with tempfile.TemporaryDirectory(prefix="factlab-") as work:
-        staging = Path(work) / "staging.parquet"
-        rejects_writer = RejectsWriter(Path(work) / "afgekeurd.csv", source.name)
+        work_dir = Path(work)
+        staging = work_dir / "staging.parquet"
+        error_list = ErrorListWriter(work_dir / "afgekeurd.csv", source.name)
         writer = pq.ParquetWriter(staging, _STAGING_SCHEMA)
         try:
-            for rows, structural in iter_rows(source, layout):
-                valid, errors = validate_rows(rows, codes)
-                all_errors = sorted(structural + errors, key=lambda e: e.regel)
-                result.rows_read += len(rows) + len(structural)
-                result.rows_rejected += len({e.regel for e in all_errors})
-                _record(result, all_errors)
-                rejects_writer.write(all_errors)
+            for valid, errors, rows_read in checked_chunks(source, codes, result):
+                result.rows_read += rows_read
+                result.rows_rejected += len({(e.bestand, e.regel) for e in errors})
+                result.record(errors)
+                error_list.write(errors)
                 if len(valid):
                     writer.write_table(_pseudonymise_rows(valid, key))
             writer.close()
-            with duckdb.connect() as con:
-                duplicates = con.execute(DUPLICATE_LINES_SQL, {"staging": str(staging)}).fetchall()
-                table = con.sql(DEDUPLICATE_SQL, params={"staging": str(staging)}).to_arrow_table()
-            dup_errors = [
-                RowError.of(int(line), "(regel)", "", "dubbele_regel", str(first)) for line, first in duplicates
-            ]
-            result.rows_duplicate = len(dup_errors)
-            _record(result, dup_errors)
-            rejects_writer.write(dup_errors)
+            with _duckdb(work_dir) as con:
+                staged = {"staging": str(staging)}
+                for batch in con.sql(DUPLICATE_LINES_SQL, params=staged).to_arrow_reader(OUTPUT_BATCH_ROWS):
+                    dup_errors = _duplicate_errors(batch, result.sources if result.folder else None)
+                    result.rows_duplicate += len(dup_errors)
+                    result.record(dup_errors)
+                    error_list.write(dup_errors)
+                kept = con.sql("SELECT count(*) FROM read_parquet($staging)", params=staged).fetchall()[0][0]
+                result.rows_written = int(kept) - result.rows_duplicate
+                if out is not None:
+                    _write_delivery(con, staged, out, _metadata(result, partner, key))
         finally:
             writer.close()
-            rejects_writer.close()
-        result.rows_written = table.num_rows
-        metadata = {
-            "format": DELIVERY_FORMAT,
-            "format_version": FORMAT_VERSION,
-            "partner": partner,
-            "key_id": key.key_id,
-            "canonical_version": CANONICAL_VERSION,
-            "rows_read": result.rows_read,
-            "rows_rejected": result.rows_rejected,
-            "rows_duplicate": result.rows_duplicate,
-            "created": datetime.now(UTC).replace(microsecond=0).isoformat(),
-        }
-        if out is not None:
-            with atomic_path(out) as tmp:
-                pq.write_table(with_metadata(table.cast(DELIVERY_SCHEMA), metadata), tmp)
+            error_list.close()
         if rejects is not None:
             with atomic_path(rejects) as tmp:
-                shutil.copyfile(Path(work) / "afgekeurd.csv", tmp)
+                shutil.copyfile(work_dir / "afgekeurd.csv", tmp)
     return result
 
 
+def _duckdb(work_dir: Path) -> duckdb.DuckDBPyConnection:
+    spill = work_dir / "duckdb"
+    spill.mkdir()
+    return duckdb.connect(config={"memory_limit": DUCKDB_MEMORY_LIMIT, "temp_directory": str(spill)})
+
+
+def _metadata(result: DeliveryResult, partner: str, key: Key) -> dict[str, object]:
+    return {
+        "format": DELIVERY_FORMAT,
+        "format_version": FORMAT_VERSION,
+        "partner": partner,
+        "key_id": key.key_id,
+        "canonical_version": CANONICAL_VERSION,
+        "rows_read": result.rows_read,
+        "rows_rejected": result.rows_rejected,
+        "rows_duplicate": result.rows_duplicate,
+        "created": datetime.now(UTC).replace(microsecond=0).isoformat(),
+    }
+
+
+def _write_delivery(con: duckdb.DuckDBPyConnection, params: dict[str, str], out: Path,
+                    metadata: dict[str, object]) -> None:
+    schema = with_metadata(DELIVERY_SCHEMA.empty_table(), metadata).schema
+    with atomic_path(out) as tmp:
+        with pq.ParquetWriter(tmp, schema) as parquet:
+            for batch in con.sql(DEDUPLICATE_SQL, params=params).to_arrow_reader(OUTPUT_BATCH_ROWS):
+                parquet.write_table(pa.Table.from_batches([batch]).cast(schema))
+
+
+def _duplicate_errors(batch: pa.RecordBatch, sources: list[str] | None) -> list[RowError]:
+    errors = []
+    columns = batch.to_pydict()
+    for bron, regel, first_bron, first_regel in zip(columns["bron"], columns["regel"], columns["eerste_bron"],
+                                                    columns["eerste_regel"], strict=True):
+        name = sources[bron] if sources else ""
+        same_file = first_bron == bron or not sources
+        first = str(first_regel) if same_file else f"{first_regel} van {sources[first_bron]}"
+        errors.append(RowError.of(int(regel), "(regel)", "", "dubbele_regel", first, bestand=name))
+    return errors
+
+
 def _pseudonymise_rows(valid: pd.DataFrame, key: Key) -> pa.Table:
+    bron = valid["bron"] if "bron" in valid else pd.Series(0, index=valid.index)
     return pa.table(
         {
             "adres_pseudoniem": address_pseudonyms(key, valid["canoniek"]),
@@ -151,7 +284,9 @@ def _pseudonymise_rows(valid: pd.DataFrame, key: Key) -> pa.Table:
             "voorziening": valid["voorziening"].tolist(),
             "domein": valid["domein"].tolist(),
             "begindatum": pa.array(valid["begindatum"].tolist(), pa.date32()),
-            "einddatum": pa.array([None if d is None or d != d else d for d in valid["einddatum"].tolist()], pa.date32()),
+            "einddatum": pa.array([None if pd.isna(d) else d for d in valid["einddatum"].tolist()],
+                                  pa.date32()),
+            "bron": pa.array(bron.tolist(), pa.int32()),
             "regel": valid["regel"].tolist(),
         },
         schema=_STAGING_SCHEMA,
@@ -159,7 +294,7 @@ def _pseudonymise_rows(valid: pd.DataFrame, key: Key) -> pa.Table:
 
 
 def validate_delivery(source: Path, codes: CodeList, rejects: Path | None = None) -> DeliveryResult:
-    """Check an extract exactly as pseudonymisation would, without writing a delivery.
+    """Check a delivery exactly as pseudonymisation would, without writing a delivery.
 
     Duplicates are found on pseudonyms under a throw-away key that is never stored.
     """

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import click
 
+from pipelines.cli_ttp import ttp
 from pipelines.environment import PROJECT_ROOT, configure_prefect
 
 EXIT_OK, EXIT_ROWS_INVALID, EXIT_FILE_FAULT = 0, 1, 2
 SAMPLE_DIR = PROJECT_ROOT / "data" / "sample"
-EXAMPLES_PER_RULE = 3
 
 
 def _fail(message: str, code: int = EXIT_FILE_FAULT) -> None:
@@ -22,15 +22,10 @@ def _fail(message: str, code: int = EXIT_FILE_FAULT) -> None:
 
 
 def _summary(source: Path, result) -> None:
-    click.echo(f"{source.name}: {result.rows_read} rijen gelezen, {result.rows_rejected} afgekeurd, "
-               f"{result.rows_duplicate} dubbel (tellen één keer)")
-    if result.ignored_columns:
-        click.echo(f"  genegeerde kolommen (worden nooit overgenomen): {', '.join(result.ignored_columns)}")
-    for code, count in sorted(result.errors_by_rule.items(), key=lambda item: (-item[1], item[0])):
-        click.echo(f"  {count:>6} × {code}")
-        examples = [e for e in result.examples if e.code == code][:EXAMPLES_PER_RULE]
-        for e in examples:
-            click.echo(f"         regel {e.regel}, kolom {e.kolom}: {e.melding}")
+    from schemas.controle_rapport import summary_lines
+
+    for line in summary_lines(source.name, result):
+        click.echo(line)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -55,19 +50,24 @@ def key_new(out: Path) -> None:
     except KeyFileError as exc:
         _fail(str(exc))
     click.echo(f"sleutel {created.key_id} geschreven naar {out} (rechten 0600). Bewaar hem gescheiden van de data.")
+    click.echo("Gebruik deze sleutel voor één rapportageperiode en vernietig hem daarna (docs/privacy.md).")
 
 
 @key.command("info")
 @click.argument("keyfile", type=click.Path(path_type=Path))
 def key_info(keyfile: Path) -> None:
     """Toon key_id en aanmaakdatum van een sleutel (nooit de sleutel zelf)."""
-    from linkage.keys import KeyFileError, load_key
+    from linkage.keys import ROTATION_DAYS, KeyFileError, key_age_days, load_key
 
     try:
         loaded = load_key(keyfile)
     except KeyFileError as exc:
         _fail(str(exc))
     click.echo(f"key_id: {loaded.key_id}\naangemaakt: {loaded.created}")
+    age = key_age_days(loaded)
+    if age is not None and age > ROTATION_DAYS:
+        click.echo(f"let op: deze sleutel is {age} dagen oud; maak per rapportageperiode een nieuwe sleutel "
+                   "(factlab key new) en vernietig de oude", err=True)
 
 
 def _codes(codelijst: Path | None):
@@ -87,18 +87,31 @@ _codelijst_option = click.option(
 
 @main.command()
 @click.argument("file", type=click.Path(path_type=Path))
+@click.option("--rapport", "rapport_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Map voor de foutenlijst (CSV) en de controlepagina (HTML); standaard naast het bestand.")
 @_codelijst_option
-def validate(file: Path, codelijst: Path | None) -> None:
-    """Controleer een aanlevering: 0 alles goed, 1 rijen afgekeurd, 2 bestandsfout."""
+def validate(file: Path, rapport_dir: Path | None, codelijst: Path | None) -> None:
+    """Controleer een aanlevering (CSV, 301-bericht of map met 301-berichten).
+
+    Exitcode 0 alles goed, 1 rijen afgekeurd, 2 bestandsfout.
+    """
     from linkage.delivery import validate_delivery
+    from schemas.controle_rapport import report_paths, write_html_report
     from schemas.extract_reader import FileFault
 
     codes = _codes(codelijst)
+    csv_path, html_path = report_paths(file, rapport_dir)
     try:
-        result = validate_delivery(file, codes)
+        result = validate_delivery(file, codes, csv_path)
+        write_html_report(html_path, csv_path, file.name, result)
     except FileFault as exc:
         _fail(str(exc))
+    except OSError as exc:
+        _fail(f"het rapport kan niet geschreven worden in {csv_path.parent} "
+              f"({exc.strerror or 'schrijffout'}); kies een andere map met --rapport")
     _summary(file, result)
+    click.echo(f"volledige lijst: {csv_path}")
+    click.echo(f"controlepagina: {html_path} (blijft bij u, niet meesturen)")
     sys.exit(EXIT_ROWS_INVALID if result.rows_rejected else EXIT_OK)
 
 
@@ -112,7 +125,7 @@ def validate(file: Path, codelijst: Path | None) -> None:
 @_codelijst_option
 def pseudonymise(file: Path, keyfile: Path, partner: str, out: Path, rejects: Path | None,
                  codelijst: Path | None) -> None:
-    """Controleer en pseudonimiseer een aanlevering (bij de partner)."""
+    """Controleer en pseudonimiseer een aanlevering (CSV, 301-bericht of map met 301-berichten)."""
     from linkage.delivery import pseudonymise_delivery
     from linkage.keys import KeyFileError, load_key
     from schemas.extract_reader import FileFault
@@ -202,3 +215,21 @@ def demo(out: Path, sample: Path, geen_pdf: bool) -> None:
     from pipelines.demo import run_demo
 
     run_demo(sample, out, pdf=not geen_pdf, run_flow=_run_flow, echo=click.echo)
+
+
+from pipelines.inbox_cli import inbox as inbox_commands  # noqa: E402  (own module, attached here)
+
+main.add_command(inbox_commands)
+
+
+main.add_command(ttp)
+
+
+from portal.cli import portal as portal_commands  # noqa: E402  (own module, attached here)
+
+main.add_command(portal_commands)
+
+
+from bench.cli import bench as bench_command  # noqa: E402  (own module, attached here)
+
+main.add_command(bench_command)

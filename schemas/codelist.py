@@ -41,15 +41,28 @@ class CodeList:
         return entry.domein if entry else None
 
     def normalise(self, raw: pd.Series) -> pd.Series:
-        """Map raw voorziening values to known codes (<NA> when unknown).
+        """Map raw voorziening values to known codes (<NA> when unknown)."""
+        candidate = self.unmangle(raw)
+        return candidate.where(candidate.isin(self.entries.keys()), pd.NA)
+
+    @staticmethod
+    def unmangle(raw: pd.Series) -> pd.Series:
+        """Undo what Excel does to codes, without judging them (<NA> when empty).
 
         Excel strips leading zeros and turns codes into numbers: `1`, `1.0`, `1,0` mean `01`.
         """
-        text = raw.astype("object").where(raw.notna(), "").astype(str).str.strip().str.upper()
-        numeric = text.str.extract(r"^0*([0-9]{1,2})(?:[.,]0+)?$")[0]
-        padded = numeric.str.zfill(2)
-        candidate = text.where(numeric.isna(), padded)
-        return candidate.where(candidate.isin(self.entries.keys()), pd.NA)
+        text = raw.astype("object").where(raw.notna(), "").astype(str)
+        # Few distinct codes in many rows: undo Excel once per distinct value.
+        positions, uniques = pd.factorize(text)
+        distinct = pd.Series(uniques, dtype="object").str.strip().str.upper()
+        numeric = distinct.str.extract(r"^0*([0-9]{1,2})(?:[.,]0+)?$")[0]
+        candidate = distinct.where(numeric.isna(), numeric.str.zfill(2))
+        candidate = candidate.where(candidate != "", pd.NA)
+        return pd.Series(candidate.to_numpy().take(positions) if len(positions) else candidate.to_numpy()[:0],
+                         index=raw.index, dtype="object")
+
+    def codes(self) -> list[str]:
+        return sorted(self.entries)
 
     def domains(self, codes: pd.Series) -> pd.Series:
         return codes.map({code: v.domein for code, v in self.entries.items()})
@@ -58,14 +71,17 @@ class CodeList:
 def _read_entries(path_or_text: Path | str, source: str) -> dict[str, Voorziening]:
     text = path_or_text.read_text(encoding="utf-8-sig") if isinstance(path_or_text, Path) else path_or_text
     reader = csv.DictReader(text.splitlines(), delimiter=";")
-    if reader.fieldnames is None or [f.strip().lower() for f in reader.fieldnames] != ["code", "naam", "domein"]:
+    header = [f.strip().lower() for f in reader.fieldnames or []]
+    if header != ["code", "naam", "domein"]:
         raise CodeListError(f"{source}: kopregel moet 'code;naam;domein' zijn")
     entries: dict[str, Voorziening] = {}
     for line_no, row in enumerate(reader, start=2):
         code = (row.get("code") or "").strip().upper()
         domain = (row.get("domein") or "").strip().lower()
         if not _CODE_PATTERN.match(code):
-            raise CodeListError(f"{source} regel {line_no}: code '{code}' mag alleen cijfers en letters bevatten")
+            raise CodeListError(
+                f"{source} regel {line_no}: code '{code}' mag alleen cijfers en letters bevatten"
+            )
         if domain not in DOMAINS:
             raise CodeListError(
                 f"{source} regel {line_no}: domein '{domain}' onbekend; kies uit {', '.join(DOMAINS)}"

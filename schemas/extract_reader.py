@@ -2,7 +2,8 @@
 
 Detects the encoding (UTF-8 with or without BOM, else Windows-1252) and the delimiter (`;` or
 `,`), normalises header names, and yields the rows in chunks of strings with their line number,
-so files of any size are read in bounded memory.
+so files of any size are read in bounded memory. Anything that is not a readable CSV gets a
+FileFault with a Dutch message that says what the file is and what to do instead.
 """
 
 from __future__ import annotations
@@ -26,10 +27,27 @@ COLUMN_ALIASES = {"toevoeging": "huisnummertoevoeging"}
 DELIMITERS = (";", ",")
 CHUNK_ROWS = 200_000
 _SNIFF_BYTES = 1 << 20
+_EXCEL_SEP_LINE = re.compile(r"^\s*\"?sep=(?P<sep>[;,])\"?[;,]*\s*$", re.IGNORECASE)
+
+# Files partners send by mistake, recognised by their first bytes.
+_BINARY_SIGNATURES = (
+    (b"PK\x03\x04", "een Excel-werkmap (.xlsx) of zip-bestand",
+     "sla het in Excel op als 'CSV UTF-8' of 'CSV (puntkomma gescheiden)'"),
+    (b"\xd0\xcf\x11\xe0", "een oud Excel-bestand (.xls)",
+     "sla het in Excel op als 'CSV UTF-8' of 'CSV (puntkomma gescheiden)'"),
+    (b"%PDF", "een PDF-bestand", "lever de gegevens aan als CSV-bestand"),
+    (b"PAR1", "een Parquet-bestand", "lever het CSV-bestand aan, niet de gepseudonimiseerde uitvoer"),
+    (b"\xff\xfe", "een bestand in UTF-16 ('Unicode-tekst')", "sla het in Excel op als 'CSV UTF-8'"),
+    (b"\xfe\xff", "een bestand in UTF-16 ('Unicode-tekst')", "sla het in Excel op als 'CSV UTF-8'"),
+)
 
 
 class FileFault(Exception):
     """A file-level fault: nothing of the file can be used. The message is Dutch."""
+
+
+def _unreadable(path: Path, exc: OSError) -> FileFault:
+    return FileFault(f"{path.name}: het bestand kan niet gelezen worden ({exc.strerror or 'leesfout'})")
 
 
 @dataclass(frozen=True)
@@ -40,12 +58,22 @@ class ExtractLayout:
     """Known column name → position in the row."""
     ignored_columns: list[str] = field(default_factory=list)
     header_width: int = 0
+    preamble_records: int = 0
+    """Non-empty records before the header (Excel's `sep=;` line)."""
 
 
 def normalise_header(name: str) -> str:
     """Header names are case-, space- and underscore-insensitive; aliases map to contract names."""
     key = re.sub(r"[\s_\-]+", "", name.replace("\ufeff", "")).lower()
     return COLUMN_ALIASES.get(key, key)
+
+
+def _check_not_binary(path: Path, head: bytes) -> None:
+    for signature, what, advice in _BINARY_SIGNATURES:
+        if head.startswith(signature):
+            raise FileFault(f"{path.name}: dit is {what}, geen CSV-bestand; {advice}")
+    if b"\x00" in head[:4096]:
+        raise FileFault(f"{path.name}: dit is geen tekstbestand (CSV); lever een CSV-bestand aan")
 
 
 def detect_encoding(path: Path) -> str:
@@ -55,8 +83,8 @@ def detect_encoding(path: Path) -> str:
         with path.open("rb") as handle:
             first = True
             while block := handle.read(_SNIFF_BYTES):
-                if first and b"\x00" in block[:4096]:
-                    raise FileFault(f"{path.name}: dit is geen tekstbestand (CSV); lever een CSV-bestand aan")
+                if first:
+                    _check_not_binary(path, block)
                 first = False
                 decoder.decode(block)
             decoder.decode(b"", final=True)
@@ -77,7 +105,8 @@ def detect_encoding(path: Path) -> str:
 
 
 def _open_text(path: Path, encoding: str) -> io.TextIOWrapper:
-    return open(path, encoding=encoding, newline="")  # noqa: SIM115 - caller closes
+    # path.open, not open(path): the portal passes an in-memory extract with the same methods.
+    return path.open(encoding=encoding, newline="")  # noqa: SIM115 - caller closes
 
 
 def _pick_delimiter(header_line: str, required: tuple[str, ...]) -> str:
@@ -90,42 +119,78 @@ def _pick_delimiter(header_line: str, required: tuple[str, ...]) -> str:
     return best
 
 
+def _first_lines(path: Path, encoding: str) -> tuple[str, str | None, int]:
+    """The header line, the delimiter Excel's `sep=` line asks for (if any), and records before it."""
+    forced: str | None = None
+    preamble = 0
+    with _open_text(path, encoding) as handle:
+        for line in handle:
+            if not line.strip().strip(";,").strip():
+                continue
+            match = _EXCEL_SEP_LINE.match(line) if forced is None and preamble == 0 else None
+            if match:
+                forced, preamble = match["sep"], 1
+                continue
+            return line, forced, preamble
+    return "", forced, preamble
+
+
 def read_layout(path: Path, required: tuple[str, ...] = REQUIRED_COLUMNS,
                 known: tuple[str, ...] = DELIVERY_COLUMNS) -> ExtractLayout:
     """Detect encoding, delimiter and columns; raises FileFault when the header is unusable."""
-    if not path.is_file():
-        raise FileFault(f"{path}: bestand niet gevonden")
-    if path.stat().st_size == 0:
-        raise FileFault(f"{path.name}: het bestand is leeg")
-    encoding = detect_encoding(path)
-    with _open_text(path, encoding) as handle:
-        header_line = ""
-        for line in handle:
-            if line.strip().strip(";,").strip():
-                header_line = line
-                break
+    try:
+        if not path.is_file():
+            raise FileFault(f"{path}: bestand niet gevonden")
+        if path.stat().st_size == 0:
+            raise FileFault(f"{path.name}: het bestand is leeg")
+        encoding = detect_encoding(path)
+        header_line, forced, preamble = _first_lines(path, encoding)
+    except OSError as exc:
+        raise _unreadable(path, exc) from None
     if not header_line:
         raise FileFault(f"{path.name}: het bestand bevat geen kopregel")
-    delimiter = _pick_delimiter(header_line, required)
-    raw_names = next(csv.reader([header_line], delimiter=delimiter), [])
+    delimiter = forced or _pick_delimiter(header_line, required)
+    try:
+        raw_names = next(csv.reader([header_line], delimiter=delimiter), [])
+    except csv.Error:
+        raise FileFault(f"{path.name}: de kopregel is niet te lezen; sla het bestand opnieuw op als CSV"
+                        ) from None
     names = [normalise_header(n) for n in raw_names]
     columns: dict[str, int] = {}
     ignored: list[str] = []
     for position, name in enumerate(names):
         if name in known:
             if name in columns:
-                raise FileFault(f"{path.name}: kolom '{name}' staat twee keer in de kopregel; laat er één staan")
+                raise FileFault(
+                    f"{path.name}: kolom '{name}' staat twee keer in de kopregel; laat er één staan"
+                )
             columns[name] = position
         elif name:
             ignored.append(name)
     missing = [r for r in required if r not in columns]
     if missing:
-        found = ", ".join(n for n in names if n) or "(geen)"
-        raise FileFault(
-            f"{path.name} regel 1: verplichte kolom(men) {', '.join(missing)} ontbreken in de kopregel "
-            f"(gevonden: {found}); gebruik de kolomnamen uit de aanleverspecificatie"
-        )
-    return ExtractLayout(encoding, delimiter, columns, ignored, len(names))
+        raise FileFault(_missing_columns_message(path, missing, raw_names, header_line, preamble))
+    return ExtractLayout(encoding, delimiter, columns, ignored, len(names), preamble)
+
+
+def _missing_columns_message(path: Path, missing: list[str], raw_names: list[str], header_line: str,
+                             preamble: int) -> str:
+    names = [n.strip() for n in raw_names if n.strip()]
+    hint = "gebruik de kolomnamen uit de aanleverspecificatie"
+    if any(re.search(r"[0-9]", n) for n in names):
+        # Probably a data row (a postcode, a BSN): the message must not repeat it.
+        found = "een regel met gegevens in plaats van kolomnamen"
+        hint = "zet de kolomnamen (postcode;huisnummer;voorziening;begindatum;…) op de eerste regel"
+    else:
+        found = ", ".join(n[:40] for n in names)
+        found = (found[:200] + "…") if len(found) > 200 else (found or "(geen)")
+    if "\t" in header_line and ";" not in header_line and "," not in header_line:
+        hint = ("de kolommen zijn gescheiden door tabs; sla het bestand op als CSV met ; of , als "
+                "scheidingsteken")
+    return (
+        f"{path.name} regel {1 + preamble}: verplichte kolom(men) {', '.join(missing)} ontbreken in de "
+        f"kopregel (gevonden: {found}); {hint}"
+    )
 
 
 def iter_rows(path: Path, layout: ExtractLayout, chunk_rows: int = CHUNK_ROWS,
@@ -133,14 +198,19 @@ def iter_rows(path: Path, layout: ExtractLayout, chunk_rows: int = CHUNK_ROWS,
     """Yield (rows, structural errors) per chunk.
 
     Rows are strings in the known columns plus `regel`, the line where the record starts
-    (header = line 1). Blank lines and lines of only delimiters are skipped. Only known columns
-    are kept: extra columns (names, BSN) are never copied.
+    (the header is line 1, unless blank lines or Excel's `sep=` line come before it). Blank lines
+    and lines of only delimiters are skipped. Only known columns are kept: extra columns (names,
+    BSN) are never copied.
     """
     positions = {name: layout.columns.get(name) for name in known}
     width = layout.header_width
-    with _open_text(path, layout.encoding) as handle:
+    try:
+        handle = _open_text(path, layout.encoding)
+    except OSError as exc:
+        raise _unreadable(path, exc) from None
+    with handle:
         reader = csv.reader(handle, delimiter=layout.delimiter)
-        header_seen = False
+        to_skip = layout.preamble_records + 1
         buffer: dict[str, list[str]] = {name: [] for name in known}
         lines: list[int] = []
         errors: list[RowError] = []
@@ -151,11 +221,13 @@ def iter_rows(path: Path, layout: ExtractLayout, chunk_rows: int = CHUNK_ROWS,
                 previous_end = reader.line_num
                 if not any(cell.strip() for cell in record):
                     continue
-                if not header_seen:
-                    header_seen = True
+                if to_skip:
+                    to_skip -= 1
                     continue
                 if len(record) > width and any(cell.strip() for cell in record[width:]):
-                    errors.append(RowError.of(start, "(regel)", str(len(record)), "velden_aantal", str(width)))
+                    errors.append(
+                        RowError.of(start, "(regel)", str(len(record)), "velden_aantal", str(width))
+                    )
                     continue
                 for name, pos in positions.items():
                     buffer[name].append(record[pos] if pos is not None and pos < len(record) else "")
@@ -171,6 +243,8 @@ def iter_rows(path: Path, layout: ExtractLayout, chunk_rows: int = CHUNK_ROWS,
             ) from None
         except UnicodeDecodeError:
             raise FileFault(f"{path.name}: de tekens zijn niet te lezen als {layout.encoding}") from None
+        except OSError as exc:
+            raise _unreadable(path, exc) from None
     if lines or errors:
         yield _frame(buffer, lines), errors
 
@@ -180,7 +254,7 @@ def _csv_reason(exc: csv.Error) -> str:
     if "NUL" in text:
         return "het bevat NUL-tekens"
     if "field larger" in text:
-        return "een veld is te lang"
+        return "een veld is te lang; staat er ergens een aanhalingsteken zonder afsluitend aanhalingsteken?"
     return "onverwachte aanhalingstekens of regeleinden"
 
 

@@ -1,4 +1,4 @@
-"""Dutch messages per rule code, kept as data in `meldingen.csv`."""
+"""Dutch messages per rule code, kept as data in `meldingen.csv` (code;melding;oplossing)."""
 
 from __future__ import annotations
 
@@ -9,30 +9,40 @@ from importlib import resources
 
 
 @cache
-def _templates() -> dict[str, str]:
+def _rules() -> dict[str, dict[str, str]]:
     text = resources.files("schemas").joinpath("meldingen.csv").read_text(encoding="utf-8")
-    return {row["code"]: row["melding"] for row in csv.DictReader(text.splitlines(), delimiter=";")}
+    return {row["code"]: row for row in csv.DictReader(text.splitlines(), delimiter=";")}
 
 
 def message(code: str, waarde: str = "", verwacht: str = "") -> str:
     """The Dutch message for a rule code, with the offending value filled in."""
-    return _templates()[code].format(waarde=waarde, verwacht=verwacht)
+    return _rules()[code]["melding"].format(waarde=waarde, verwacht=verwacht)
+
+
+def fix(code: str) -> str:
+    """What a partner does about a rule in general (no row values): for summaries and reports."""
+    return _rules()[code].get("oplossing") or ""
 
 
 def rule_codes() -> list[str]:
-    return list(_templates())
+    return list(_rules())
 
 
 @dataclass(frozen=True)
 class RowError:
-    """One reason a row of an extract was rejected (or, for duplicates, merged)."""
+    """One reason a row of an extract was rejected (or, for duplicates, merged).
+
+    `bestand` names the source file when a delivery consists of several (a folder of 301 messages).
+    """
 
     regel: int
     kolom: str
     waarde: str
     code: str
     melding: str
+    bestand: str = ""
 
     @classmethod
-    def of(cls, regel: int, kolom: str, waarde: str, code: str, verwacht: str = "") -> RowError:
-        return cls(regel, kolom, waarde, code, message(code, waarde, verwacht))
+    def of(cls, regel: int, kolom: str, waarde: str, code: str, verwacht: str = "",
+           bestand: str = "") -> RowError:
+        return cls(regel, kolom, waarde, code, message(code, waarde, verwacht), bestand)

@@ -1,0 +1,127 @@
+"""The row rules as Great Expectations suites: one JSON suite per delivery format in `schemas/suites/`.
+
+This is the thin adapter between the suites (data) and the chunks of prepared rows. Each expectation
+carries in its `meta` the rule code (`regel_code`, a code of `meldingen.csv`), the column the partner
+sees (`kolom`) and the column whose value is shown (`waarde_uit`). GX runs in an ephemeral context:
+nothing is written to disk, no Data Docs are built, and partner values never leave this process.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+SUITE_DIR = Path(__file__).resolve().parent / "suites"
+CSV_SUITE = "levering_csv"
+MESSAGE_SUITE = "istandaarden_301"
+_RESULT_FORMAT = {"result_format": "COMPLETE", "partial_unexpected_count": 0,
+                  "return_unexpected_index_query": False}
+
+
+class SuiteError(Exception):
+    """A suite that cannot run: a fault in Factlab, never in the partner's data (Dutch message)."""
+
+
+@dataclass(frozen=True)
+class RuleCheck:
+    """What one expectation checks, as the partner will read it."""
+
+    regel_code: str
+    kolom: str
+    waarde_uit: str | None
+
+
+def suite_definition(name: str) -> dict[str, Any]:
+    """The suite as stored: `name`, `meta` and `expectations` (type, kwargs, meta), GX's own JSON form."""
+    path = SUITE_DIR / f"{name}.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise SuiteError(f"controleregels {path.name} zijn niet te lezen: {exc}") from None
+
+
+def rule_checks(name: str) -> list[RuleCheck]:
+    return [
+        RuleCheck(e["meta"]["regel_code"], e["meta"]["kolom"], e["meta"].get("waarde_uit"))
+        for e in suite_definition(name)["expectations"]
+    ]
+
+
+class RowRuleSuite:
+    """One suite, built once (lazily, GX is heavy to import) and then run over any number of chunks."""
+
+    def __init__(self, name: str, code_list: list[str]) -> None:
+        self.name = name
+        self.checks = rule_checks(name)
+        self._parameters = {"codelijst": list(code_list)}
+        self._batch_definition: Any = None
+        self._suite: Any = None
+        self._lock = threading.Lock()
+
+    def _build(self) -> None:
+        import great_expectations as gx
+        from great_expectations.data_context.types.base import (
+            DataContextConfig,
+            InMemoryStoreBackendDefaults,
+            ProgressBarsConfig,
+        )
+        from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
+        # In-memory stores and no Data Docs site at all: partner data is never rendered or stored.
+        config = DataContextConfig(
+            store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
+            analytics_enabled=False,
+            progress_bars=ProgressBarsConfig(globally=False),
+        )
+        context = gx.get_context(project_config=config, mode="ephemeral")
+        asset = context.data_sources.add_pandas(name="levering").add_dataframe_asset(name="blok")
+        self._batch_definition = asset.add_batch_definition_whole_dataframe("blok")
+        definition = suite_definition(self.name)
+        expectations = [
+            # `controle` ties each result back to its check, whatever order GX reports in.
+            ExpectationConfiguration(type=e["type"], kwargs=e["kwargs"], meta={**e["meta"], "controle": i})
+            .to_domain_obj()
+            for i, e in enumerate(definition["expectations"])
+        ]
+        self._suite = context.suites.add(
+            gx.ExpectationSuite(name=definition["name"], expectations=expectations,
+                                meta=definition.get("meta"))
+        )
+
+    def failures(self, frame: pd.DataFrame) -> list[tuple[int, int]]:
+        """(row position, check index) for every failing check; `frame` must have a RangeIndex."""
+        if frame.empty:
+            return []
+        with self._lock:
+            if self._suite is None:
+                self._build()
+            batch = self._batch_definition.get_batch(batch_parameters={"dataframe": frame})
+            outcome = batch.validate(self._suite, result_format=_RESULT_FORMAT,
+                                     expectation_parameters=self._parameters)
+        failing: list[tuple[int, int]] = []
+        for result in outcome.results:
+            config = result.expectation_config
+            check = config.meta.get("controle")
+            if result.exception_info and result.exception_info.get("raised_exception"):
+                # The exception text may quote partner values: name only the rule.
+                raise SuiteError(f"controleregel {config.meta.get('regel_code')} ({config.type}) kon niet "
+                                 "uitgevoerd worden; dit is een fout in Factlab, meld het aan de beheerder")
+            for position in result.result.get("unexpected_index_list") or []:
+                failing.append((int(position), int(check)))
+        return failing
+
+
+@cache
+def _suite_for(name: str, code_list: tuple[str, ...]) -> RowRuleSuite:
+    return RowRuleSuite(name, list(code_list))
+
+
+def suite_for(name: str, code_list: list[str]) -> RowRuleSuite:
+    """The suite for a format and code list, built once per process."""
+    return _suite_for(name, tuple(sorted(code_list)))
