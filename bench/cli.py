@@ -1,0 +1,63 @@
+"""`factlab bench`: measure every stage at gemeente and land scale (see docs/benchmarks.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+SCHALEN = {"gemeente": ["gemeente"], "land": ["land"], "beide": ["gemeente", "land"], "klein": ["klein"]}
+
+
+@click.command("bench")
+@click.option(
+    "--schaal",
+    type=click.Choice(list(SCHALEN)),
+    default="beide",
+    show_default=True,
+    help="gemeente (150.000 adressen), land (8 miljoen adressen) of beide; klein is voor proefjes.",
+)
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Resultaat als JSON (standaard docs/benchmarks.json).",
+)
+@click.option(
+    "--md",
+    "markdown_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Markdown-pagina waarvan het gegenereerde blok wordt vervangen (standaard docs/benchmarks.md).",
+)
+@click.option(
+    "--werkmap",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Map voor de gegenereerde data (standaard een tijdelijke map die na afloop weg gaat).",
+)
+@click.option(
+    "--geen-clkhash",
+    is_flag=True,
+    default=False,
+    help="Sla de clkhash-basislijn over (die installeert clkhash in een eigen virtualenv).",
+)
+def bench(
+    schaal: str, json_path: Path | None, markdown_path: Path | None, werkmap: Path | None, geen_clkhash: bool
+) -> None:
+    """Meet doorvoer en piekgeheugen per stap; schrijft docs/benchmarks.json en docs/benchmarks.md."""
+    from bench.runner import DEFAULT_JSON, DEFAULT_MARKDOWN, run_benchmark
+
+    document = run_benchmark(
+        SCHALEN[schaal],
+        json_path=json_path or DEFAULT_JSON,
+        markdown_path=markdown_path or DEFAULT_MARKDOWN,
+        workdir=werkmap,
+        clkhash=not geen_clkhash,
+        echo=click.echo,
+    )
+    for name, target in document["doelen"].items():
+        status = "gehaald" if target["gehaald"] else "NIET gehaald"
+        click.echo(f"{name}: {target['gemeten']} (doel {target['doel']}) {status}")
+    click.echo(f"resultaat: {json_path or DEFAULT_JSON}")

@@ -1,0 +1,327 @@
+"""`factlab bench`: every stage at gemeente and land scale, the baselines, the targets, the profile.
+
+Writes docs/benchmarks.json and the generated block of docs/benchmarks.md. Each stage runs in its own
+process (see bench/measure.py); end to end is the sum of the stages a user runs from the extract files
+to samenloop.csv, without generating the data and without making the key.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shlex
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.clkhash_baseline import encode_in_venv, make_venv
+from bench.measure import StageRun, prefect_environment, prefect_server, run_stage
+from bench.report import write_markdown
+from bench.synthetic import PERIOD, SCALES
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_JSON = PROJECT_ROOT / "docs" / "benchmarks.json"
+DEFAULT_MARKDOWN = PROJECT_ROOT / "docs" / "benchmarks.md"
+
+TARGETS = {
+    "pseudonimisering_rijen_per_s": 2_000_000,
+    "koppelen_aggregeren_records_per_s": 10_000_000,
+    "land_eind_tot_eind_s": 60,
+    "land_piek_mb": 4096,
+    "gemeente_eind_tot_eind_s": 30,
+}
+KERNEL_ROWS = {"klein": 200_000, "gemeente": 1_000_000, "land": 8_000_000}
+CLKHASH_RECORDS = {"klein": 10_000, "gemeente": 100_000, "land": 100_000}
+# Gemeente: as a gemeente runs it, with validation, Prefect and both reports. Land: extract files in,
+# samenloop.csv out (no report); `factlab run --geen-pdf` with its HTML report is measured beside it.
+END_TO_END = {
+    "gemeente": ("valideren", "register", "leveringen", "rapport"),
+    "land": ("register", "leveringen", "samenloop"),
+    "klein": ("valideren", "register", "leveringen", "rapport"),
+}
+WITH_PDF = {"gemeente": True, "land": False, "klein": False}
+
+
+def machine() -> dict[str, Any]:
+    info: dict[str, Any] = {
+        "nproc": os.cpu_count(),
+        "python": platform.python_version(),
+        "systeem": platform.platform(),
+    }
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                info["cpu"] = line.split(":", 1)[1].strip()
+                break
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                info["geheugen_gb"] = round(int(line.split()[1]) / 2**20, 1)
+        info["load_bij_start"] = [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        pass
+    return info
+
+
+def versions() -> dict[str, str]:
+    import duckdb
+    import pandas
+    import pyarrow
+
+    from linkage.pseudonyms import bulk_hmac_in_use
+
+    return {
+        "duckdb": duckdb.__version__,
+        "pyarrow": pyarrow.__version__,
+        "pandas": pandas.__version__,
+        "hmac": bulk_hmac_in_use(),
+    }
+
+
+def run_scale(
+    name: str, work: Path, *, clkhash: bool, echo: Callable[[str], None], api_url: str | None = None
+) -> dict[str, Any]:
+    scale = SCALES[name]
+    data, key, deliveries = work / "data", work / "sleutel.json", work / "leveringen"
+    register, out = work / "register.parquet", work / "uitvoer"
+    workers = os.cpu_count() or 1
+    runs: dict[str, StageRun] = {}
+
+    def step(stage: str, args: dict[str, Any], label: str | None = None, **kwargs: Any) -> StageRun:
+        label = label or stage
+        echo(f"  {name}: {label} ...")
+        run = run_stage(stage, args, **kwargs)
+        run.naam = label
+        runs[label] = run
+        echo(
+            f"  {name}: {label} {run.seconden:.1f} s, piek {run.piek_mb:.0f} MB"
+            + (f" FOUT {run.fout}" if run.fout else "")
+        )
+        return run
+
+    step("genereren", {"schaal": name, "map": str(data)})
+    extracts = sorted(str(p) for p in (data / "leveringen").glob("*.csv"))
+    step("sleutel", {"sleutel": str(key)})
+    if "valideren" in END_TO_END[name]:
+        step("valideren", {"extracts": extracts, "workers": workers})
+    step("register", {"bron": str(data / "adressen.csv"), "sleutel": str(key), "uit": str(register)})
+    step(
+        "leveringen",
+        {"extracts": extracts, "sleutel": str(key), "uitmap": str(deliveries), "workers": workers},
+    )
+    step(
+        "rapport",
+        {
+            "leveringen": str(deliveries),
+            "register": str(register),
+            "gebieden": str(data / "gebieden.csv"),
+            "periode": PERIOD,
+            "uit": str(out),
+            "pdf": WITH_PDF[name],
+        },
+        env=prefect_environment(work / "prefect-home", api_url),
+    )
+    step(
+        "samenloop",
+        {
+            "leveringen": str(deliveries),
+            "register": str(register),
+            "gebieden": str(data / "gebieden.csv"),
+            "periode": PERIOD,
+            "uit": str(work / "samenloop"),
+        },
+    )
+    step("koppelen", {"leveringen": str(deliveries), "register": str(register), "periode": PERIOD})
+    step("prefect_leeg", {}, env=prefect_environment(work / "prefect-home", api_url))
+    step(
+        "prefect_leeg",
+        {},
+        label="prefect_leeg_tijdelijk",
+        env=prefect_environment(work / "prefect-home-tijdelijk"),
+    )
+    step("kern", {"n": KERNEL_ROWS[name]})
+    step("pandas_baseline", {"extracts": extracts, "register": str(data / "adressen.csv"), "periode": PERIOD})
+    step(
+        "profiel",
+        {
+            "extract": extracts[0],
+            "sleutel": str(key),
+            "uit": str(work / "profiel.parquet"),
+            "register": str(data / "adressen.csv"),
+        },
+    )
+    if clkhash:
+        problem = make_venv()
+        if problem:
+            runs["clkhash"] = StageRun("clkhash", fout=f"clkhash kon niet geïnstalleerd worden: {problem}")
+        else:
+            step("clkhash", {}, command=encode_in_venv(data / "adressen.csv", CLKHASH_RECORDS[name]))
+
+    end_to_end = [runs[s] for s in END_TO_END[name] if s in runs]
+    total = sum(r.seconden for r in end_to_end)
+    return {
+        "schaal": {
+            "adressen": scale.addresses,
+            "records": scale.records,
+            "partners": scale.partners,
+            "gemeenten": scale.gemeenten,
+            "periode": PERIOD,
+            "pdf": WITH_PDF[name],
+        },
+        "stappen": {stage: run.as_dict() for stage, run in runs.items()},
+        "eind_tot_eind": {
+            "stappen": list(END_TO_END[name]),
+            "seconden": round(total, 2),
+            "piek_mb": round(max((r.piek_mb for r in end_to_end), default=0.0), 1),
+            "aandeel": {r.naam: round(r.seconden / total, 3) for r in end_to_end} if total else {},
+            "fouten": {r.naam: r.fout for r in end_to_end if r.fout},
+        },
+    }
+
+
+def _target(name: str, measured: float | None, higher_is_better: bool, why: str = "") -> dict[str, Any]:
+    goal = TARGETS[name]
+    if measured is None:
+        return {"doel": goal, "gemeten": None, "gehaald": False, "waarom": why or "niet gemeten"}
+    met = measured >= goal if higher_is_better else measured <= goal
+    factor = (goal / measured if higher_is_better else measured / goal) if measured else None
+    entry: dict[str, Any] = {"doel": goal, "gemeten": round(measured, 1), "gehaald": met}
+    if not met:
+        entry["tekort_factor"] = round(factor, 2) if factor else None
+        entry["waarom"] = why
+    return entry
+
+
+def _largest(scales: dict[str, Any], stage: str) -> dict[str, Any] | None:
+    for name in ("land", "gemeente", "klein"):
+        found = scales.get(name, {}).get("stappen", {}).get(stage)
+        if found and not found.get("fout"):
+            return {**found, "schaal": name}
+    return None
+
+
+def _share_text(scale: dict[str, Any]) -> str:
+    shares = sorted(scale["eind_tot_eind"]["aandeel"].items(), key=lambda item: -item[1])
+    return ", ".join(f"{stage} {share:.0%}" for stage, share in shares)
+
+
+def evaluate(scales: dict[str, Any]) -> dict[str, Any]:
+    """Each target of the issue: met or not, by how much, and where the time goes."""
+    targets: dict[str, Any] = {}
+    kernel = _largest(scales, "kern")
+    if kernel:
+        entry = _target(
+            "pseudonimisering_rijen_per_s",
+            kernel["rijen_per_s"],
+            True,
+            f"canonicaliseren {kernel['canonicaliseren_s']:.2f} s en HMAC {kernel['hmac_s']:.2f} s "
+            f"op {kernel['rijen']} rijen; zie profiel",
+        )
+        limit = kernel.get("hmac_limiet_per_kern_per_s")
+        if limit:
+            entry["sha256_limiet_hmacs_per_s_per_kern"] = round(limit)
+            entry["verhouding_tot_sha256_limiet"] = round(
+                2 * kernel["rijen_per_s"] / (limit * (os.cpu_count() or 1)), 3
+            )
+        entry["schaal"] = kernel["schaal"]
+        targets["pseudonimisering_rijen_per_s"] = entry
+    linking = _largest(scales, "koppelen")
+    if linking:
+        entry = _target(
+            "koppelen_aggregeren_records_per_s",
+            linking["records_per_s"],
+            True,
+            f"koppelen {linking['koppelen_s']:.2f} s (Parquet lezen, joins op hex-pseudoniemen), "
+            f"aggregeren {linking['aggregeren_s']:.2f} s",
+        )
+        targets["koppelen_aggregeren_records_per_s"] = {**entry, "schaal": linking["schaal"]}
+    for name, limit_key in (("land", "land_eind_tot_eind_s"), ("gemeente", "gemeente_eind_tot_eind_s")):
+        if name in scales:
+            scale = scales[name]
+            e2e = scale["eind_tot_eind"]
+            measured = None if e2e["fouten"] else e2e["seconden"]
+            targets[limit_key] = _target(
+                limit_key,
+                measured,
+                False,
+                f"verdeling: {_share_text(scale)}" + (f"; fouten: {e2e['fouten']}" if e2e["fouten"] else ""),
+            )
+    if "land" in scales:
+        e2e = scales["land"]["eind_tot_eind"]
+        targets["land_piek_mb"] = _target("land_piek_mb", e2e["piek_mb"], False, "zie piek_mb per stap")
+    return targets
+
+
+def baselines(scales: dict[str, Any]) -> dict[str, Any]:
+    """The analyst's pandas merge and clkhash, against Factlab's own stages, on the same data."""
+    result: dict[str, Any] = {}
+    for name, scale in scales.items():
+        stages = scale["stappen"]
+        entry: dict[str, Any] = {}
+        ours, theirs = stages.get("koppelen", {}), stages.get("pandas_baseline", {})
+        if ours.get("records_per_s") and theirs.get("records_per_s"):
+            entry["pandas_merge_records_per_s"] = round(theirs["records_per_s"])
+            entry["factlab_koppelen_records_per_s"] = round(ours["records_per_s"])
+            entry["factlab_t_o_v_pandas"] = round(ours["records_per_s"] / theirs["records_per_s"], 2)
+            if ours.get("gekoppeld") is not None and theirs.get("gekoppeld") is not None:
+                entry["factlab_gekoppeld"] = ours["gekoppeld"]
+                entry["pandas_gekoppeld"] = theirs["gekoppeld"]
+        clk, kernel = stages.get("clkhash", {}), stages.get("kern", {})
+        if clk.get("fout"):
+            entry["clkhash_fout"] = clk["fout"]
+        elif clk.get("records_per_s") and kernel.get("rijen_per_s"):
+            entry["clkhash_records_per_s"] = round(clk["records_per_s"])
+            entry["factlab_pseudonimisering_rijen_per_s"] = round(kernel["rijen_per_s"])
+            entry["factlab_t_o_v_clkhash"] = round(kernel["rijen_per_s"] / clk["records_per_s"], 1)
+        result[name] = entry
+    return result
+
+
+def run_benchmark(
+    schalen: list[str],
+    *,
+    json_path: Path = DEFAULT_JSON,
+    markdown_path: Path | None = DEFAULT_MARKDOWN,
+    workdir: Path | None = None,
+    clkhash: bool = True,
+    command: str | None = None,
+    echo: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Run the benchmark and write its JSON (and the generated block of the Markdown page)."""
+    document: dict[str, Any] = {
+        "gemaakt": datetime.now(UTC).replace(microsecond=0).isoformat(),
+        "commando": command or "factlab bench " + " ".join(shlex.quote(a) for a in sys.argv[2:]),
+        "machine": machine(),
+        "versies": versions(),
+        "doelen_vastgesteld": TARGETS,
+    }
+    own_workdir = workdir is None
+    root = Path(tempfile.mkdtemp(prefix="factlab-bench-")) if own_workdir else workdir
+    scales: dict[str, Any] = {}
+    try:
+        echo("Prefect-server starten (telt niet mee, zoals een draaiende installatie) ...")
+        with prefect_server(root / "prefect-server") as api_url:
+            document["prefect"] = (
+                "flows via een draaiende Prefect-server op 127.0.0.1"
+                if api_url
+                else "server startte niet; elke flow start een tijdelijke server (telt mee)"
+            )
+            for name in schalen:
+                echo(f"schaal {name}")
+                scales[name] = run_scale(name, root / name, clkhash=clkhash, echo=echo, api_url=api_url)
+    finally:
+        if own_workdir:
+            shutil.rmtree(root, ignore_errors=True)
+    document["machine"]["load_bij_einde"] = [round(x, 2) for x in os.getloadavg()]
+    document["schalen"] = scales
+    document["doelen"] = evaluate(scales)
+    document["basislijnen"] = baselines(scales)
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    json_path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    if markdown_path is not None:
+        write_markdown(document, markdown_path)
+    return document

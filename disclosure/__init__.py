@@ -1,0 +1,6 @@
+"""Statistical disclosure control for samenloop tables (CONTRACT §8; method in docs/disclosure.md).
+
+- `disclosure.rules`: the rules as data (`regels.toml`) and `load_rules`.
+- `disclosure.protect`: `protect_table`, threshold, small areas, rounding and secondary suppression.
+- `disclosure.audit`: `audit_protection`, the attacker's view checked with linear programming.
+"""

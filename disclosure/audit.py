@@ -1,0 +1,214 @@
+"""Audit a protected table from the attacker's side (docs/disclosure.md, "De controle").
+
+The attacker sees the published table and knows the rules and every sum that links the cells. For each
+secret cell the audit solves two linear programmes, the smallest and the largest value the cell can have,
+and checks that interval against the protection requirement. Intervals stay inside `AuditResult`; the
+manifest gets counts only.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from disclosure.model import (
+    REASON_SMALL_AREA,
+    REASONS,
+    AttackerLP,
+    Requirement,
+    TableInputError,
+    attacker_bounds,
+    build_table_model,
+    integer_width,
+    secret_cells,
+)
+from disclosure.protect import knowledge_rows, rounded_counts, true_count_vector
+from disclosure.rules import DisclosureRules
+from linkage.indicators import HOUSEHOLDS
+
+AUDIT_COLUMNS = ("gebiedscode", "niveau", "bovenliggend", "indicator", "aantal", "geheim", "reden")
+
+
+@dataclass(frozen=True)
+class CellInterval:
+    """What the attacker can derive about one secret cell (internal: never log or publish these)."""
+
+    gebiedscode: str
+    indicator: str
+    reden: str
+    laag: float
+    hoog: float
+    beschermd: bool
+    vrijgesteld: bool = False
+
+    @property
+    def breedte(self) -> float:
+        return integer_width(self.laag, self.hoog)
+
+
+@dataclass(frozen=True)
+class AuditResult:
+    """Outcome of `audit_protection`; `as_manifest()` is the part that may leave the analyst."""
+
+    passed: bool
+    required_width: int
+    required_top: int
+    cells_checked: int
+    cells_exempt: int
+    failures: int
+    min_width: float | None
+    rule_violations: int
+    truth_outside_interval: int
+    published_share_of_large_cells: float | None
+    lp_solves: int
+    seconds: float
+    intervals: tuple[CellInterval, ...] = field(default=(), repr=False)
+
+    def as_manifest(self) -> dict[str, object]:
+        """Counts for manifest.json: nothing about an individual cell."""
+        share = self.published_share_of_large_cells
+        return {
+            "geslaagd": self.passed,
+            "methode": "lineaire programmering (HiGHS): kleinste en grootste mogelijke waarde per cel",
+            "vereiste_bandbreedte": self.required_width,
+            "drempelcellen_moeten_kunnen_reiken_tot": self.required_top,
+            "cellen_gecontroleerd": self.cells_checked,
+            "cellen_aantoonbaar_nul": self.cells_exempt,
+            "cellen_onvoldoende_beschermd": self.failures,
+            "kleinste_bandbreedte": None if self.min_width is None or math.isinf(self.min_width)
+            else int(self.min_width),
+            "regelovertredingen": self.rule_violations,
+            "werkelijke_waarde_buiten_interval": self.truth_outside_interval,
+            "aandeel_grote_cellen_gepubliceerd": None if share is None else round(share, 4),
+            "lp_oplossingen": self.lp_solves,
+        }
+
+
+def audit_protection(protected: pd.DataFrame, rules: DisclosureRules,
+                     true_counts: pd.DataFrame | None = None) -> AuditResult:
+    """Check that no secret cell of `protected` (output of `protect_table`) can be narrowed down.
+
+    With `true_counts` (the input of `protect_table`) the audit also checks the primary rules against the
+    truth, that every true value lies inside its interval, and measures the share of cells with a true
+    count at or above the threshold that is published.
+    """
+    started = time.perf_counter()
+    missing = [c for c in AUDIT_COLUMNS if c not in protected.columns]
+    if missing:
+        raise TableInputError(f"beveiligde tabel mist kolom(men): {', '.join(missing)}.")
+    model, row_cells = build_table_model(protected)
+    secret = np.zeros(model.n_cells, dtype=bool)
+    secret[row_cells] = protected["geheim"].astype(bool).to_numpy()
+    reasons = np.full(model.n_cells, None, dtype=object)
+    reasons[row_cells] = [r if g else None
+                          for r, g in zip(protected["reden"], protected["geheim"], strict=True)]
+    if any(reasons[c] not in REASONS for c in np.flatnonzero(secret)):
+        raise TableInputError(f"elke geheime cel heeft een reden: {', '.join(REASONS)}.")
+    published = np.zeros(model.n_cells, dtype=np.int64)
+    shown = ~protected["geheim"].astype(bool).to_numpy()
+    if protected.loc[shown, "aantal"].isna().any():
+        raise TableInputError("een niet-geheime cel heeft geen aantal.")
+    published[row_cells[shown]] = protected.loc[shown, "aantal"].astype("int64").to_numpy()
+
+    truth = None
+    use_row = np.ones(len(model.rows), dtype=bool)
+    if true_counts is not None:
+        truth = _aligned_truth(true_counts, model)
+        use_row = knowledge_rows(model, truth)
+    lower, upper = attacker_bounds(published, reasons, rules)
+    attacker = AttackerLP(model, lower, upper, use_row)
+    cells = secret_cells(reasons)
+    requirement = Requirement.for_cells(reasons, rules)
+
+    intervals = []
+    seen_low, seen_high = attacker.pool_span(np.arange(model.n_cells))
+    for cell in (int(c) for c in cells):
+        low, high = _exact_interval(attacker, cell, seen_low, seen_high)
+        intervals.append(CellInterval(
+            gebiedscode=model.codes[model.area_of(cell)], indicator=model.indicator_of(cell),
+            reden=str(reasons[cell]), laag=low, hoog=high,
+            beschermd=requirement.met(cell, low, high), vrijgesteld=requirement.exempt(cell, low, high),
+        ))
+    failures = sum(not i.beschermd for i in intervals)
+    widths = [i.breedte for i in intervals if not i.vrijgesteld]
+
+    rule_violations = 0
+    outside = 0
+    share = None
+    if truth is not None:
+        rule_violations = _rule_violations(model, truth, published, secret, reasons, rules)
+        for interval, cell in zip(intervals, cells, strict=True):
+            if not (interval.laag - 1e-6 <= truth[cell] <= interval.hoog + 1e-6):
+                outside += 1
+        large = truth >= rules.min_publiceerbaar
+        share = float((~secret[large]).mean()) if large.any() else None
+
+    return AuditResult(
+        passed=failures == 0 and rule_violations == 0 and outside == 0,
+        required_width=rules.min_bandbreedte,
+        required_top=rules.min_publiceerbaar,
+        cells_checked=len(intervals),
+        cells_exempt=sum(i.vrijgesteld for i in intervals),
+        failures=failures,
+        min_width=min(widths) if widths else None,
+        rule_violations=rule_violations,
+        truth_outside_interval=outside,
+        published_share_of_large_cells=share,
+        lp_solves=attacker.solves,
+        seconds=time.perf_counter() - started,
+        intervals=tuple(intervals),
+    )
+
+
+def _exact_interval(attacker: AttackerLP, cell: int, seen_low: np.ndarray,
+                    seen_high: np.ndarray) -> tuple[float, float]:
+    """Smallest and largest value of one cell by LP.
+
+    An LP is skipped only when a known feasible point already sits on the cell's own bound, where the
+    optimum is certain. `seen_low`/`seen_high` are updated in place with every new point.
+    """
+    result = []
+    for maximise, bound in ((False, attacker.lower[cell]), (True, attacker.upper[cell])):
+        seen = seen_high[cell] if maximise else seen_low[cell]
+        if not math.isinf(bound) and abs(seen - bound) <= 1e-9:
+            result.append(float(bound))
+            continue
+        value = attacker.extreme(cell, maximise)
+        result.append(value)
+        if not math.isinf(value) and attacker.last_solution is not None:
+            np.minimum(seen_low, attacker.last_solution, out=seen_low)
+            np.maximum(seen_high, attacker.last_solution, out=seen_high)
+    return result[0], result[1]
+
+
+def _aligned_truth(true_counts: pd.DataFrame, model) -> np.ndarray:
+    truth_model, truth_cells = build_table_model(true_counts)
+    if truth_model.codes != model.codes:
+        raise TableInputError("de ware aantallen horen bij andere gebieden dan de beveiligde tabel.")
+    return true_count_vector(true_counts, truth_model, truth_cells)
+
+
+def _rule_violations(model, truth: np.ndarray, published: np.ndarray, secret: np.ndarray, reasons: np.ndarray,
+                     rules: DisclosureRules) -> int:
+    """Published cells that the primary rules forbid, or whose number is not the rounded truth."""
+    expected = rounded_counts(truth, rules)
+    violations = 0
+    for cell in np.flatnonzero(~secret):
+        area = model.area_of(int(cell))
+        small = truth[model.cell(area, HOUSEHOLDS)] < rules.min_huishoudens_gebied
+        if rules.is_below_threshold(int(truth[cell])):
+            violations += 1
+        elif small and model.indicator_of(int(cell)) != HOUSEHOLDS:
+            violations += 1
+        elif published[cell] != expected[cell]:
+            violations += 1
+    for cell in np.flatnonzero(secret):
+        if reasons[cell] == REASON_SMALL_AREA:
+            area = model.area_of(int(cell))
+            if truth[model.cell(area, HOUSEHOLDS)] >= rules.min_huishoudens_gebied:
+                violations += 1
+    return violations

@@ -1,0 +1,340 @@
+"""Protect a samenloop table: threshold, small areas, rounding and secondary suppression (CONTRACT §8).
+
+`protect_table` takes the true counts per area and indicator and returns what may be published. The
+secondary suppression reasons like the attacker of `disclosure.audit`: it keeps hiding extra cells
+until no secret cell can be narrowed below `min_bandbreedte`, then publishes again every extra cell
+that turns out not to be needed.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import highspy
+import numpy as np
+import pandas as pd
+
+from disclosure.model import (
+    REASON_SECONDARY,
+    REASON_SMALL_AREA,
+    REASON_THRESHOLD,
+    TIE_BREAK,
+    AttackerLP,
+    Requirement,
+    TableInputError,
+    TableModel,
+    add_pairs,
+    add_rows,
+    attacker_bounds,
+    build_table_model,
+    new_highs,
+    secret_cells,
+)
+from disclosure.rules import DisclosureRules
+from linkage.indicators import HOUSEHOLDS, INDICATORS
+
+log = logging.getLogger(__name__)
+
+OUTPUT_COLUMNS = (
+    "gebiedscode", "niveau", "bovenliggend", "indicator", "aantal", "per_1000_huishoudens", "geheim", "reden",
+)
+_MAX_ROUNDS = 50
+_EXPLORE_DIRECTIONS = 6
+
+
+class DisclosureError(RuntimeError):
+    """The table could not be made safe; nothing may be published (message in Dutch)."""
+
+
+def protect_table(counts: pd.DataFrame, rules: DisclosureRules) -> pd.DataFrame:
+    """Apply the disclosure rules to true counts; one output row per input row, in input order.
+
+    Input columns: gebiedscode, niveau, bovenliggend, indicator, aantal (true count). Output columns:
+    gebiedscode, niveau, bovenliggend, indicator, aantal (Int64, rounded, <NA> when secret),
+    per_1000_huishoudens (Float64, one decimal, from the rounded counts), geheim (bool) and reden
+    (None, 'drempel', 'klein_gebied' or 'secundair'). `reden` is for the analyst and the manifest counts;
+    samenloop.csv does not carry it.
+    """
+    model, row_cells = build_table_model(counts)
+    truth = true_count_vector(counts, model, row_cells)
+    use_row = knowledge_rows(model, truth)
+    reasons = primary_reasons(model, truth, rules)
+    if rules.secundaire_onderdrukking:
+        _SecondarySuppression(model, truth, reasons, rules, use_row).run()
+    return _publication(counts, model, row_cells, truth, reasons, rules)
+
+
+def true_count_vector(counts: pd.DataFrame, model: TableModel, row_cells: np.ndarray) -> np.ndarray:
+    """The true counts as one integer per model cell; checks they are whole and non-negative."""
+    if "aantal" not in counts.columns:
+        raise TableInputError("tabel mist kolom aantal.")
+    values = pd.to_numeric(counts["aantal"], errors="coerce")
+    if values.isna().any() or (values < 0).any() or (values % 1 != 0).any():
+        raise TableInputError("kolom aantal moet overal een geheel getal van 0 of meer zijn.")
+    truth = np.zeros(model.n_cells, dtype=np.int64)
+    truth[row_cells] = values.to_numpy(dtype=np.int64)
+    return truth
+
+
+def knowledge_rows(model: TableModel, truth: np.ndarray) -> np.ndarray:
+    """Which of the model's rows an attacker may rely on: all sums, and every inequality that holds.
+
+    A sum that does not hold means the counts were aggregated wrongly; that stops the run.
+    """
+    violated = model.violated_rows(truth)
+    broken_sums = [r for r in violated if not r.inequality]
+    if broken_sums:
+        row = broken_sums[0]
+        raise TableInputError(
+            f"de aantallen van gebied {model.codes[row.area]} tellen niet op ({row.kind}); "
+            f"{len(broken_sums)} som(men) kloppen niet. Controleer de aggregatie."
+        )
+    broken = {id(r) for r in violated}
+    if violated:
+        log.info("%d ongelijkheid/ongelijkheden gelden niet in deze tabel; niet gebruikt", len(violated))
+    return np.array([id(r) not in broken for r in model.rows], dtype=bool)
+
+
+def primary_reasons(model: TableModel, truth: np.ndarray, rules: DisclosureRules) -> np.ndarray:
+    """The reason per cell to keep it secret before secondary suppression (None = publish)."""
+    reasons = np.full(model.n_cells, None, dtype=object)
+    for area in range(len(model.codes)):
+        small = truth[model.cell(area, HOUSEHOLDS)] < rules.min_huishoudens_gebied
+        for indicator in INDICATORS:
+            cell = model.cell(area, indicator)
+            if small and indicator != HOUSEHOLDS:
+                reasons[cell] = REASON_SMALL_AREA
+            elif rules.is_below_threshold(int(truth[cell])):
+                reasons[cell] = REASON_THRESHOLD
+    return reasons
+
+
+def rounded_counts(truth: np.ndarray, rules: DisclosureRules) -> np.ndarray:
+    """Every true count rounded as it would be published."""
+    base = rules.afronden_op
+    return ((truth + base // 2) // base) * base
+
+
+def rate_per_1000(count: int, households: int) -> float:
+    """count / households * 1000, rounded half up to one decimal, computed exactly on integers."""
+    tenths = (2 * count * 10_000 + households) // (2 * households)
+    return tenths / 10
+
+
+def _publication(counts: pd.DataFrame, model: TableModel, row_cells: np.ndarray, truth: np.ndarray,
+                 reasons: np.ndarray, rules: DisclosureRules) -> pd.DataFrame:
+    published = rounded_counts(truth, rules)
+    secret = np.array([r is not None for r in reasons], dtype=bool)
+    rates = np.full(model.n_cells, np.nan)
+    for cell in np.flatnonzero(~secret):
+        if model.indicator_of(int(cell)) == HOUSEHOLDS:
+            continue
+        households = model.cell(model.area_of(int(cell)), HOUSEHOLDS)
+        if secret[households] or published[households] == 0:
+            continue
+        rates[cell] = rate_per_1000(int(published[cell]), int(published[households]))
+    cells = row_cells
+    aantal = pd.array(np.where(secret[cells], 0, published[cells]), dtype="Int64")
+    aantal[secret[cells]] = pd.NA
+    rate = pd.array(rates[cells], dtype="Float64")
+    rate[np.isnan(rates[cells])] = pd.NA
+    parents = counts["bovenliggend"].astype(object)
+    result = pd.DataFrame(
+        {
+            "gebiedscode": counts["gebiedscode"].to_numpy(),
+            "niveau": counts["niveau"].to_numpy(),
+            "bovenliggend": pd.Series(parents.where(parents.notna(), None).to_numpy(), dtype=object,
+                                      index=counts.index),
+            "indicator": counts["indicator"].to_numpy(),
+            "aantal": aantal,
+            "per_1000_huishoudens": rate,
+            "geheim": secret[cells],
+            # object, not str: a published cell's reason is None
+            "reden": pd.Series(reasons[cells], dtype=object, index=counts.index),
+        },
+        index=counts.index,
+    )
+    return result[list(OUTPUT_COLUMNS)]
+
+
+class _SecondarySuppression:
+    """Grow the set of secret cells until every secret cell is wide enough, then shrink it again."""
+
+    def __init__(self, model: TableModel, truth: np.ndarray, reasons: np.ndarray, rules: DisclosureRules,
+                 use_row: np.ndarray) -> None:
+        self.model = model
+        self.truth = truth
+        self.reasons = reasons
+        self.rules = rules
+        self.use_row = use_row
+        self.width = rules.min_bandbreedte
+        self.published = rounded_counts(truth, rules)
+        lower, upper = attacker_bounds(self.published, reasons, rules)
+        self.attacker = AttackerLP(model, lower, upper, use_row)
+        self.requirement = Requirement.for_cells(reasons, rules)
+        self.neighbours = model.neighbours(use_row)
+        self.hidden_for: dict[int, list[int]] = {}
+        self._repair: _RepairLP | None = None
+
+    def _unprotected(self, cells: np.ndarray | list[int],
+                     first_only: bool = False) -> list[tuple[int, float, float]]:
+        return self.attacker.unprotected_cells(cells, self.requirement, first_only)
+
+    def _required(self) -> np.ndarray:
+        return secret_cells(self.reasons)
+
+    def _hide(self, cells: list[int]) -> None:
+        published_low, published_high = attacker_bounds(self.published[cells], self.reasons[cells],
+                                                         self.rules)
+        for cell in cells:
+            self.reasons[cell] = REASON_SECONDARY
+        lower, upper = attacker_bounds(self.published[cells], self.reasons[cells], self.rules)
+        self.attacker.set_bounds(np.asarray(cells), lower, upper)
+        self.attacker.prefer_within(cells, published_low, published_high)
+        if self._repair is not None:
+            self._repair.hide(cells)
+
+    def _publish(self, cell: int) -> None:
+        self.reasons[cell] = None
+        lower, upper = self.rules.published_bounds(int(self.published[cell]))
+        self.attacker.set_bounds(np.array([cell]), np.array([lower]), np.array([upper]))
+
+    def run(self) -> None:
+        self.attacker.explore(self._required(), directions=_EXPLORE_DIRECTIONS)
+        for _ in range(_MAX_ROUNDS):
+            failing = self._unprotected(self._required())
+            if not failing:
+                break
+            if not self._repair_round(failing):
+                break  # no repair possible any more; reported below
+        if self._unprotected(self._required(), first_only=True):
+            raise DisclosureError(
+                "de aanvullende geheimhouding vond geen veilige tabel; er wordt niets gepubliceerd. "
+                "Overweeg een grover niveau (zonder buurten) of andere regels (min_bandbreedte)."
+            )
+        self._prune()
+
+    def _repair_round(self, failing: list[tuple[int, float, float]]) -> bool:
+        """Hide extra cells for every failing cell; False when nothing could be done for any of them."""
+        progress = False
+        if self._repair is None:
+            self._repair = _RepairLP(self.model, self.attacker, self.published, self.reasons, self.truth,
+                                     self.rules)
+        for cell, _, _ in failing:
+            still = self._unprotected([cell])
+            if not still:
+                continue  # an earlier repair in this round already widened it
+            _, low, high = still[0]
+            # Reach up: to the threshold for a cell secret by the threshold rule, and to a wide interval.
+            target = max(math.ceil(low - 1e-6) + self.width, self.requirement.min_high[cell])
+            hide, point = self._repair.reach(cell, minimum=target)
+            if hide is None:
+                # Up is impossible: widen downwards instead (only ever for cells without a threshold target).
+                hide, point = self._repair.reach(cell, maximum=math.floor(high + 1e-6) - self.width)
+            if hide is None:
+                continue
+            if hide:
+                progress = True
+                self._hide(hide)
+                for hidden in hide:
+                    self.hidden_for.setdefault(hidden, []).append(cell)
+            if point is not None:
+                self.attacker.remember(point)
+                progress = progress or not self._unprotected([cell])
+        return progress
+
+    def _prune(self) -> None:
+        """Publish again, largest first, every secondary cell the protection does not need."""
+        secondary = [int(c) for c in np.flatnonzero(self.reasons == REASON_SECONDARY)]
+        secondary.sort(key=lambda c: (-int(self.truth[c]), c))
+        for cell in secondary:
+            self._publish(cell)
+            required = self._required()
+            is_required = np.zeros(self.model.n_cells, dtype=bool)
+            is_required[required] = True
+            # Most likely to fail first: the cells it was hidden for, then the cells it shares a sum with.
+            likely = list(dict.fromkeys(
+                [c for c in self.hidden_for.get(cell, []) if is_required[c]]
+                + [int(c) for c in self.neighbours[cell] if is_required[c]]
+            ))
+            if self._unprotected(likely, first_only=True) or self._unprotected(required, first_only=True):
+                self.reasons[cell] = REASON_SECONDARY
+                lower, upper = attacker_bounds(self.published[[cell]], self.reasons[[cell]], self.rules)
+                self.attacker.set_bounds(np.array([cell]), lower, upper)
+
+
+class _RepairLP:
+    """Find the cheapest extra cells to hide so that one secret cell can reach a target value.
+
+    The model is the attacker's, except that every published non-zero cell may leave its rounding
+    interval by paying its cost per unit; the cells that do so in the optimum are the ones to hide.
+    Costs are the true counts, so small cells are hidden rather than large ones. Cells hidden earlier
+    move for (almost) free.
+    """
+
+    def __init__(self, model: TableModel, attacker: AttackerLP, published: np.ndarray, reasons: np.ndarray,
+                 truth: np.ndarray, rules: DisclosureRules) -> None:
+        self.n = model.n_cells
+        inf = highspy.kHighsInf
+        self.candidates = np.array(
+            [c for c in range(self.n) if reasons[c] is None and published[c] > 0], dtype=np.int64
+        )
+        self.slot = {int(c): k for k, c in enumerate(self.candidates)}
+        k = len(self.candidates)
+        self.k = k
+        self.hidden = np.zeros(k, dtype=bool)
+        lower = attacker.lower.copy()
+        upper = attacker.upper.copy()
+        # A candidate is free; its two rows below pull it back into its rounding interval at a cost.
+        lower[self.candidates] = rules.smallest_secret
+        upper[self.candidates] = np.inf
+        self.x_lower = np.where(np.isinf(lower), -inf, lower)
+        self.x_upper = np.where(np.isinf(upper), inf, upper)
+        h = new_highs()
+        # Between solves only the bounds of the target cell change: the dual simplex keeps its basis.
+        h.setOptionValue("simplex_strategy", 1)
+        h.addVars(self.n, self.x_lower, self.x_upper)
+        h.addVars(2 * k, np.zeros(2 * k), np.full(2 * k, inf))
+        cost = truth[self.candidates].astype(np.float64) + 1.0
+        h.changeColsCost(2 * k, np.arange(self.n, self.n + 2 * k, dtype=np.int32), np.tile(cost, 2))
+        add_rows(h, attacker.rows, 0)
+        up = self.n + np.arange(k)
+        add_pairs(h, self.candidates, up, -1.0, np.full(k, -inf), attacker.upper[self.candidates])
+        add_pairs(h, self.candidates, up + k, 1.0, attacker.lower[self.candidates], np.full(k, inf))
+        self.h = h
+
+    def hide(self, cells: list[int]) -> None:
+        """A hidden cell may leave its rounding interval for free (a tie-break cost keeps it near)."""
+        columns = [self.n + part * self.k + self.slot[int(c)] for c in cells if int(c) in self.slot
+                   for part in range(2)]
+        for cell in cells:
+            if int(cell) in self.slot:
+                self.hidden[self.slot[int(cell)]] = True
+        if columns:
+            index = np.asarray(columns, dtype=np.int32)
+            self.h.changeColsCost(len(index), index, np.full(len(index), TIE_BREAK))
+
+    def reach(self, cell: int, minimum: float | None = None,
+              maximum: float | None = None) -> tuple[list[int] | None, np.ndarray | None]:
+        """Cells to hide so that `cell` can be >= minimum (or <= maximum), and a point that shows it.
+
+        Returns (None, None) when no set of extra secret cells would do.
+        """
+        h = self.h
+        low, high = self.x_lower[cell], self.x_upper[cell]
+        new_low = max(low, minimum) if minimum is not None else low
+        new_high = min(high, maximum) if maximum is not None else high
+        if new_low > new_high:
+            return None, None
+        h.changeColBounds(int(cell), float(new_low), float(new_high))
+        try:
+            h.run()
+            if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+                return None, None
+            values = np.asarray(h.getSolution().col_value, dtype=np.float64)
+        finally:
+            h.changeColBounds(int(cell), float(low), float(high))
+        excess = values[self.n:].reshape(2, self.k).sum(axis=0)
+        hide = [int(c) for c in self.candidates[(excess > 1e-6) & ~self.hidden]]
+        return hide, values[: self.n]

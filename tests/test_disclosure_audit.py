@@ -1,0 +1,213 @@
+"""The audit, and properties of protect_table on many random but consistent tables."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from disclosure.audit import AuditResult, audit_protection
+from disclosure.model import TableInputError
+from disclosure.protect import protect_table
+from disclosure.rules import DisclosureRules, load_rules
+from disclosure.synthetic import SyntheticGemeente, counts_from_households, synthetic_counts
+from linkage.indicators import DOMAINS, HOUSEHOLDS, INDICATORS
+
+RULES = load_rules()
+SLOW = [HealthCheck.too_slow, HealthCheck.data_too_large]
+
+
+# -- random gemeenten, built from households ---------------------------------------------------------
+
+
+@st.composite
+def gemeenten(draw) -> pd.DataFrame:
+    """True counts of a small random gemeente: households with domain sets, voorzieningen and
+    organisaties per buurt, aggregated to every level, so every sum holds as in real data."""
+    n_wijken = draw(st.integers(1, 3))
+    register, users = [], []
+    for w in range(n_wijken):
+        for b in range(draw(st.integers(1, 3))):
+            buurt = f"BU0999{w:02d}{b:02d}"
+            households = draw(st.integers(0, 400))
+            register.append({"buurtcode": buurt, "wijkcode": f"WK0999{w:02d}", "gemeentecode": "GM0999",
+                             "huishoudens": households})
+            n_users = draw(st.integers(0, min(households, 45)))
+            profile = st.tuples(
+                st.frozensets(st.sampled_from(DOMAINS), min_size=1),
+                st.integers(0, 3),  # voorzieningen beyond one per domain
+                st.integers(0, 3),
+            )
+            for domains, extra, organisations in draw(st.lists(profile, min_size=n_users, max_size=n_users)):
+                services = len(domains) + extra
+                users.append({"buurtcode": buurt, "domeinen": domains, "voorzieningen": services,
+                              "organisaties": 1 + organisations % services})
+    levels = draw(st.sampled_from([("gemeente", "wijk"), ("gemeente", "wijk", "buurt"), ("wijk", "buurt")]))
+    return counts_from_households(
+        pd.DataFrame(register),
+        pd.DataFrame(users, columns=["buurtcode", "domeinen", "voorzieningen", "organisaties"]),
+        levels,
+    )
+
+
+def _joined(protected: pd.DataFrame, counts: pd.DataFrame) -> pd.DataFrame:
+    return protected.join(counts["aantal"].rename("waar"))
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=SLOW)
+@given(counts=gemeenten())
+def test_protected_tables_follow_the_rules_and_pass_the_audit(counts: pd.DataFrame):
+    protected = protect_table(counts, RULES)
+    table = _joined(protected, counts)
+    shown = table[~table["geheim"]]
+    # Every published count is a multiple of 5 within 2 of the truth; no true 1..9 is published.
+    assert (shown["aantal"] % 5 == 0).all()
+    assert ((shown["aantal"] - shown["waar"]).abs() <= 2).all()
+    assert not shown["waar"].between(1, 9).any()
+    assert (shown.loc[shown["waar"] == 0, "aantal"] == 0).all()
+    # Areas with fewer than 50 households show only their households.
+    households = table[table["indicator"] == HOUSEHOLDS].set_index("gebiedscode")["waar"]
+    small = table["gebiedscode"].map(households) < RULES.min_huishoudens_gebied
+    assert table.loc[small & (table["indicator"] != HOUSEHOLDS), "geheim"].all()
+    # Secret cells have no numbers; reasons are from the documented set.
+    assert table.loc[table["geheim"], ["aantal", "per_1000_huishoudens"]].isna().all().all()
+    assert set(table.loc[table["geheim"], "reden"]) <= {"drempel", "klein_gebied", "secundair"}
+    assert table.loc[~table["geheim"], "reden"].isna().all()
+
+    audit = audit_protection(protected, RULES, counts)
+    assert audit.rule_violations == 0
+    assert audit.truth_outside_interval == 0
+    assert audit.passed, audit.as_manifest()
+    for interval in audit.intervals:
+        if interval.vrijgesteld:  # a cell of a small area that is provably 0, like its parent
+            assert interval.reden == "klein_gebied" and interval.hoog <= 1e-6
+            continue
+        assert interval.breedte >= RULES.min_bandbreedte
+        if interval.reden == "drempel":
+            assert interval.hoog >= RULES.min_publiceerbaar - 1e-6
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=SLOW)
+@given(counts=gemeenten(), base=st.sampled_from([1, 3, 10]), threshold=st.sampled_from([5, 10, 15]))
+def test_other_rules_are_protected_too(counts: pd.DataFrame, base: int, threshold: int):
+    rules = DisclosureRules(afronden_op=base, min_publiceerbaar=threshold, min_bandbreedte=6)
+    protected = protect_table(counts, rules)
+    audit = audit_protection(protected, rules, counts)
+    assert audit.passed, audit.as_manifest()
+    shown = _joined(protected, counts)
+    shown = shown[~shown["geheim"]]
+    assert (shown["aantal"] % base == 0).all()
+    assert not shown["waar"].between(1, threshold - 1).any()
+
+
+# -- the audit itself -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def buurt_table() -> pd.DataFrame:
+    return synthetic_counts(11, SyntheticGemeente(wijken=6, buurten_per_wijk=4),
+                            levels=("gemeente", "wijk", "buurt"))
+
+
+@pytest.fixture(scope="module")
+def protected_buurt_table(buurt_table: pd.DataFrame) -> pd.DataFrame:
+    return protect_table(buurt_table, RULES)
+
+
+@pytest.fixture(scope="module")
+def buurt_audit(buurt_table: pd.DataFrame, protected_buurt_table: pd.DataFrame) -> AuditResult:
+    return audit_protection(protected_buurt_table, RULES, buurt_table)
+
+
+def test_most_large_cells_stay_published(buurt_table: pd.DataFrame, protected_buurt_table: pd.DataFrame,
+                                         buurt_audit: AuditResult):
+    audit = buurt_audit
+    assert audit.passed
+    share = audit.published_share_of_large_cells
+    large = buurt_table["aantal"] >= RULES.min_publiceerbaar
+    assert share == pytest.approx((~protected_buurt_table.loc[large, "geheim"]).mean())
+    print(f"gepubliceerd aandeel cellen >= 10: {share:.3f} van {int(large.sum())}")
+    assert share >= 0.7
+    # The secondary cells are the smaller ones.
+    secondary = protected_buurt_table["reden"] == "secundair"
+    assert buurt_table.loc[secondary, "aantal"].median() < buurt_table.loc[large, "aantal"].median()
+
+
+def test_audit_without_true_counts(protected_buurt_table: pd.DataFrame):
+    audit = audit_protection(protected_buurt_table, RULES)
+    assert audit.passed
+    assert audit.published_share_of_large_cells is None
+    assert audit.cells_checked == int(protected_buurt_table["geheim"].sum())
+
+
+def test_manifest_holds_counts_only(buurt_audit: AuditResult):
+    manifest = buurt_audit.as_manifest()
+    text = json.dumps(manifest)  # plain JSON types
+    assert manifest["geslaagd"] is True
+    assert manifest["cellen_onvoldoende_beschermd"] == 0
+    assert manifest["kleinste_bandbreedte"] >= RULES.min_bandbreedte
+    assert "BU0999" not in text and "WK0999" not in text
+    assert not any(name in text for name in INDICATORS)
+
+
+def test_audit_finds_cells_left_unprotected(buurt_table: pd.DataFrame):
+    rules = DisclosureRules(secundaire_onderdrukking=False)
+    audit = audit_protection(protect_table(buurt_table, rules), rules, buurt_table)
+    assert not audit.passed
+    assert audit.failures > 0
+    assert audit.truth_outside_interval == 0
+    assert audit.as_manifest()["cellen_onvoldoende_beschermd"] == audit.failures
+
+
+def _two_wijken(rules: DisclosureRules) -> tuple[pd.DataFrame, pd.DataFrame]:
+    register = pd.DataFrame([
+        {"buurtcode": "BU09990000", "wijkcode": "WK099900", "gemeentecode": "GM0999", "huishoudens": 300},
+        {"buurtcode": "BU09990100", "wijkcode": "WK099901", "gemeentecode": "GM0999", "huishoudens": 300},
+    ])
+    def household(buurt: str, domain: str) -> dict:
+        return {"buurtcode": buurt, "domeinen": frozenset([domain]), "voorzieningen": 1, "organisaties": 1}
+
+    users = [household("BU09990000", "wmo")] * 30 + [household("BU09990100", "wmo")] * 27
+    users += [household("BU09990100", "jeugd")] * 3
+    counts = counts_from_households(register, pd.DataFrame(users), ("gemeente", "wijk"))
+    return counts, protect_table(counts, rules)
+
+
+def test_exact_publication_needs_a_second_secret_cell():
+    rules = DisclosureRules(afronden_op=1, min_bandbreedte=4)
+    counts, protected = _two_wijken(rules)
+    # alleen:jeugd in WK099901 (3) equals the gemeente's 3 minus WK099900's 0: hidden with it.
+    audit = audit_protection(protected, rules, counts)
+    assert audit.passed
+    hidden = protected[protected["geheim"]]
+    assert len(hidden) >= 2
+
+
+def test_audit_catches_a_hand_made_leak():
+    rules = DisclosureRules(afronden_op=1, min_bandbreedte=4)
+    counts, protected = _two_wijken(rules)
+    leaky = protected.copy()
+    truth = counts.set_index(["gebiedscode", "indicator"])["aantal"]
+    for i, row in leaky.iterrows():
+        if row["reden"] == "secundair":
+            value = truth[(row["gebiedscode"], row["indicator"])]
+            leaky.loc[i, ["aantal", "geheim", "reden"]] = [value, False, None]
+    audit = audit_protection(leaky, rules, counts)
+    assert not audit.passed
+    narrow = [i for i in audit.intervals if not i.beschermd]
+    assert narrow and all(i.breedte < 4 or i.hoog < rules.min_publiceerbaar for i in narrow)
+
+
+def test_audit_refuses_a_table_without_reasons(protected_buurt_table: pd.DataFrame):
+    with pytest.raises(TableInputError, match="reden"):
+        audit_protection(protected_buurt_table.drop(columns="reden"), RULES)
+
+
+def test_intervals_are_not_in_the_repr(buurt_audit: AuditResult):
+    assert "laag" not in repr(buurt_audit)
+    assert "WK0999" not in repr(buurt_audit)
+    assert np.isfinite(buurt_audit.seconds)
