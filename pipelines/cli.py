@@ -49,7 +49,9 @@ def key_new(out: Path) -> None:
         write_key(created, out)
     except KeyFileError as exc:
         _fail(str(exc))
-    click.echo(f"sleutel {created.key_id} geschreven naar {out} (rechten 0600). Bewaar hem gescheiden van de data.")
+    click.echo(
+        f"sleutel {created.key_id} geschreven naar {out} (rechten 0600). Bewaar hem gescheiden van de data."
+    )
     click.echo("Gebruik deze sleutel voor één rapportageperiode en vernietig hem daarna (docs/privacy.md).")
 
 
@@ -66,8 +68,11 @@ def key_info(keyfile: Path) -> None:
     click.echo(f"key_id: {loaded.key_id}\naangemaakt: {loaded.created}")
     age = key_age_days(loaded)
     if age is not None and age > ROTATION_DAYS:
-        click.echo(f"let op: deze sleutel is {age} dagen oud; maak per rapportageperiode een nieuwe sleutel "
-                   "(factlab key new) en vernietig de oude", err=True)
+        click.echo(
+            f"let op: deze sleutel is {age} dagen oud; maak per rapportageperiode een nieuwe sleutel "
+            "(factlab key new) en vernietig de oude",
+            err=True,
+        )
 
 
 def _codes(codelijst: Path | None):
@@ -80,15 +85,22 @@ def _codes(codelijst: Path | None):
 
 
 _codelijst_option = click.option(
-    "--codelijst", type=click.Path(path_type=Path), default=None,
+    "--codelijst",
+    type=click.Path(path_type=Path),
+    default=None,
     help="Gemeentelijke aanvulling op de codelijst (code;naam;domein).",
 )
 
 
 @main.command()
 @click.argument("file", type=click.Path(path_type=Path))
-@click.option("--rapport", "rapport_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
-              help="Map voor de foutenlijst (CSV) en de controlepagina (HTML); standaard naast het bestand.")
+@click.option(
+    "--rapport",
+    "rapport_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Map voor de foutenlijst (CSV) en de controlepagina (HTML); standaard naast het bestand.",
+)
 @_codelijst_option
 def validate(file: Path, rapport_dir: Path | None, codelijst: Path | None) -> None:
     """Controleer een aanlevering (CSV, 301-bericht of map met 301-berichten).
@@ -107,8 +119,10 @@ def validate(file: Path, rapport_dir: Path | None, codelijst: Path | None) -> No
     except FileFault as exc:
         _fail(str(exc))
     except OSError as exc:
-        _fail(f"het rapport kan niet geschreven worden in {csv_path.parent} "
-              f"({exc.strerror or 'schrijffout'}); kies een andere map met --rapport")
+        _fail(
+            f"het rapport kan niet geschreven worden in {csv_path.parent} "
+            f"({exc.strerror or 'schrijffout'}); kies een andere map met --rapport"
+        )
     _summary(file, result)
     click.echo(f"volledige lijst: {csv_path}")
     click.echo(f"controlepagina: {html_path} (blijft bij u, niet meesturen)")
@@ -120,11 +134,16 @@ def validate(file: Path, rapport_dir: Path | None, codelijst: Path | None) -> No
 @click.option("--key", "keyfile", required=True, type=click.Path(path_type=Path))
 @click.option("--partner", required=True, help="Naam van de aanleverende organisatie.")
 @click.option("--out", "out", required=True, type=click.Path(path_type=Path))
-@click.option("--rejects", type=click.Path(path_type=Path), default=None,
-              help="CSV met afgekeurde rijen; blijft bij de partner.")
+@click.option(
+    "--rejects",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="CSV met afgekeurde rijen; blijft bij de partner.",
+)
 @_codelijst_option
-def pseudonymise(file: Path, keyfile: Path, partner: str, out: Path, rejects: Path | None,
-                 codelijst: Path | None) -> None:
+def pseudonymise(
+    file: Path, keyfile: Path, partner: str, out: Path, rejects: Path | None, codelijst: Path | None
+) -> None:
     """Controleer en pseudonimiseer een aanlevering (CSV, 301-bericht of map met 301-berichten)."""
     from linkage.delivery import pseudonymise_delivery
     from linkage.keys import KeyFileError, load_key
@@ -160,26 +179,48 @@ def register(file: Path, keyfile: Path, out: Path, rejects: Path | None) -> None
         result = pseudonymise_register(file, loaded, out, rejects)
     except (KeyFileError, FileFault) as exc:
         _fail(str(exc))
-    click.echo(f"{file.name}: {result.rows_read} rijen, {result.rows_rejected} afgekeurd, "
-               f"{result.rows_duplicate} dubbel; {result.addresses} adressen, {result.households} huishoudens")
+    click.echo(
+        f"{file.name}: {result.rows_read} rijen, {result.rows_rejected} afgekeurd, "
+        f"{result.rows_duplicate} dubbel; {result.addresses} adressen, {result.households} huishoudens"
+    )
     for code, count in sorted(Counter(result.errors_by_rule).items()):
         click.echo(f"  {count:>6} × {code}")
     click.echo(f"register geschreven naar {out} (key_id {loaded.key_id})")
 
 
 @main.command()
-@click.option("--deliveries", required=True, type=click.Path(path_type=Path), help="Map met leveringen (*.parquet).")
+@click.option(
+    "--deliveries", required=True, type=click.Path(path_type=Path), help="Map met leveringen (*.parquet)."
+)
 @click.option("--register", "register_path", required=True, type=click.Path(path_type=Path))
-@click.option("--areas", required=True, type=click.Path(path_type=Path), help="code;naam van gemeente, wijken, buurten.")
+@click.option(
+    "--areas", required=True, type=click.Path(path_type=Path), help="code;naam van gemeente, wijken, buurten."
+)
 @click.option("--period", required=True, help="2026, 2026H1, 2026Q1 of peildatum 2026-06-30.")
 @click.option("--out", "out", required=True, type=click.Path(path_type=Path))
 @click.option("--niveaus", default="gemeente,wijk", show_default=True)
-@click.option("--regels", type=click.Path(path_type=Path), default=None, help="Eigen regels voor geheimhouding (TOML).")
-@click.option("--vorige", type=click.Path(path_type=Path), default=None, help="Uitvoer van de vorige periode.")
-@click.option("--kaart", "geojson", type=click.Path(path_type=Path), default=None, help="GeoJSON met wijkvlakken.")
+@click.option(
+    "--regels", type=click.Path(path_type=Path), default=None, help="Eigen regels voor geheimhouding (TOML)."
+)
+@click.option(
+    "--vorige", type=click.Path(path_type=Path), default=None, help="Uitvoer van de vorige periode."
+)
+@click.option(
+    "--kaart", "geojson", type=click.Path(path_type=Path), default=None, help="GeoJSON met wijkvlakken."
+)
 @click.option("--geen-pdf", is_flag=True, default=False)
-def run(deliveries: Path, register_path: Path, areas: Path, period: str, out: Path, niveaus: str,
-        regels: Path | None, vorige: Path | None, geojson: Path | None, geen_pdf: bool) -> None:
+def run(
+    deliveries: Path,
+    register_path: Path,
+    areas: Path,
+    period: str,
+    out: Path,
+    niveaus: str,
+    regels: Path | None,
+    vorige: Path | None,
+    geojson: Path | None,
+    geen_pdf: bool,
+) -> None:
     """Koppel, tel, beveilig en rapporteer (Prefect-flow)."""
     _run_flow(deliveries, register_path, areas, period, out, niveaus, regels, vorige, geojson, not geen_pdf)
     click.echo(f"rapport: {out / 'rapport.html'}")
@@ -190,7 +231,6 @@ def run(deliveries: Path, register_path: Path, areas: Path, period: str, out: Pa
 def _run_flow(deliveries, register_path, areas, period, out, niveaus, regels, vorige, geojson, pdf) -> None:
     configure_prefect()
     from disclosure.rules import RulesError
-
     from linkage.linking import LinkageError
     from linkage.parquet_meta import PseudonymisedFileError
     from linkage.periods import PeriodError
@@ -198,16 +238,25 @@ def _run_flow(deliveries, register_path, areas, period, out, niveaus, regels, vo
 
     try:
         stapelingsmonitor(
-            deliveries=str(deliveries), register=str(register_path), areas=str(areas), period=period,
-            out=str(out), niveaus=niveaus, regels=str(regels) if regels else None,
-            vorige=str(vorige) if vorige else None, geojson=str(geojson) if geojson else None, pdf=pdf,
+            deliveries=str(deliveries),
+            register=str(register_path),
+            areas=str(areas),
+            period=period,
+            out=str(out),
+            niveaus=niveaus,
+            regels=str(regels) if regels else None,
+            vorige=str(vorige) if vorige else None,
+            geojson=str(geojson) if geojson else None,
+            pdf=pdf,
         )
     except (LinkageError, PseudonymisedFileError, PeriodError, RulesError) as exc:
         _fail(str(exc))
 
 
 @main.command()
-@click.option("--out", "out", type=click.Path(path_type=Path), default=Path("uitvoer/demo"), show_default=True)
+@click.option(
+    "--out", "out", type=click.Path(path_type=Path), default=Path("uitvoer/demo"), show_default=True
+)
 @click.option("--sample", type=click.Path(path_type=Path), default=SAMPLE_DIR, show_default=True)
 @click.option("--geen-pdf", is_flag=True, default=False)
 def demo(out: Path, sample: Path, geen_pdf: bool) -> None:

@@ -154,7 +154,8 @@ def _document() -> dict:
 def test_markdown_block_is_replaced_and_the_rest_of_the_page_kept(tmp_path: Path):
     page = tmp_path / "benchmarks.md"
     page.write_text(
-        f"# Benchmarks\n\nInleiding.\n\n{BEGIN}\nOUDE-INHOUD\n{END}\n\n## Grote aanleveringen\n\nBlijft staan.\n",
+        f"# Benchmarks\n\nInleiding.\n\n{BEGIN}\nOUDE-INHOUD\n{END}\n\n"
+        "## Grote aanleveringen\n\nBlijft staan.\n",
         encoding="utf-8",
     )
     write_markdown(_document(), page)
