@@ -38,10 +38,10 @@ class StageRun:
 
     def as_dict(self) -> dict[str, Any]:
         return {
+            **self.resultaat,
             "seconden": round(self.seconden, 3),
             "piek_mb": round(self.piek_mb, 1),
             "maxrss_mb": round(self.maxrss_mb, 1),
-            **self.resultaat,
             **({"fout": self.fout} if self.fout else {}),
         }
 

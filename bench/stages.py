@@ -138,7 +138,7 @@ def kern(args: dict[str, Any]) -> dict[str, Any]:
     return {
         "rijen": n,
         "geldig": len(address),
-        "seconden": best_total,
+        "kern_s": best_total,
         **timings,
         "rijen_per_s": n / best_total,
         "canonicaliseren_rijen_per_s": n / timings["canonicaliseren_s"],
@@ -238,7 +238,7 @@ def koppelen(args: dict[str, Any]) -> dict[str, Any]:
         "cellen": len(result.counts),
         "koppelen_s": linked_at - started,
         "aggregeren_s": done - linked_at,
-        "seconden": done - started,
+        "koppelen_aggregeren_s": done - started,
         "records_per_s": records / (done - started),
     }
 

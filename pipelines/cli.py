@@ -230,11 +230,14 @@ def run(
 
 def _run_flow(deliveries, register_path, areas, period, out, niveaus, regels, vorige, geojson, pdf) -> None:
     configure_prefect()
+    from disclosure.model import TableInputError
+    from disclosure.protect import DisclosureError
     from disclosure.rules import RulesError
     from linkage.linking import LinkageError
     from linkage.parquet_meta import PseudonymisedFileError
     from linkage.periods import PeriodError
     from pipelines.stapeling_flow import stapelingsmonitor
+    from reports.figures import ReportInputError
 
     try:
         stapelingsmonitor(
@@ -249,7 +252,15 @@ def _run_flow(deliveries, register_path, areas, period, out, niveaus, regels, vo
             geojson=str(geojson) if geojson else None,
             pdf=pdf,
         )
-    except (LinkageError, PseudonymisedFileError, PeriodError, RulesError) as exc:
+    except (
+        LinkageError,
+        PseudonymisedFileError,
+        PeriodError,
+        RulesError,
+        TableInputError,
+        DisclosureError,
+        ReportInputError,
+    ) as exc:
         _fail(str(exc))
 
 
