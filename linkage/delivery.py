@@ -111,19 +111,23 @@ def delivery_sources(source: Path) -> tuple[list[Path], list[str]]:
     if not source.is_dir():
         return [source], []
     try:
-        entries = sorted((p for p in source.iterdir() if p.is_file() and not p.name.startswith(".")),
-                         key=lambda p: p.name)
+        entries = sorted(
+            (p for p in source.iterdir() if p.is_file() and not p.name.startswith(".")), key=lambda p: p.name
+        )
     except OSError as exc:
         raise FileFault(f"{source}: de map kan niet gelezen worden ({exc.strerror or 'leesfout'})") from None
     messages = [p for p in entries if p.suffix.lower() == ".xml"]
     if not messages:
-        raise FileFault(f"{source.name}: de map bevat geen 301-berichten (.xml); geef een CSV-bestand los "
-                        "op, of een map met JW301- of WMO301-berichten")
+        raise FileFault(
+            f"{source.name}: de map bevat geen 301-berichten (.xml); geef een CSV-bestand los "
+            "op, of een map met JW301- of WMO301-berichten"
+        )
     return messages, [p.name for p in entries if p.suffix.lower() != ".xml"]
 
 
-def _csv_chunks(source: Path, codes: CodeList, result: DeliveryResult
-                ) -> Iterator[tuple[pd.DataFrame, list[RowError], int]]:
+def _csv_chunks(
+    source: Path, codes: CodeList, result: DeliveryResult
+) -> Iterator[tuple[pd.DataFrame, list[RowError], int]]:
     layout = read_layout(source)
     result.encoding, result.delimiter = layout.encoding, layout.delimiter
     result.ignored_columns = list(layout.ignored_columns)
@@ -133,8 +137,9 @@ def _csv_chunks(source: Path, codes: CodeList, result: DeliveryResult
         yield valid, sorted(structural + errors, key=lambda e: e.regel), len(rows) + len(structural)
 
 
-def _message_chunks(sources: list[Path], codes: CodeList, result: DeliveryResult, folder: bool
-                    ) -> Iterator[tuple[pd.DataFrame, list[RowError], int]]:
+def _message_chunks(
+    sources: list[Path], codes: CodeList, result: DeliveryResult, folder: bool
+) -> Iterator[tuple[pd.DataFrame, list[RowError], int]]:
     """Rows of many small messages, checked together in chunks (one suite run per chunk, not per message)."""
     suite = suite_for(MESSAGE_SUITE, codes.codes())
     names = [p.name for p in sources] if folder else None
@@ -167,14 +172,17 @@ def _message_chunks(sources: list[Path], codes: CodeList, result: DeliveryResult
         listed = "\n  ".join(faults[:MAX_FAULTS_LISTED])
         hidden = len(faults) - MAX_FAULTS_LISTED
         more = f"\n  (en nog {hidden} bericht(en))" if hidden > 0 else ""
-        raise FileFault(f"{len(faults)} van de {len(sources)} berichten zijn niet te lezen; er is niets "
-                        f"geschreven. Haal ze uit de map of maak ze opnieuw aan:\n  {listed}{more}")
+        raise FileFault(
+            f"{len(faults)} van de {len(sources)} berichten zijn niet te lezen; er is niets "
+            f"geschreven. Haal ze uit de map of maak ze opnieuw aan:\n  {listed}{more}"
+        )
     if pending:
         yield judge()
 
 
-def checked_chunks(source: Path, codes: CodeList, result: DeliveryResult
-                   ) -> Iterator[tuple[pd.DataFrame, list[RowError], int]]:
+def checked_chunks(
+    source: Path, codes: CodeList, result: DeliveryResult
+) -> Iterator[tuple[pd.DataFrame, list[RowError], int]]:
     """(valid rows, errors, rows read) per chunk of a delivery; raises FileFault for a file-level fault."""
     sources, ignored = delivery_sources(source)
     result.sources = [p.name for p in sources]
@@ -224,7 +232,7 @@ def pseudonymise_delivery(
                 kept = con.sql("SELECT count(*) FROM read_parquet($staging)", params=staged).fetchall()[0][0]
                 result.rows_written = int(kept) - result.rows_duplicate
                 if out is not None:
-                    _write_delivery(con, staged, out, _metadata(result, partner, key))
+                    _write_delivery(con, staged, out, delivery_metadata(result, partner, key))
         finally:
             writer.close()
             error_list.close()
@@ -240,7 +248,8 @@ def _duckdb(work_dir: Path) -> duckdb.DuckDBPyConnection:
     return duckdb.connect(config={"memory_limit": DUCKDB_MEMORY_LIMIT, "temp_directory": str(spill)})
 
 
-def _metadata(result: DeliveryResult, partner: str, key: Key) -> dict[str, object]:
+def delivery_metadata(result: DeliveryResult, partner: str, key: Key) -> dict[str, object]:
+    """The file metadata of a pseudonymised delivery (CONTRACT §6)."""
     return {
         "format": DELIVERY_FORMAT,
         "format_version": FORMAT_VERSION,
@@ -254,8 +263,9 @@ def _metadata(result: DeliveryResult, partner: str, key: Key) -> dict[str, objec
     }
 
 
-def _write_delivery(con: duckdb.DuckDBPyConnection, params: dict[str, str], out: Path,
-                    metadata: dict[str, object]) -> None:
+def _write_delivery(
+    con: duckdb.DuckDBPyConnection, params: dict[str, str], out: Path, metadata: dict[str, object]
+) -> None:
     schema = with_metadata(DELIVERY_SCHEMA.empty_table(), metadata).schema
     with atomic_path(out) as tmp:
         with pq.ParquetWriter(tmp, schema) as parquet:
@@ -266,8 +276,9 @@ def _write_delivery(con: duckdb.DuckDBPyConnection, params: dict[str, str], out:
 def _duplicate_errors(batch: pa.RecordBatch, sources: list[str] | None) -> list[RowError]:
     errors = []
     columns = batch.to_pydict()
-    for bron, regel, first_bron, first_regel in zip(columns["bron"], columns["regel"], columns["eerste_bron"],
-                                                    columns["eerste_regel"], strict=True):
+    for bron, regel, first_bron, first_regel in zip(
+        columns["bron"], columns["regel"], columns["eerste_bron"], columns["eerste_regel"], strict=True
+    ):
         name = sources[bron] if sources else ""
         same_file = first_bron == bron or not sources
         first = str(first_regel) if same_file else f"{first_regel} van {sources[first_bron]}"
@@ -284,8 +295,9 @@ def _pseudonymise_rows(valid: pd.DataFrame, key: Key) -> pa.Table:
             "voorziening": valid["voorziening"].tolist(),
             "domein": valid["domein"].tolist(),
             "begindatum": pa.array(valid["begindatum"].tolist(), pa.date32()),
-            "einddatum": pa.array([None if pd.isna(d) else d for d in valid["einddatum"].tolist()],
-                                  pa.date32()),
+            "einddatum": pa.array(
+                [None if pd.isna(d) else d for d in valid["einddatum"].tolist()], pa.date32()
+            ),
             "bron": pa.array(bron.tolist(), pa.int32()),
             "regel": valid["regel"].tolist(),
         },

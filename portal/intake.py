@@ -21,16 +21,15 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from linkage.canonical import CANONICAL_VERSION
-from linkage.delivery import DELIVERY_SCHEMA, DeliveryResult, checked_chunks
+from linkage.delivery import DELIVERY_SCHEMA, DeliveryResult, checked_chunks, delivery_metadata
 from linkage.keys import Key
-from linkage.parquet_meta import DELIVERY_FORMAT, FORMAT_VERSION, with_metadata
+from linkage.parquet_meta import with_metadata
 from linkage.pseudonyms import address_pseudonyms, building_pseudonyms
 from schemas.codelist import CodeList
 from schemas.extract_reader import FileFault
@@ -427,18 +426,7 @@ def warm_up(codes: CodeList) -> None:
 
 def delivery_parquet(result: IntakeResult, partner: str, key: Key) -> bytes:
     """The delivery as Parquet bytes with the metadata of CONTRACT §6."""
-    metadata = {
-        "format": DELIVERY_FORMAT,
-        "format_version": FORMAT_VERSION,
-        "partner": partner,
-        "key_id": key.key_id,
-        "canonical_version": CANONICAL_VERSION,
-        "rows_read": result.rows_read,
-        "rows_rejected": result.rows_rejected,
-        "rows_duplicate": result.rows_duplicate,
-        "created": datetime.now(UTC).replace(microsecond=0).isoformat(),
-        "aangeleverd_via": f"portal:{result.kind}",
-    }
+    metadata = {**delivery_metadata(result, partner, key), "aangeleverd_via": f"portal:{result.kind}"}
     buffer = io.BytesIO()
     table = result.table if result.table is not None else DELIVERY_SCHEMA.empty_table()
     pq.write_table(with_metadata(table, metadata), buffer)

@@ -22,29 +22,12 @@ from linkage.indicators import (
     INDICATOR_LABELS,
     INDICATORS,
 )
+from linkage.outputs import QUALITY_COLUMNS as KWALITEIT_COLUMNS
+from linkage.outputs import SAMENLOOP_COLUMNS
 
 SAMENLOOP_FILE = "samenloop.csv"
 KWALITEIT_FILE = "kwaliteit.csv"
 MANIFEST_FILE = "manifest.json"
-
-SAMENLOOP_COLUMNS = (
-    "gebiedscode",
-    "gebiedsnaam",
-    "niveau",
-    "indicator",
-    "aantal",
-    "per_1000_huishoudens",
-    "geheim",
-)
-KWALITEIT_COLUMNS = (
-    "partner",
-    "key_id",
-    "records",
-    "records_in_periode",
-    "gekoppeld_adres",
-    "gekoppeld_pand",
-    "niet_gekoppeld",
-)
 
 
 class ReportInputError(ValueError):
