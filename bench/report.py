@@ -81,6 +81,13 @@ def render(document: dict[str, Any]) -> str:
                 f"{target['verhouding_tot_sha256_limiet']:.0%} van de SHA-256-limiet van deze machine "
                 f"({_number(target['sha256_limiet_hmacs_per_s_per_kern'])} HMAC's/s per kern). " + note
             )
+        if len(target.get("per_schaal", {})) > 1:
+            note = (
+                "Per schaal: "
+                + ", ".join(f"{name} {_number(value)}" for name, value in target["per_schaal"].items())
+                + f"; het oordeel geldt de grootste ({target.get('schaal')}). "
+                + note
+            )
         if target.get("tekort_factor"):
             note = f"{target['tekort_factor']:.1f}× te langzaam/groot. " + note
         lines.append(

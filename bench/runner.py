@@ -204,6 +204,15 @@ def _largest(scales: dict[str, Any], stage: str) -> dict[str, Any] | None:
     return None
 
 
+def _per_scale(scales: dict[str, Any], stage: str, key: str) -> dict[str, float]:
+    """The same measurement at every scale (the verdict uses the largest scale, the strictest test)."""
+    return {
+        name: round(scale["stappen"][stage][key], 1)
+        for name, scale in scales.items()
+        if scale.get("stappen", {}).get(stage, {}).get(key)
+    }
+
+
 def _share_text(scale: dict[str, Any]) -> str:
     shares = sorted(scale["eind_tot_eind"]["aandeel"].items(), key=lambda item: -item[1])
     return ", ".join(f"{stage} {share:.0%}" for stage, share in shares)
@@ -254,6 +263,7 @@ def evaluate(scales: dict[str, Any], machine: dict[str, Any] | None = None) -> d
                 2 * kernel["rijen_per_s"] / (limit * (os.cpu_count() or 1)), 3
             )
         entry["schaal"] = kernel["schaal"]
+        entry["per_schaal"] = _per_scale(scales, "kern", "rijen_per_s")
         targets["pseudonimisering_rijen_per_s"] = entry
     linking = _largest(scales, "koppelen")
     if linking:
@@ -265,7 +275,11 @@ def evaluate(scales: dict[str, Any], machine: dict[str, Any] | None = None) -> d
             "twee pseudoniemen van 64 hex-tekens lezen, hashen en joinen (zie docs/benchmarks.md, Koppelen)"
             + load,
         )
-        targets["koppelen_aggregeren_records_per_s"] = {**entry, "schaal": linking["schaal"]}
+        targets["koppelen_aggregeren_records_per_s"] = {
+            **entry,
+            "schaal": linking["schaal"],
+            "per_schaal": _per_scale(scales, "koppelen", "records_per_s"),
+        }
     for name, limit_key in (("land", "land_eind_tot_eind_s"), ("gemeente", "gemeente_eind_tot_eind_s")):
         if name in scales:
             scale = scales[name]
