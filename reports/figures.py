@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import json
 import math
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from linkage.indicators import (
@@ -134,14 +134,28 @@ def _value(x: Any) -> Any:
     return None if x is None or x is pd.NA or (isinstance(x, float) and math.isnan(x)) else x
 
 
+_POSITIONS: dict[int, tuple[weakref.ref, dict[tuple[str, str], int]]] = {}
+
+
+def _cell_positions(samenloop: pd.DataFrame) -> dict[tuple[str, str], int]:
+    """(area, indicator) → row position, built once per table: a national report looks up tens of
+    thousands of cells, and scanning the table for each made the report quadratic."""
+    cached = _POSITIONS.get(id(samenloop))
+    if cached is not None and cached[0]() is samenloop:
+        return cached[1]
+    positions: dict[tuple[str, str], int] = {}
+    for i, key in enumerate(zip(samenloop["gebiedscode"], samenloop["indicator"], strict=True)):
+        positions.setdefault(key, i)
+    _POSITIONS[id(samenloop)] = (weakref.ref(samenloop), positions)
+    return positions
+
+
 def cell(samenloop: pd.DataFrame, gebiedscode: str, indicator: str) -> Cell:
     """The cell for one area and indicator; an absent row counts as not published."""
-    # plain numpy comparisons: the report looks up a few hundred cells, pandas masks would take seconds
-    codes, names = samenloop["gebiedscode"].to_numpy(), samenloop["indicator"].to_numpy()
-    hits = np.flatnonzero((codes == gebiedscode) & (names == indicator))
-    if not len(hits):
+    position = _cell_positions(samenloop).get((gebiedscode, indicator))
+    if position is None:
         return NOT_PUBLISHED
-    i = int(hits[0])
+    i = position
     aantal = _value(samenloop["aantal"].iat[i])
     per_1000 = _value(samenloop["per_1000"].iat[i])
     geheim = bool(samenloop["geheim"].iat[i]) or aantal is None
