@@ -11,7 +11,6 @@ The fast tests at the bottom check tests/truth.py itself on a tiny hand-made cas
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 import math
 import re
@@ -22,28 +21,17 @@ import sys
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from types import ModuleType
 
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from sample_loader import load_module, load_sample_generator
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _load_module(name: str, path: Path) -> ModuleType:
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-generator = _load_module("factlab_sample_generator", ROOT / "data" / "sample" / "generate.py")
-truth = _load_module("factlab_truth", Path(__file__).with_name("truth.py"))
+generator = load_sample_generator()
+truth = load_module("factlab_truth", Path(__file__).with_name("truth.py"))
 
 MUNICIPALITY = {
     "seed": 9876,

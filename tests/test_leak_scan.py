@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import base64
 import csv
-import importlib.util
 import io
 import json
 import os
@@ -32,12 +31,12 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from sample_loader import load_sample_generator
 
 from linkage.keys import load_key
 
@@ -58,16 +57,6 @@ CANARY_ROWS = (
     ("KANARIE 1", "3", None, "2026-02-01"),
     ("9873KS", "21b", None, "31-02-2026"),
 )
-
-
-def _generator() -> ModuleType:
-    name = "factlab_sample_generator"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, ROOT / "data" / "sample" / "generate.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
 
 
 def _factlab() -> str:
@@ -241,7 +230,7 @@ def _factlab_run(args: list[str], home: Path) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def chain(tmp_path_factory) -> LeakChain:
     root = tmp_path_factory.mktemp("lekscan")
-    generator = _generator()
+    generator = load_sample_generator()
     sample = generator.generate(**MUNICIPALITY)
     gemeente = root / "gemeente"
     generator.write_sample(sample, gemeente)
@@ -472,7 +461,7 @@ def test_run_refuses_a_mix_of_one_and_two_step_files_by_name(chain):
 def test_a_delivery_from_another_gemeente_is_flagged_loudly(chain, scanner):
     """Right key, wrong municipality: nothing links, and the run says so by partner name."""
     partner = "schuldhulp_plus"
-    generator = _generator()
+    generator = load_sample_generator()
     elsewhere = generator.generate(**{**MUNICIPALITY, "seed": 815, "gemeentecode": "GM9048"})
     home = chain.root / "andere_gemeente"
     folder = home / "leveringen"

@@ -3,35 +3,23 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
 import io
 import json
 import re
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 
 import pandas as pd
 import pytest
+from sample_loader import load_module, load_sample_generator
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_DIR = ROOT / "data" / "sample"
 
 
-def _load_module(name: str, path: Path) -> ModuleType:
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-generator = _load_module("factlab_sample_generator", SAMPLE_DIR / "generate.py")
-truth = _load_module("factlab_truth", Path(__file__).with_name("truth.py"))
+generator = load_sample_generator()
+truth = load_module("factlab_truth", Path(__file__).with_name("truth.py"))
 
 POSTCODE = re.compile(r"^[1-9][0-9]{3}[A-Z]{2}$")
 PERIOD = truth.period_bounds("2026H1")

@@ -5,16 +5,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import importlib.util
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
+from sample_loader import load_sample_generator
 
 from linkage.delivery import pseudonymise_delivery
 from linkage.keys import Key, compute_key_id, new_key, write_key
@@ -45,16 +43,6 @@ STEP_TWO_ADRES = "dc280b792ca7ecbc54c90afe99f23bc6196c43da375d11085f30b179c5b8cb
 STEP_TWO_PAND = "9857f85b54d4739ad324f02da45afb2abf511a27d471088b6679f0f653961694"
 
 
-def _generator() -> ModuleType:
-    name = "factlab_sample_generator"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, ROOT / "data" / "sample" / "generate.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
 def test_published_ttp_vector():
     assert base64.b64encode(K2_VECTOR.secret).decode() == "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8="
     assert K2_VECTOR.key_id == "a9b71ebbd3733bc8"
@@ -72,7 +60,7 @@ class Chain:
     """One small municipality pseudonymised by the partners with K1, and the same files rekeyed with K2."""
 
     def __init__(self, folder: Path) -> None:
-        generator = _generator()
+        generator = load_sample_generator()
         sample = generator.generate(seed=31, gemeentecode="GM9031", gemeentenaam="Tweestapwoude",
                                     n_addresses=1500, n_wijken=5, n_buurten=15)
         generator.write_sample(sample, folder / "gemeente")
