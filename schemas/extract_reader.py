@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 
 from schemas.messages import RowError
 
@@ -256,6 +257,16 @@ def _csv_reason(exc: csv.Error) -> str:
     if "field larger" in text:
         return "een veld is te lang; staat er ergens een aanhalingsteken zonder afsluitend aanhalingsteken?"
     return "onverwachte aanhalingstekens of regeleinden"
+
+
+def iter_tables(path: Path, layout: ExtractLayout, chunk_rows: int = CHUNK_ROWS,
+                known: tuple[str, ...] = DELIVERY_COLUMNS) -> Iterator[tuple[pa.Table, list[RowError]]]:
+    """`iter_rows` as Arrow tables: `regel` (int64) and the known columns as strings, never null."""
+    for frame, errors in iter_rows(path, layout, chunk_rows, known):
+        columns = {"regel": pa.array(frame["regel"].to_numpy(), pa.int64())}
+        for name in known:
+            columns[name] = pa.array(frame[name].tolist(), pa.string())
+        yield pa.table(columns), errors
 
 
 def _frame(buffer: dict[str, list[str]], lines: list[int]) -> pd.DataFrame:
