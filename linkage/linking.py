@@ -6,6 +6,7 @@ the household microdata without pseudonyms. Disclosure control happens after thi
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -164,22 +165,18 @@ def link_records(deliveries: list[DeliveryFile], register: Path, period: Period)
     register_meta = expect_format(register, REGISTER_FORMAT)
     register_key_id = register_meta.get("key_id", "")
     check_keys(deliveries, register_meta)
+    partners = sorted({d.partner for d in deliveries})
+    organisations = {partner: number for number, partner in enumerate(partners)}
     with duckdb.connect() as con:
         execute(con, "load_register", {"path": str(register)})
+        execute(con, "create_deliveries")
         execute(con, "create_records")
-        for delivery in deliveries:
-            execute(
-                con,
-                "insert_delivery",
-                {
-                    "partner": delivery.partner,
-                    "key_id": delivery.key_id,
-                    "path": str(delivery.path),
-                    "period_start": period.start,
-                    "period_end": period.end,
-                },
-            )
-        execute(con, "link_records")
+        for number, delivery in enumerate(deliveries):
+            ids = {"levering": number, "organisatie": organisations[delivery.partner],
+                   "path": str(delivery.path)}
+            execute(con, "count_delivery", {**ids, "partner": delivery.partner, "key_id": delivery.key_id})
+            execute(con, "insert_delivery", {**ids, "period_start": period.start, "period_end": period.end})
+        execute(con, "link_records", {"register": str(register)})
         quality = execute(con, "quality_per_partner").df()
         execute(con, "households")
         households = execute(con, "household_rows").df()
@@ -227,10 +224,12 @@ def _quality_types(quality: pd.DataFrame) -> pd.DataFrame:
 
 def household_microdata(micro: pd.DataFrame, seed: int) -> pd.DataFrame:
     """Domain flags per household, rows in a seeded random order (content decides nothing)."""
-    domain_sets = micro["domeinen"].str.split("+")
+    domain_sets = micro["domeinen"].astype("str")
     frame = pd.DataFrame({"buurtcode": micro["buurtcode"], "wijkcode": micro["wijkcode"]})
     for domain in DOMAINS:
-        frame[domain] = domain_sets.map(lambda s, d=domain: d in s).astype(bool)
+        # `domeinen` is the sorted domain names joined by "+": a domain is one of its parts.
+        part = rf"(?:^|\+){re.escape(domain)}(?:\+|$)"
+        frame[domain] = domain_sets.str.contains(part, regex=True).astype(bool)
     frame["aantal_voorzieningen"] = micro["aantal_voorzieningen"].astype("int64")
     frame["aantal_organisaties"] = micro["aantal_organisaties"].astype("int64")
     order = np.random.default_rng(seed).permutation(len(frame))
@@ -253,10 +252,14 @@ def area_indicator_counts(
     cube: pd.DataFrame, denominators: pd.DataFrame, levels: tuple[str, ...]
 ) -> pd.DataFrame:
     """Every indicator for every area of the requested levels, zeros included."""
-    profiles = cube.assign(
+    profile_keys = ["domeinen", "voorzieningen", "organisaties"]
+    # Few distinct profiles (domain set, capped counts) occur: derive the indicators of each once.
+    distinct = cube[profile_keys].drop_duplicates()
+    profile_indicators = distinct.assign(
         indicators=[
             _profile_indicators(frozenset(d.split("+")), int(s), int(o))
-            for d, s, o in zip(cube["domeinen"], cube["voorzieningen"], cube["organisaties"], strict=True)
+            for d, s, o in zip(distinct["domeinen"], distinct["voorzieningen"], distinct["organisaties"],
+                               strict=True)
         ]
     ).explode("indicators")
     ordered_levels = [level for level in LEVELS if level in levels]
@@ -271,8 +274,10 @@ def area_indicator_counts(
         grid = pd.MultiIndex.from_product(
             [areas[code_column], INDICATORS], names=["gebiedscode", "indicator"]
         )
+        per_profile = cube.groupby([code_column, *profile_keys], as_index=False)["aantal"].sum()
         counted = (
-            profiles.groupby([code_column, "indicators"])["aantal"]
+            per_profile.merge(profile_indicators, on=profile_keys)
+            .groupby([code_column, "indicators"])["aantal"]
             .sum()
             .rename_axis(["gebiedscode", "indicator"])
             .reindex(grid, fill_value=0)

@@ -1,4 +1,10 @@
-"""Pseudonymising the address register (CONTRACT §6 `factlab register`), done by the key custodian."""
+"""Pseudonymising the address register (CONTRACT §6 `factlab register`), done by the key custodian.
+
+The register of a whole country has millions of rows, so the work is done on Arrow columns: no
+Python object per address. Chunks of the CSV are checked as they are read; the valid rows are kept
+as Arrow columns, duplicates are found on dictionary codes, and both pseudonyms come from the bulk
+HMAC straight into Arrow string columns.
+"""
 
 from __future__ import annotations
 
@@ -9,17 +15,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from linkage.atomic import atomic_path
-from linkage.canonical import CANONICAL_VERSION, canonicalise_addresses
+from linkage.canonical import CANONICAL_VERSION, ERROR_COLUMNS, canonicalise_arrow
 from linkage.keys import Key
 from linkage.parquet_meta import FORMAT_VERSION, REGISTER_FORMAT, with_metadata
-from linkage.pseudonyms import address_pseudonyms, building_pseudonyms
+from linkage.pseudonyms import HEX_LENGTH, address_pseudonym_column, building_pseudonym_column
 from linkage.rejects import RejectsWriter
-from schemas.extract_reader import iter_rows, read_layout
+from schemas.extract_reader import iter_tables, read_layout
 from schemas.messages import RowError
 from schemas.row_rules import ADDRESS_ERROR_COLUMNS
 
@@ -33,6 +41,12 @@ REGISTER_COLUMNS = (
     "huishoudens",
 )
 BUURT_PATTERN = r"^BU[0-9]{8}$"
+BUURT_INVALID = "buurtcode_ongeldig"
+HOUSEHOLDS_INVALID = "huishoudens_ongeldig"
+_PLAIN_COUNT = r"^[0-9]{1,15}$"
+"""Household counts that are certainly valid integers; anything else is judged like pandas.to_numeric."""
+_PYTHON_WHITESPACE = "".join(chr(i) for i in range(0x3000 + 1) if chr(i).isspace())
+"""What Python's str.strip() removes (no code point above U+3000 is whitespace)."""
 
 REGISTER_SCHEMA = pa.schema(
     [
@@ -44,6 +58,12 @@ REGISTER_SCHEMA = pa.schema(
         ("huishoudens", pa.int64()),
     ]
 )
+_VALID_SCHEMA = pa.schema(
+    [("regel", pa.int64()), ("canoniek", pa.string()), ("pand", pa.string()), ("buurtcode", pa.string()),
+     ("huishoudens", pa.int64())]
+)
+_UNIQUE_COLUMNS = ("adres_pseudoniem", "pand_pseudoniem")
+"""Pseudonyms are all different: Parquet dictionary encoding would only cost time."""
 
 
 @dataclass
@@ -56,92 +76,139 @@ class RegisterResult:
     errors_by_rule: Counter[str] = field(default_factory=Counter)
 
 
-def area_codes(buurtcode: pd.Series) -> tuple[pd.Series, pd.Series]:
+def area_codes(buurtcode: pa.Array) -> tuple[pa.Array, pa.Array]:
     """Wijk and gemeente codes nested in a buurt code (CONTRACT §6)."""
-    return "WK" + buurtcode.str[2:8], "GM" + buurtcode.str[2:6]
+    return (pc.binary_join_element_wise("WK", pc.utf8_slice_codeunits(buurtcode, 2, 8), ""),
+            pc.binary_join_element_wise("GM", pc.utf8_slice_codeunits(buurtcode, 2, 6), ""))
 
 
-def _validate_register_rows(rows: pd.DataFrame) -> tuple[pd.DataFrame, list[RowError]]:
-    address = canonicalise_addresses(
-        rows["postcode"], rows["huisnummer"], rows.get("huisletter"), rows.get("huisnummertoevoeging")
-    )
-    buurt = rows["buurtcode"].astype(str).str.strip().str.upper()
-    raw_households = rows["huishoudens"].astype(str).str.strip()
-    households = pd.to_numeric(raw_households.where(raw_households != "", "1"), errors="coerce")
-    failures = {column: address[error] for error, column in ADDRESS_ERROR_COLUMNS.items()}
-    failures["buurtcode"] = pd.Series(pd.NA, index=rows.index, dtype="object").mask(
-        ~buurt.str.fullmatch(BUURT_PATTERN), "buurtcode_ongeldig"
-    )
-    bad_households = households.isna() | (households < 0) | (households % 1 != 0)
-    failures["huishoudens"] = pd.Series(pd.NA, index=rows.index, dtype="object").mask(
-        bad_households, "huishoudens_ongeldig"
-    )
-    failed = pd.DataFrame(failures)
-    rejected = failed.notna().any(axis=1)
-    errors = [
-        RowError.of(int(rows.at[idx, "regel"]), column, str(rows.at[idx, column]), rule)
-        for (idx, column), rule in failed[rejected].stack().dropna().items()
+def _mask(values: pa.Array) -> np.ndarray:
+    return values.to_numpy(zero_copy_only=False)
+
+
+def _households(raw: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(count, bad) per row: an empty field means 1; a count must be a whole number ≥ 0."""
+    text = pc.utf8_trim(raw, _PYTHON_WHITESPACE)
+    text = pc.if_else(pc.equal(pc.binary_length(text), 0), "1", text)
+    plain = _mask(pc.match_substring_regex(text, _PLAIN_COUNT))
+    counts = np.zeros(len(text), dtype=np.int64)
+    bad = np.zeros(len(text), dtype=bool)
+    if plain.any():
+        counts[plain] = _mask(pc.cast(text.filter(pa.array(plain)), pa.int64()))
+    other = np.flatnonzero(~plain)
+    if len(other):
+        # Rare spellings (`2.0`, `-1`, `drie`) get exactly the judgement pandas.to_numeric gives.
+        numbers = pd.to_numeric(pd.Series(text.take(pa.array(other)).to_pylist(), dtype="object"),
+                                errors="coerce").to_numpy(dtype="float64")
+        wrong = np.isnan(numbers) | (numbers < 0) | (np.mod(numbers, 1) != 0)
+        bad[other] = wrong
+        counts[other[~wrong]] = numbers[~wrong].astype(np.int64)
+    return counts, bad
+
+
+def _check_chunk(rows: pa.Table) -> tuple[pa.Table, list[RowError]]:
+    """The valid rows of a chunk (regel, canoniek, pand, buurtcode, huishoudens) and the row errors."""
+    address = canonicalise_arrow(rows["postcode"], rows["huisnummer"], rows["huisletter"],
+                                 rows["huisnummertoevoeging"])
+    buurt = pc.utf8_upper(pc.utf8_trim(rows["buurtcode"].combine_chunks(), _PYTHON_WHITESPACE))
+    households, bad_households = _households(rows["huishoudens"].combine_chunks())
+    failures: list[tuple[str, np.ndarray]] = [
+        (column, _mask(address[error].is_valid())) for error, column in ADDRESS_ERROR_COLUMNS.items()
     ]
-    keep = ~rejected
-    valid = pd.DataFrame(
-        {
-            "regel": rows.loc[keep, "regel"],
-            "canoniek": address.loc[keep, "canoniek"].astype(str),
-            "pand": address.loc[keep, "pand"].astype(str),
-            "buurtcode": buurt[keep],
-            "huishoudens": households[keep].astype("int64"),
-        }
+    failures.append(("buurtcode", ~_mask(pc.match_substring_regex(buurt, BUURT_PATTERN))))
+    failures.append(("huishoudens", bad_households))
+    rejected = np.logical_or.reduce([failed for _, failed in failures])
+    errors: list[RowError] = []
+    if rejected.any():
+        lines = _mask(rows["regel"])
+        rules = dict(zip(ADDRESS_ERROR_COLUMNS.values(), ERROR_COLUMNS, strict=True))
+        for position in np.flatnonzero(rejected).tolist():
+            for column, failed in failures:
+                if not failed[position]:
+                    continue
+                if column in rules:
+                    rule = address[rules[column]][position].as_py()
+                else:
+                    rule = BUURT_INVALID if column == "buurtcode" else HOUSEHOLDS_INVALID
+                errors.append(RowError.of(int(lines[position]), column, rows[column][position].as_py(), rule))
+    keep = pa.array(~rejected)
+    valid = pa.table(
+        [rows["regel"].combine_chunks().filter(keep), address["canoniek"].filter(keep),
+         address["pand"].filter(keep), buurt.filter(keep), pa.array(households).filter(keep)],
+        schema=_VALID_SCHEMA,
     )
     return valid, errors
+
+
+def _first_occurrences(canonical: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """Per row, the position of the first row with the same canonical address."""
+    codes = _mask(pc.dictionary_encode(canonical).combine_chunks().indices) if len(canonical) else \
+        np.zeros(0, dtype=np.int32)
+    _, first = np.unique(codes, return_index=True)
+    return first[codes] if len(codes) else np.zeros(0, dtype=np.int64)
+
+
+def _pseudonym_order(pseudonyms: pa.Array) -> np.ndarray:
+    """Row order by pseudonym: sorted on the first 16 hex digits, ties (if any) on the whole string."""
+    n = len(pseudonyms)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    digits = np.frombuffer(pseudonyms.buffers()[2], dtype=np.uint8, count=n * HEX_LENGTH)
+    digits = digits.reshape(n, HEX_LENGTH)[:, :16]
+    nibbles = np.where(digits >= ord("a"), digits - (ord("a") - 10), digits - ord("0")).astype(np.uint64)
+    prefix = np.zeros(n, dtype=np.uint64)
+    for column in range(16):
+        prefix = (prefix << np.uint64(4)) | nibbles[:, column]
+    order = np.argsort(prefix, kind="stable")
+    if n > 1 and (np.diff(prefix[order]) == 0).any():
+        return _mask(pc.sort_indices(pseudonyms))
+    return order
 
 
 def pseudonymise_register(source: Path, key: Key, out: Path, rejects: Path | None = None) -> RegisterResult:
     """Pseudonymise the address register; an address listed twice counts once (first line wins)."""
     layout = read_layout(source, required=REGISTER_REQUIRED, known=REGISTER_COLUMNS)
     result = RegisterResult()
-    chunks: list[pd.DataFrame] = []
+    chunks: list[pa.Table] = []
     with tempfile.TemporaryDirectory(prefix="factlab-") as work:
         rejects_writer = RejectsWriter(Path(work) / "afgekeurd.csv", source.name)
         try:
-            for rows, structural in iter_rows(source, layout, known=REGISTER_COLUMNS):
-                valid, errors = _validate_register_rows(rows)
+            for rows, structural in iter_tables(source, layout, known=REGISTER_COLUMNS):
+                valid, errors = _check_chunk(rows)
                 all_errors = sorted(structural + errors, key=lambda e: e.regel)
-                result.rows_read += len(rows) + len(structural)
+                result.rows_read += rows.num_rows + len(structural)
                 result.rows_rejected += len({e.regel for e in all_errors})
                 result.errors_by_rule.update(e.code for e in all_errors)
                 rejects_writer.write(all_errors)
                 chunks.append(valid)
-            register = (
-                pd.concat(chunks, ignore_index=True)
-                if chunks
-                else pd.DataFrame(columns=["regel", "canoniek", "pand", "buurtcode", "huishoudens"])
-            )
-            first_line = register.groupby("canoniek")["regel"].transform("min")
-            duplicate = register["regel"] != first_line
+            register = pa.concat_tables(chunks) if chunks else _VALID_SCHEMA.empty_table()
+            del chunks
+            lines = _mask(register["regel"])
+            first = _first_occurrences(register["canoniek"])
+            duplicate = first != np.arange(len(first))
             dup_errors = [
-                RowError.of(int(line), "(regel)", "", "dubbel_adres", str(int(first)))
-                for line, first in zip(register.loc[duplicate, "regel"], first_line[duplicate], strict=True)
+                RowError.of(line, "(regel)", "", "dubbel_adres", str(first_line))
+                for line, first_line in zip(lines[duplicate].tolist(), lines[first[duplicate]].tolist(),
+                                            strict=True)
             ]
             result.rows_duplicate = len(dup_errors)
             result.errors_by_rule.update(e.code for e in dup_errors)
             rejects_writer.write(dup_errors)
         finally:
             rejects_writer.close()
-        register = register[~duplicate]
-        wijk, gemeente = area_codes(register["buurtcode"])
+        register = register.filter(pa.array(~duplicate)).combine_chunks()
+        adres = address_pseudonym_column(key, register["canoniek"])
+        order = pa.array(_pseudonym_order(adres))
+        buurt = register["buurtcode"].combine_chunks().take(order)
+        wijk, gemeente = area_codes(buurt)
         table = pa.table(
-            {
-                "adres_pseudoniem": address_pseudonyms(key, register["canoniek"]),
-                "pand_pseudoniem": building_pseudonyms(key, register["pand"]),
-                "buurtcode": register["buurtcode"].tolist(),
-                "wijkcode": wijk.tolist(),
-                "gemeentecode": gemeente.tolist(),
-                "huishoudens": register["huishoudens"].tolist(),
-            },
+            [adres.take(order), building_pseudonym_column(key, register["pand"]).take(order), buurt, wijk,
+             gemeente, register["huishoudens"].take(order)],
             schema=REGISTER_SCHEMA,
-        ).sort_by("adres_pseudoniem")
+        )
+        del register, adres
         result.addresses = table.num_rows
-        result.households = int(register["huishoudens"].sum())
+        result.households = int(pc.sum(table["huishoudens"]).as_py() or 0)
         metadata = {
             "format": REGISTER_FORMAT,
             "format_version": FORMAT_VERSION,
@@ -153,7 +220,8 @@ def pseudonymise_register(source: Path, key: Key, out: Path, rejects: Path | Non
             "created": datetime.now(UTC).replace(microsecond=0).isoformat(),
         }
         with atomic_path(out) as tmp:
-            pq.write_table(with_metadata(table, metadata), tmp)
+            pq.write_table(with_metadata(table, metadata), tmp,
+                           use_dictionary=[c for c in table.column_names if c not in _UNIQUE_COLUMNS])
         if rejects is not None:
             with atomic_path(rejects) as tmp:
                 shutil.copyfile(Path(work) / "afgekeurd.csv", tmp)

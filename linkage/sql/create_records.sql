@@ -1,12 +1,10 @@
--- All delivered records of one run, with the partner they came from.
+-- The records of one run that fall in the period. `levering` numbers the delivery file,
+-- `organisatie` the partner (several files of one partner share it).
 CREATE TABLE records (
-    partner VARCHAR NOT NULL,
-    key_id VARCHAR NOT NULL,
+    levering INTEGER NOT NULL,
+    organisatie INTEGER NOT NULL,
     adres_pseudoniem VARCHAR NOT NULL,
     pand_pseudoniem VARCHAR NOT NULL,
     voorziening VARCHAR NOT NULL,
-    domein VARCHAR NOT NULL,
-    begindatum DATE NOT NULL,
-    einddatum DATE,
-    in_periode BOOLEAN NOT NULL
+    domein VARCHAR NOT NULL
 );

@@ -1,12 +1,29 @@
--- kwaliteit.csv: per partner, the records of the period and how they linked.
+-- kwaliteit.csv: per partner, its records, those in the period and how they linked.
+WITH delivered AS (
+    SELECT partner, key_id, sum(records)::BIGINT AS records
+    FROM deliveries
+    GROUP BY partner, key_id
+),
+in_period AS (
+    SELECT
+        d.partner,
+        d.key_id,
+        count(*) AS records_in_periode,
+        count(*) FILTER (WHERE l.koppeling = 'adres') AS gekoppeld_adres,
+        count(*) FILTER (WHERE l.koppeling = 'pand') AS gekoppeld_pand,
+        count(*) FILTER (WHERE l.koppeling IS NULL) AS niet_gekoppeld
+    FROM linked AS l
+    JOIN deliveries AS d USING (levering)
+    GROUP BY d.partner, d.key_id
+)
 SELECT
-    partner,
-    key_id,
-    count(*) AS records,
-    count(*) FILTER (WHERE in_periode) AS records_in_periode,
-    count(*) FILTER (WHERE in_periode AND koppeling = 'adres') AS gekoppeld_adres,
-    count(*) FILTER (WHERE in_periode AND koppeling = 'pand') AS gekoppeld_pand,
-    count(*) FILTER (WHERE in_periode AND koppeling IS NULL) AS niet_gekoppeld
-FROM linked
-GROUP BY partner, key_id
-ORDER BY partner, key_id;
+    d.partner,
+    d.key_id,
+    d.records,
+    coalesce(p.records_in_periode, 0) AS records_in_periode,
+    coalesce(p.gekoppeld_adres, 0) AS gekoppeld_adres,
+    coalesce(p.gekoppeld_pand, 0) AS gekoppeld_pand,
+    coalesce(p.niet_gekoppeld, 0) AS niet_gekoppeld
+FROM delivered AS d
+LEFT JOIN in_period AS p USING (partner, key_id)
+ORDER BY d.partner, d.key_id;
