@@ -154,11 +154,11 @@ def _pseudonym_order(pseudonyms: pa.Array) -> np.ndarray:
     if n == 0:
         return np.zeros(0, dtype=np.int64)
     digits = np.frombuffer(pseudonyms.buffers()[2], dtype=np.uint8, count=n * HEX_LENGTH)
-    digits = digits.reshape(n, HEX_LENGTH)[:, :16]
-    nibbles = np.where(digits >= ord("a"), digits - (ord("a") - 10), digits - ord("0")).astype(np.uint64)
-    prefix = np.zeros(n, dtype=np.uint64)
-    for column in range(16):
-        prefix = (prefix << np.uint64(4)) | nibbles[:, column]
+    nibbles = digits.reshape(n, HEX_LENGTH)[:, :16] - np.uint8(ord("0"))
+    nibbles = np.where(nibbles > 9, nibbles - np.uint8(ord("a") - ord("0") - 10), nibbles)
+    # Two hex digits make a byte; eight bytes read big-endian keep the order of the hex text.
+    packed = np.ascontiguousarray((nibbles[:, 0::2] << 4) | nibbles[:, 1::2])
+    prefix = packed.view(">u8").ravel()
     order = np.argsort(prefix, kind="stable")
     if n > 1 and (np.diff(prefix[order]) == 0).any():
         return _mask(pc.sort_indices(pseudonyms))

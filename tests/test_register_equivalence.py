@@ -110,3 +110,20 @@ def test_register_matches_row_by_row_reference(tmp_path, test_key, seed):
     assert rejected_part == errors[:len(rejected_part)]
     assert [e for e in listed if e[3] == "dubbel_adres"] == [e for e in errors if e[3] == "dubbel_adres"]
 
+
+
+def test_pseudonym_order_sorts_like_the_text_also_on_equal_prefixes():
+    import secrets
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from linkage.register import _pseudonym_order
+
+    values = [secrets.token_hex(32) for _ in range(2000)]
+    # Equal first 16 digits force the tie-break on the whole pseudonym.
+    values += ["0" * 16 + "b" + "0" * 47, "0" * 16 + "a" + "0" * 47, "f" * 64, "9" + "a" * 63]
+    column = pa.array(values)
+    assert _pseudonym_order(column).tolist() == pc.sort_indices(column).to_pylist()
+    random_only = pa.array(values[:2000])
+    assert _pseudonym_order(random_only).tolist() == pc.sort_indices(random_only).to_pylist()
