@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -20,6 +21,8 @@ import pandas as pd
 SUITE_DIR = Path(__file__).resolve().parent / "suites"
 CSV_SUITE = "levering_csv"
 MESSAGE_SUITE = "istandaarden_301"
+# COMPLETE is the one format with the full unexpected_index_list; GX then computes the unexpected
+# values too (no option skips that metric), but lists none of them in the partial lists.
 _RESULT_FORMAT = {"result_format": "COMPLETE", "partial_unexpected_count": 0,
                   "return_unexpected_index_query": False}
 
@@ -46,6 +49,27 @@ def suite_definition(name: str) -> dict[str, Any]:
         raise SuiteError(f"controleregels {path.name} zijn niet te lezen: {exc}") from None
 
 
+_COLUMN_KWARGS = ("column", "column_A", "column_B")
+_COLUMN_LIST_KWARGS = ("column_list", "column_set")
+
+
+def judged_columns(definition: dict[str, Any]) -> list[str] | None:
+    """The columns the expectations of a suite read, in order of first use; None when unknown.
+
+    Taken from the kwargs that name a column's domain. An expectation with a `row_condition` reads
+    columns its kwargs do not name: then the suite gets every column (None).
+    """
+    columns: list[str] = []
+    for expectation in definition["expectations"]:
+        kwargs = expectation["kwargs"]
+        if kwargs.get("row_condition"):
+            return None
+        names = [kwargs[k] for k in _COLUMN_KWARGS if k in kwargs]
+        names += [n for k in _COLUMN_LIST_KWARGS for n in kwargs.get(k) or []]
+        columns += [n for n in names if n not in columns]
+    return columns
+
+
 def rule_checks(name: str) -> list[RuleCheck]:
     return [
         RuleCheck(e["meta"]["regel_code"], e["meta"]["kolom"], e["meta"].get("waarde_uit"))
@@ -59,6 +83,7 @@ class RowRuleSuite:
     def __init__(self, name: str, code_list: list[str]) -> None:
         self.name = name
         self.checks = rule_checks(name)
+        self.columns = judged_columns(suite_definition(name))
         self._parameters = {"codelijst": list(code_list)}
         self._batch_definition: Any = None
         self._suite: Any = None
@@ -95,9 +120,22 @@ class RowRuleSuite:
         )
 
     def failures(self, frame: pd.DataFrame) -> list[tuple[int, int]]:
-        """(row position, check index) for every failing check; `frame` must have a RangeIndex."""
+        """(row position, check index) for every failing check; `frame` must have a RangeIndex.
+
+        GX gets only the columns the expectations read (`judged_columns`): the pandas datasource
+        fingerprints every column of a batch (twice per run: once for the batch, once for the
+        validator; GX has no option to skip it below 1 GB) and filters whole batches per expectation,
+        so other columns would only cost time. A column the suite names but the frame lacks is left
+        for GX to report, which raises SuiteError.
+        """
         if frame.empty:
             return []
+        if self.columns is not None:
+            frame = frame[[c for c in frame.columns if c in self.columns]]
+        return self.run(frame)
+
+    def run(self, frame: pd.DataFrame) -> list[tuple[int, int]]:
+        """`failures` over exactly the columns of `frame` (which must have rows)."""
         with self._lock:
             if self._suite is None:
                 self._build()
@@ -108,13 +146,27 @@ class RowRuleSuite:
         for result in outcome.results:
             config = result.expectation_config
             check = config.meta.get("controle")
-            if result.exception_info and result.exception_info.get("raised_exception"):
+            if _raised(result.exception_info):
                 # The exception text may quote partner values: name only the rule.
                 raise SuiteError(f"controleregel {config.meta.get('regel_code')} ({config.type}) kon niet "
                                  "uitgevoerd worden; dit is een fout in Factlab, meld het aan de beheerder")
             for position in result.result.get("unexpected_index_list") or []:
                 failing.append((int(position), int(check)))
         return failing
+
+
+def _raised(info: object) -> bool:
+    """Whether GX reports an exception for an expectation.
+
+    GX reports its own exception as `{"raised_exception": ...}`, but a metric it could not compute
+    (a column missing from the chunk, say) as `{metric id: {"raised_exception": True, ...}}`, with no
+    unexpected rows at all: that too must stop the run rather than let every row pass.
+    """
+    if not isinstance(info, Mapping) or not info:
+        return False
+    if "raised_exception" in info:
+        return bool(info["raised_exception"])
+    return any(_raised(value) for value in info.values())
 
 
 @cache

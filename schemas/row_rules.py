@@ -5,14 +5,21 @@ the code normaliser and the date parser and adds their results as columns; the e
 the delivery format (schemas/suites/*.json, see schemas/expectation_suites.py) then decides which rows
 fail which rule. A row with any failing rule is rejected with one RowError per failing check; valid
 rows go on with their canonical address, code, domain and dates.
+
+The raw columns are read and trimmed as Arrow strings, and the columns the suites judge are built as
+pandas categoricals (a few distinct values per chunk): GX sees the same values as with plain object
+columns, but hashes, filters and compares them at a fraction of the cost.
+tests/test_row_rules_columns.py holds both forms against each other.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from linkage.canonical import canonicalise_addresses
+from linkage.canonical import canonicalise_arrow
 from schemas.codelist import CodeList
 from schemas.expectation_suites import CSV_SUITE, MESSAGE_SUITE, RowRuleSuite, suite_for
 from schemas.messages import RowError
@@ -36,12 +43,15 @@ MESSAGE_COLUMNS = ("landcode", "adres_gevonden")
 
 def parse_timestamps(raw: pd.Series) -> pd.Series:
     """Parse `YYYY-MM-DD` and `D-M-YYYY` (also with `/`) to datetime64; NaT for empty or impossible dates."""
-    text = _text(raw).str.strip()
+    return _timestamps(_trimmed(raw, len(raw)), raw.index)
+
+
+def _timestamps(text: pa.Array, index: pd.Index) -> pd.Series:
     # An extract repeats few distinct dates: parse each once.
-    codes, uniques = pd.factorize(text)
-    parsed = _parse_distinct(pd.Series(uniques, dtype="object"))
-    return pd.Series(parsed.to_numpy().take(codes) if len(codes) else parsed.to_numpy()[:0],
-                     index=raw.index, dtype=parsed.dtype)
+    encoded = text.dictionary_encode()
+    parsed = _parse_distinct(pd.Series(encoded.dictionary.to_pylist(), dtype="object"))
+    positions = encoded.indices.to_numpy(zero_copy_only=False)
+    return pd.Series(parsed.to_numpy().take(positions), index=index, dtype=parsed.dtype)
 
 
 def _parse_distinct(text: pd.Series) -> pd.Series:
@@ -58,8 +68,7 @@ def _parse_distinct(text: pd.Series) -> pd.Series:
 
 def parse_dates(raw: pd.Series) -> pd.Series:
     """Like `parse_timestamps`, as `datetime.date` objects (NaT when unreadable)."""
-    stamp = parse_timestamps(raw)
-    return stamp.dt.date.where(stamp.notna(), pd.NaT) if len(stamp) else pd.Series([], dtype="object")
+    return _as_dates(parse_timestamps(raw))
 
 
 def _text(series: pd.Series | None, index: pd.Index | None = None) -> pd.Series:
@@ -68,14 +77,65 @@ def _text(series: pd.Series | None, index: pd.Index | None = None) -> pd.Series:
     return series.astype("object").where(series.notna(), "").astype(str)
 
 
-def _filled(text: pd.Series) -> pd.Series:
-    """The value, or None when empty: GX's not-null expectations see empty fields as missing."""
-    return text.astype("object").where(text != "", None)
+def _trimmed(series: pd.Series | None, length: int) -> pa.Array:
+    """A raw column as Arrow strings without surrounding whitespace; missing values become "".
+
+    The values of `_text(series).str.strip()`: pandas trims its (Arrow) strings with the same kernel,
+    which strips exactly the characters for which Python's `str.isspace()` holds.
+    """
+    if series is None:
+        return pa.array(np.full(length, "", dtype=object), pa.string())
+    if isinstance(series.dtype, pd.StringDtype):
+        values = series.array
+    elif series.dtype == object and pd.api.types.infer_dtype(series, skipna=True) == "string":
+        values = series.to_numpy()
+    else:  # numbers, dates, mixed values...: their `str()`, as `_text` gives them
+        values = _text(series).array
+    array = pa.array(values, type=pa.string(), from_pandas=True)
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    return pc.utf8_trim_whitespace(array.fill_null("") if array.null_count else array)
 
 
-def _readable(raw: pd.Series, parsed: pd.Series) -> pd.Series:
-    """True when a filled-in date parsed, False when it did not, None when the field is empty."""
-    return pd.Series(np.where(raw == "", None, parsed.notna()), index=raw.index, dtype="object")
+def _strings(values: pa.Array, index: pd.Index) -> pd.Series:
+    """Arrow strings as a pandas `str` column."""
+    return values.to_pandas().set_axis(index) if len(values) else pd.Series([], index=index, dtype="str")
+
+
+def _categories(positions: np.ndarray, labels: list, index: pd.Index) -> pd.Series:
+    """A categorical column: `labels[position]` per row, missing where the position is -1.
+
+    The columns the suites judge are categorical: the same values for GX, and cheap for it to hash,
+    filter and compare (a handful of distinct values in a chunk of many rows).
+    """
+    categories = pd.Index(labels, dtype="object")
+    return pd.Series(pd.Categorical.from_codes(positions, categories=categories), index=index)
+
+
+def _dictionary_column(values: pa.DictionaryArray, index: pd.Index) -> pd.Series:
+    positions = values.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+    return _categories(positions, values.dictionary.to_pylist(), index)
+
+
+def _filled(text: pa.Array, index: pd.Index) -> pd.Series:
+    """The value, or missing when empty: GX's not-null expectations see empty fields as missing."""
+    missing = pa.scalar(None, pa.string())
+    return _dictionary_column(pc.if_else(pc.equal(text, ""), missing, text).dictionary_encode(), index)
+
+
+def _readable(text: pa.Array, parsed: pd.Series) -> pd.Series:
+    """True when a filled-in date parsed, False when it did not, missing when the field is empty."""
+    empty = pc.equal(text, "").to_numpy(zero_copy_only=False)
+    positions = np.where(empty, -1, parsed.notna().to_numpy()).astype(np.int8)
+    return _categories(positions, [False, True], parsed.index)
+
+
+def _codes(text: pa.Array, index: pd.Index) -> pd.Series:
+    """`CodeList.unmangle` of the column, worked out once per distinct value."""
+    encoded = text.dictionary_encode()
+    distinct = pd.Categorical(CodeList.unmangle(pd.Series(encoded.dictionary.to_pylist(), dtype="object")))
+    positions = np.asarray(distinct.codes).take(encoded.indices.to_numpy(zero_copy_only=False))
+    return _categories(positions, list(distinct.categories), index)
 
 
 def suite_name_for(rows: pd.DataFrame) -> str:
@@ -87,29 +147,34 @@ def prepare_rows(rows: pd.DataFrame, codes: CodeList) -> pd.DataFrame:
     """The chunk with raw values (trimmed) and the parsed columns the suites judge, on a RangeIndex."""
     rows = rows.reset_index(drop=True)
     index = rows.index
-    raw = {name: _text(rows.get(name), index).str.strip() for name in RAW_COLUMNS}
-    address = canonicalise_addresses(raw["postcode"], raw["huisnummer"], raw["huisletter"],
-                                     raw["huisnummertoevoeging"])
-    begin = parse_timestamps(raw["begindatum"])
-    end = parse_timestamps(raw["einddatum"])
-    prepared = pd.DataFrame({"regel": rows["regel"].astype("int64"), **raw}, index=index)
-    # `bron` numbers the file a row came from when a delivery is a folder of messages.
-    prepared.insert(0, "bron", rows["bron"].astype("int64") if "bron" in rows else 0)
-    for column in ("canoniek", "pand", *ADDRESS_ERROR_COLUMNS):
-        prepared[column] = address[column]
-    prepared["voorziening_ingevuld"] = _filled(raw["voorziening"])
-    prepared["voorziening_code"] = codes.unmangle(raw["voorziening"]).astype("object")
-    prepared["begindatum_ingevuld"] = _filled(raw["begindatum"])
-    prepared["begindatum_leesbaar"] = _readable(raw["begindatum"], begin)
-    prepared["einddatum_leesbaar"] = _readable(raw["einddatum"], end)
-    prepared["begindatum_datum"] = begin
-    prepared["einddatum_datum"] = end
+    text = {name: _trimmed(rows.get(name), len(index)) for name in RAW_COLUMNS}
+    address = canonicalise_arrow(text["postcode"], text["huisnummer"], text["huisletter"],
+                                 text["huisnummertoevoeging"])
+    begin = _timestamps(text["begindatum"], index)
+    end = _timestamps(text["einddatum"], index)
+    columns: dict[str, pd.Series] = {
+        # `bron` numbers the file a row came from when a delivery is a folder of messages.
+        "bron": rows["bron"].astype("int64") if "bron" in rows else pd.Series(0, index=index, dtype="int64"),
+        "regel": rows["regel"].astype("int64"),
+    }
+    columns.update({name: _strings(values, index) for name, values in text.items()})
+    columns["canoniek"] = _strings(address["canoniek"], index)
+    columns["pand"] = _strings(address["pand"], index)
+    columns.update({name: _dictionary_column(address[name], index) for name in ADDRESS_ERROR_COLUMNS})
+    columns["voorziening_ingevuld"] = _filled(text["voorziening"], index)
+    columns["voorziening_code"] = _codes(text["voorziening"], index)
+    columns["begindatum_ingevuld"] = _filled(text["begindatum"], index)
+    columns["begindatum_leesbaar"] = _readable(text["begindatum"], begin)
+    columns["einddatum_leesbaar"] = _readable(text["einddatum"], end)
+    columns["begindatum_datum"] = begin
+    columns["einddatum_datum"] = end
+    prepared = pd.DataFrame(columns, index=index)
     if all(c in rows.columns for c in MESSAGE_COLUMNS):
         found = rows["adres_gevonden"].astype(bool)
         landcode = rows["landcode"].astype("object").where(rows["landcode"].notna(), None)
-        prepared["adres_gevonden"] = found.astype("object")
+        prepared["adres_gevonden"] = _categories(found.to_numpy().astype(np.int8), [False, True], index)
         # Only a found address judges the country; only a Dutch one is judged field by field.
-        prepared["landcode"] = landcode.where(found, None)
+        prepared["landcode"] = landcode.where(found, None).astype("category")
         dutch = found & (landcode.isna() | landcode.eq("NL"))
         for column in ADDRESS_ERROR_COLUMNS:
             prepared[column] = prepared[column].where(dutch, pd.NA)
@@ -129,28 +194,65 @@ def judge_rows(prepared: pd.DataFrame, suite: RowRuleSuite, codes: CodeList, bes
     if failing:
         bron, regel = prepared["bron"].to_numpy(), prepared["regel"].to_numpy()
         failing.sort(key=lambda item: (bron[item[0]], regel[item[0]], item[1]))
+        shown = _shown_values(prepared, suite, failing)
         for position, check_index in failing:
             check = suite.checks[check_index]
             rejected[position] = True
-            value = "" if check.waarde_uit is None else _shown(prepared.at[position, check.waarde_uit])
+            value = "" if check.waarde_uit is None else shown[check.waarde_uit][position]
             name = bestanden[bron[position]] if bestanden else bestand
             errors.append(RowError.of(int(regel[position]), check.kolom, value, check.regel_code,
                                       bestand=name))
-    keep = ~rejected
-    code = codes.normalise(prepared.loc[keep, "voorziening"])
+    kept = np.flatnonzero(~rejected)
+    voorziening, domein = _known_codes(prepared["voorziening_code"].take(kept), codes)
     valid = pd.DataFrame(
         {
-            "bron": prepared.loc[keep, "bron"],
-            "regel": prepared.loc[keep, "regel"],
-            "canoniek": prepared.loc[keep, "canoniek"].astype(str),
-            "pand": prepared.loc[keep, "pand"].astype(str),
-            "voorziening": code.astype(str),
-            "domein": codes.domains(code).astype(str),
-            "begindatum": _as_dates(prepared.loc[keep, "begindatum_datum"]),
-            "einddatum": _as_dates(prepared.loc[keep, "einddatum_datum"]),
+            "bron": prepared["bron"].to_numpy()[kept],
+            "regel": prepared["regel"].to_numpy()[kept],
+            "canoniek": _rows(prepared["canoniek"], kept).astype(str),
+            "pand": _rows(prepared["pand"], kept).astype(str),
+            "voorziening": voorziening,
+            "domein": domein,
+            "begindatum": _as_dates(_rows(prepared["begindatum_datum"], kept)),
+            "einddatum": _as_dates(_rows(prepared["einddatum_datum"], kept)),
         }
     )
-    return valid.reset_index(drop=True), errors
+    return valid, errors
+
+
+def _rows(column: pd.Series, positions: np.ndarray) -> pd.Series:
+    return column.take(positions).reset_index(drop=True)
+
+
+def _known_codes(candidates: pd.Series, codes: CodeList) -> tuple[pd.Series, pd.Series]:
+    """The code (`CodeList.normalise`) and domain of each row as `str` columns, missing when unknown.
+
+    `candidates` is the categorical `voorziening_code` of the rows (already unmangled): the code list
+    is consulted once per category.
+    """
+    if not isinstance(candidates.dtype, pd.CategoricalDtype):
+        candidates = candidates.astype("category")
+    known = [code if code in codes.entries else None for code in candidates.cat.categories.tolist()]
+    domains = [None if code is None else codes.domain_of(code) for code in known]
+    positions = pa.array(candidates.cat.codes.to_numpy(), mask=candidates.isna().to_numpy())
+    index = pd.RangeIndex(len(candidates))
+    return (_strings(pa.array(known, pa.string()).take(positions), index),
+            _strings(pa.array(domains, pa.string()).take(positions), index))
+
+
+def _shown_values(prepared: pd.DataFrame, suite: RowRuleSuite,
+                  failing: list[tuple[int, int]]) -> dict[str, dict[int, str]]:
+    """Per column the value an error shows, for the failing rows only (one lookup per column)."""
+    positions: dict[str, set[int]] = {}
+    for position, check_index in failing:
+        column = suite.checks[check_index].waarde_uit
+        if column is not None:
+            positions.setdefault(column, set()).add(position)
+    shown = {}
+    for column, rows in positions.items():
+        ordered = sorted(rows)
+        values = prepared[column].take(ordered).tolist()
+        shown[column] = {row: _shown(value) for row, value in zip(ordered, values, strict=True)}
+    return shown
 
 
 def _shown(value: object) -> str:
@@ -158,7 +260,20 @@ def _shown(value: object) -> str:
 
 
 def _as_dates(stamp: pd.Series) -> pd.Series:
-    return stamp.dt.date.where(stamp.notna(), pd.NaT) if len(stamp) else pd.Series([], dtype="object")
+    """datetime64 as `datetime.date` objects, NaT where missing: `stamp.dt.date.where(notna, NaT)`.
+
+    Arrow makes the date objects (no Python loop); a column without any date stays as pandas makes
+    it (datetime64 NaT).
+    """
+    if not len(stamp):
+        return pd.Series([], dtype="object")
+    present = stamp.notna()
+    if not present.any():
+        return stamp.dt.date.where(present, pd.NaT)
+    days = pa.array(stamp.to_numpy().astype("datetime64[D]"), from_pandas=True)
+    dates = days.to_pandas(date_as_object=True).to_numpy(copy=True)
+    dates[~present.to_numpy()] = pd.NaT
+    return pd.Series(dates, index=stamp.index, name=stamp.name, dtype="object")
 
 
 def validate_rows(rows: pd.DataFrame, codes: CodeList, suite: RowRuleSuite | None = None,
