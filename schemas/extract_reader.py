@@ -11,13 +11,16 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from schemas.messages import RowError
 
@@ -201,8 +204,37 @@ def iter_rows(path: Path, layout: ExtractLayout, chunk_rows: int = CHUNK_ROWS,
     Rows are strings in the known columns plus `regel`, the line where the record starts
     (the header is line 1, unless blank lines or Excel's `sep=` line come before it). Blank lines
     and lines of only delimiters are skipped. Only known columns are kept: extra columns (names,
-    BSN) are never copied.
+    BSN) are never copied. The frames are `iter_tables` converted to pandas (object columns).
     """
+    if not _fast_path_applies(layout):
+        yield from _iter_rows_csv(path, layout, chunk_rows, known)
+        return
+    names = list(dict.fromkeys(known))
+    for table, errors in iter_tables(path, layout, chunk_rows, known):
+        frame = _frame_of_table(table, names)
+        del table  # the caller holds only the frame
+        yield frame, errors
+
+
+def iter_tables(path: Path, layout: ExtractLayout, chunk_rows: int = CHUNK_ROWS,
+                known: tuple[str, ...] = DELIVERY_COLUMNS) -> Iterator[tuple[pa.Table, list[RowError]]]:
+    """`iter_rows` as Arrow tables: `regel` (int64) and the known columns as strings, never null.
+
+    Lines without quotes are split into fields with numpy on the raw bytes, many at a time; only
+    records with quotes (or another oddity the csv module must judge) go through `csv.reader`.
+    The outcome is exactly that of `_iter_rows_csv`: same rows, line numbers, chunks and errors.
+    """
+    if not _fast_path_applies(layout):
+        for frame, errors in _iter_rows_csv(path, layout, chunk_rows, known):
+            yield _table_of_frame(frame, known), errors
+        return
+    yield from _FastReader(path, layout, chunk_rows, known).chunks()
+
+
+def _iter_rows_csv(path: Path, layout: ExtractLayout, chunk_rows: int = CHUNK_ROWS,
+                   known: tuple[str, ...] = DELIVERY_COLUMNS
+                   ) -> Iterator[tuple[pd.DataFrame, list[RowError]]]:
+    """The reference reader: every record through `csv.reader`. `iter_rows` must give exactly this."""
     positions = {name: layout.columns.get(name) for name in known}
     width = layout.header_width
     try:
@@ -238,16 +270,18 @@ def iter_rows(path: Path, layout: ExtractLayout, chunk_rows: int = CHUNK_ROWS,
                     buffer = {name: [] for name in known}
                     lines, errors = [], []
         except csv.Error as exc:
-            raise FileFault(
-                f"{path.name} regel {reader.line_num}: het CSV-bestand is beschadigd ({_csv_reason(exc)}); "
-                "sla het opnieuw op als CSV"
-            ) from None
+            raise FileFault(_damaged_message(path, reader.line_num, exc)) from None
         except UnicodeDecodeError:
             raise FileFault(f"{path.name}: de tekens zijn niet te lezen als {layout.encoding}") from None
         except OSError as exc:
             raise _unreadable(path, exc) from None
     if lines or errors:
         yield _frame(buffer, lines), errors
+
+
+def _damaged_message(path: Path, line: int, exc: csv.Error) -> str:
+    return (f"{path.name} regel {line}: het CSV-bestand is beschadigd ({_csv_reason(exc)}); "
+            "sla het opnieuw op als CSV")
 
 
 def _csv_reason(exc: csv.Error) -> str:
@@ -259,17 +293,452 @@ def _csv_reason(exc: csv.Error) -> str:
     return "onverwachte aanhalingstekens of regeleinden"
 
 
-def iter_tables(path: Path, layout: ExtractLayout, chunk_rows: int = CHUNK_ROWS,
-                known: tuple[str, ...] = DELIVERY_COLUMNS) -> Iterator[tuple[pa.Table, list[RowError]]]:
-    """`iter_rows` as Arrow tables: `regel` (int64) and the known columns as strings, never null."""
-    for frame, errors in iter_rows(path, layout, chunk_rows, known):
-        columns = {"regel": pa.array(frame["regel"].to_numpy(), pa.int64())}
-        for name in known:
-            columns[name] = pa.array(frame[name].tolist(), pa.string())
-        yield pa.table(columns), errors
-
-
 def _frame(buffer: dict[str, list[str]], lines: list[int]) -> pd.DataFrame:
     frame = pd.DataFrame({name: pd.Series(values, dtype="object") for name, values in buffer.items()})
     frame.insert(0, "regel", pd.Series(lines, dtype="int64"))
     return frame
+
+
+def _frame_of_table(table: pa.Table, names: list[str]) -> pd.DataFrame:
+    """The `_frame` of a chunk from `iter_tables`: `regel` first, the known columns as object strings."""
+    frame = pd.DataFrame({name: pd.Series(table.column(name).to_numpy(), dtype="object") for name in names})
+    frame.insert(0, "regel", pd.Series(table.column("regel").to_numpy(), dtype="int64"))
+    return frame
+
+
+def _table_of_frame(frame: pd.DataFrame, known: tuple[str, ...]) -> pa.Table:
+    columns = {"regel": pa.array(frame["regel"].to_numpy(), pa.int64())}
+    for name in known:
+        columns[name] = pa.array(frame[name].tolist(), pa.string())
+    return pa.table(columns)
+
+
+# --- The fast reader -------------------------------------------------------------------------------
+#
+# A line without `"`, NUL or a lone CR is exactly one record: its fields are the pieces between the
+# delimiters. Such lines are cut up with numpy on the UTF-8 bytes (a delimiter, CR and LF are single
+# ASCII bytes that never occur inside a multi-byte character). From the first line with such a
+# character up to a record boundary where the next one is far away, `csv.reader` reads the records,
+# with the same per-record logic as `_iter_rows_csv`.
+
+_FAST_CODECS = ("utf-8", "utf-8-sig", "cp1252")
+_BLOCK_BYTES = 1 << 21
+"""Bytes read at a time (cut back to the last line end)."""
+_CSV_WINDOW = 1 << 14
+"""Odd bytes closer together than this are read by csv.reader in one go, with the lines between."""
+_LONE_CR = re.compile(rb"\r(?!\n)")
+_FEW = 16
+"""Per-line checks in Python while fewer than 1 in _FEW lines need one; else numpy over every byte."""
+_ASCII_SPACE = [code for code in range(128) if chr(code).isspace()]
+"""ASCII characters str.strip() removes; all other whitespace it removes is non-ASCII (multi-byte)."""
+
+
+def _fast_path_applies(layout: ExtractLayout) -> bool:
+    try:
+        codec = codecs.lookup(layout.encoding).name
+    except LookupError:
+        return False
+    delimiter = layout.delimiter
+    return (codec in _FAST_CODECS and len(delimiter) == 1 and delimiter.isascii()
+            and delimiter not in "\"\r\n\x00")
+
+
+def _find_odd(buf: bytes, start: int, end: int) -> int:
+    """The first byte in buf[start:end] that the fast path cannot handle (`"`, NUL, lone CR), or -1."""
+    best = end
+    for odd in (b'"', b"\x00"):
+        found = buf.find(odd, start, best)
+        if found >= 0:
+            best = found
+    if buf.find(b"\r", start, best) >= 0:
+        # One byte more, so that a CR just before `best` sees the LF after it.
+        match = _LONE_CR.search(buf, start, min(best + 1, len(buf)))
+        if match and match.start() < best:
+            best = match.start()
+    return best if best < end else -1
+
+
+def _field(fields: pa.BinaryArray, first: np.ndarray, extra: np.ndarray, position: int | None
+           ) -> pa.StringArray:
+    """Field `position` of each row ("" when the row is shorter), from fields that end in their separator."""
+    if position is None or not len(first):
+        return pa.StringArray.from_buffers(len(first), pa.py_buffer(np.zeros(len(first) + 1, np.int32)),
+                                           pa.py_buffer(b""), null_count=0)
+    missing = extra < position
+    if missing.any():
+        taken = pc.binary_slice(fields.take(pa.array(first + position, mask=missing)), 0, -1)
+        taken = pc.fill_null(taken, b"")
+    else:
+        taken = pc.binary_slice(fields.take(pa.array(first + position)), 0, -1)
+    # Valid UTF-8: the text was checked, and fields are cut at ASCII bytes.
+    return taken.view(pa.string())
+
+
+class _Chunker:
+    """Cuts rows into chunks exactly as `_iter_rows_csv` does.
+
+    A chunk is yielded as soon as it has `size` rows; a structural error belongs to the chunk that
+    was being filled when it was met, i.e. chunk (data rows before it) // size.
+    """
+
+    def __init__(self, size: int, names: list[str]) -> None:
+        self.size = max(size, 1)
+        self.names = names
+        self.rows = 0
+        """Rows in the chunk being filled."""
+        self.done = 0
+        """Rows in chunks already cut."""
+        self._lines: list[np.ndarray] = []
+        self._columns: list[list[pa.Array]] = [[] for _ in names]
+        self._errors: list[RowError] = []
+        self._ready: list[tuple[pa.Table, list[RowError]]] = []
+
+    def add(self, lines: np.ndarray, columns: list[pa.Array], errors: list[tuple[int, RowError]]) -> None:
+        """Rows (line numbers, known columns) and errors, each with the number of these rows before it."""
+        before = self.done + self.rows
+        offset = next_error = 0
+        while True:
+            take = min(self.size - self.rows, len(lines) - offset)
+            if take:
+                self._lines.append(lines[offset:offset + take])
+                for held, column in zip(self._columns, columns, strict=True):
+                    held.append(column.slice(offset, take))
+                self.rows += take
+                offset += take
+            limit = self.done + self.size
+            while next_error < len(errors) and before + errors[next_error][0] < limit:
+                self._errors.append(errors[next_error][1])
+                next_error += 1
+            if self.rows < self.size:
+                return
+            self._cut()
+
+    def add_lists(self, lines: list[int], columns: list[list[str]],
+                  errors: list[tuple[int, RowError]]) -> None:
+        if lines or errors:
+            self.add(np.array(lines, np.int64), [pa.array(values, pa.string()) for values in columns], errors)
+
+    def finish(self) -> None:
+        if self.rows or self._errors:
+            self._cut()
+
+    def drain(self) -> Iterator[tuple[pa.Table, list[RowError]]]:
+        ready, self._ready = self._ready, []
+        yield from ready
+
+    def _cut(self) -> None:
+        lines = np.concatenate(self._lines) if self._lines else np.empty(0, np.int64)
+        columns = {"regel": pa.array(lines, pa.int64())}
+        for name, held in zip(self.names, self._columns, strict=True):
+            columns[name] = pa.concat_arrays(held) if held else pa.array([], pa.string())
+        self._ready.append((pa.table(columns), self._errors))
+        self.done += self.rows
+        self.rows = 0
+        self._lines, self._errors = [], []
+        self._columns = [[] for _ in self.names]
+
+
+class _FastReader:
+    """One pass over an extract: fast for plain lines, csv.reader for the rest (see above)."""
+
+    def __init__(self, path: Path, layout: ExtractLayout, chunk_rows: int, known: tuple[str, ...]) -> None:
+        self.path = path
+        self.encoding = layout.encoding
+        self.codec = codecs.lookup(layout.encoding).name
+        self.names = list(dict.fromkeys(known))
+        self.positions = [layout.columns.get(name) for name in self.names]
+        self.width = layout.header_width
+        self.delimiter = layout.delimiter
+        self.delimiter_byte = ord(layout.delimiter)
+        self.to_skip = layout.preamble_records + 1
+        self.chunker = _Chunker(chunk_rows, self.names)
+        hard = np.zeros(256, bool)
+        hard[:128] = True
+        hard[_ASCII_SPACE] = False
+        hard[self.delimiter_byte] = False
+        self.hard = hard
+        """Bytes that make a cell non-blank for certain: ASCII, not whitespace, not the delimiter."""
+        self.blank_ascii = bytes(_ASCII_SPACE) + layout.delimiter.encode()
+        self.buf = b""
+        """UTF-8 text from `pos` on is unread; it always ends at a line end, except at the end of the file."""
+        self.pos = 0
+        self.line = 0
+        """Physical lines before `pos`."""
+        self.odd = -1
+        """A known odd byte at or after `pos` (with none between), or -1."""
+        self.odds: np.ndarray | None = None
+        """Positions of all odd bytes in `buf`, once csv.reader is needed in it."""
+        self.blocks: Iterator[bytes] = iter(())
+
+    def chunks(self) -> Iterator[tuple[pa.Table, list[RowError]]]:
+        try:
+            handle = self.path.open("rb")
+        except OSError as exc:
+            raise _unreadable(self.path, exc) from None
+        with handle:
+            self.blocks = self._blocks(handle)
+            while self.pos < len(self.buf) or self._extend():
+                end = self._plain_end()
+                if end > self.pos:
+                    stop = self._fast(end)
+                    yield from self.chunker.drain()
+                    if stop == end:
+                        continue
+                yield from self._csv_records()
+        self.chunker.finish()
+        yield from self.chunker.drain()
+
+    # reading
+
+    def _blocks(self, handle: io.IOBase) -> Iterator[bytes]:
+        """The file as UTF-8 in blocks that end at a line end (LF), except the last."""
+        carry = b""
+        first = True
+        while True:
+            try:
+                data = handle.read(_BLOCK_BYTES)
+            except OSError as exc:
+                raise _unreadable(self.path, exc) from None
+            if data:
+                data = carry + data if carry else data
+                cut = data.rfind(b"\n") + 1
+                if not cut:
+                    carry = data
+                    continue
+                block, carry = data[:cut], data[cut:]
+            elif carry:
+                block, carry = carry, b""
+            else:
+                return
+            if first and self.codec == "utf-8-sig" and block.startswith(codecs.BOM_UTF8):
+                block = block[len(codecs.BOM_UTF8):]
+            first = False
+            yield self._utf8(block)
+
+    def _utf8(self, block: bytes) -> bytes:
+        # read_layout checked that the whole file decodes, so this fails only if it changed since.
+        try:
+            if self.codec == "cp1252":
+                return block.decode("cp1252").encode("utf-8")
+            offsets = pa.py_buffer(np.array([0, len(block)], np.int32))
+            pa.StringArray.from_buffers(1, offsets, pa.py_buffer(block)).validate(full=True)
+            return block
+        except (UnicodeDecodeError, pa.ArrowInvalid):
+            raise FileFault(f"{self.path.name}: de tekens zijn niet te lezen als {self.encoding}") from None
+
+    def _extend(self) -> bool:
+        """Append the next non-empty block to the unread text; False at the end of the file."""
+        for block in self.blocks:
+            if block:
+                rest = self.buf[self.pos:]
+                self.buf = rest + block if rest else block
+                self.pos = 0
+                self.odd = -1
+                self.odds = None
+                return True
+        return False
+
+    def _plain_end(self) -> int:
+        """Where the plain lines from `pos` end: the start of the first line with an odd byte."""
+        if self.odd < self.pos:
+            self.odd = _find_odd(self.buf, self.pos, len(self.buf))
+        if self.odd < 0:
+            return len(self.buf)
+        return max(self.pos, self.buf.rfind(b"\n", self.pos, self.odd) + 1)
+
+    def _odd_span_end(self) -> int:
+        """The line end after the last odd byte that follows the one at `pos` closely (see _CSV_WINDOW)."""
+        if self.odds is None:
+            data = np.frombuffer(self.buf, np.uint8)
+            odd = (data == ord('"')) | (data == 0)
+            if b"\r" in self.buf:
+                after = np.empty_like(data)
+                after[:-1] = data[1:]
+                after[-1:] = 0
+                odd |= (data == 13) & (after != 10)
+            self.odds = np.flatnonzero(odd)
+        odds = self.odds[np.searchsorted(self.odds, self.pos):]
+        last = self.pos
+        if len(odds) and odds[0] - self.pos < _CSV_WINDOW:
+            gaps = np.flatnonzero(np.diff(odds) >= _CSV_WINDOW)
+            last = int(odds[gaps[0]] if len(gaps) else odds[-1])
+        newline = self.buf.find(b"\n", last)
+        return newline + 1 if newline >= 0 else len(self.buf)
+
+    # the fast path
+
+    def _fast(self, end: int) -> int:
+        """Read the plain lines in buf[pos:end]; returns where it stopped (`end`, or a too long line)."""
+        buf, base, region = self.buf, self.pos, end - self.pos
+        if buf[end - 1] != 10:
+            # The last line of the file has no line end: give it one, so every field ends in a separator.
+            buf, base, end = buf[base:end] + b"\n", 0, region + 1
+        data = np.frombuffer(buf, np.uint8, count=end - base, offset=base)
+        is_newline = data == 10
+        newlines = np.flatnonzero(is_newline)
+        starts = np.empty(len(newlines), np.int64)
+        starts[:1] = 0
+        starts[1:] = newlines[:-1] + 1
+        has_cr = buf.find(b"\r", base, end) >= 0
+        line_cr = data[np.maximum(newlines - 1, 0)] == 13 if has_cr else np.zeros(len(newlines), bool)
+        too_long = np.flatnonzero(newlines - line_cr - starts > csv.field_size_limit())
+        count = int(too_long[0]) if len(too_long) else len(starts)
+        if count == 0:
+            # csv.reader would refuse the field; let it give the error.
+            return self.pos
+        if count < len(starts):
+            stop = int(starts[count])
+            data, is_newline = data[:stop], is_newline[:stop]
+            starts, line_cr = starts[:count], line_cr[:count]
+
+        # Every field, followed by the byte after it (delimiter, CR or LF), as one zero-copy array.
+        separator = is_newline | (data == self.delimiter_byte)
+        if has_cr:
+            separator |= data == 13
+        separators = np.flatnonzero(separator)
+        newline_at = np.flatnonzero(data[separators] == 10)
+        first = np.empty(count, np.int64)
+        """Index of each line's first field (and of the separator after it)."""
+        first[:1] = 0
+        first[1:] = newline_at[:-1] + 1
+        last = newline_at - line_cr
+        """Index of the separator that ends each line's text (its CR or LF)."""
+        extra = last - first
+        """Delimiters in each line: a line has extra + 1 fields."""
+        offsets = np.empty(len(separators) + 1, np.int32)
+        offsets[0] = 0
+        offsets[1:] = separators + 1
+        buffers = [None, pa.py_buffer(offsets), pa.py_buffer(buf).slice(base, len(data))]
+        fields = pa.Array.from_buffers(pa.binary(), len(separators), buffers, null_count=0)
+
+        def text(begin: int, stop: int) -> bytes:
+            return buf[base + begin:base + stop]
+
+        ends = separators[last]
+        hard = None
+        unsure = np.flatnonzero(~self.hard[data[starts]])
+        if len(unsure) * _FEW > count:
+            hard = self.hard[data]
+            blank = ~np.logical_or.reduceat(hard, starts)
+            unsure = np.flatnonzero(blank)
+            unsure = unsure[np.logical_or.reduceat(data >= 128, starts)[unsure]]
+        else:
+            blank = np.zeros(count, bool)
+        for line in unsure.tolist():
+            blank[line] = self._blank(text(starts[line], ends[line]))
+        rows = np.flatnonzero(~blank)
+        if self.to_skip and len(rows):
+            skipped = min(self.to_skip, len(rows))
+            rows = rows[skipped:]
+            self.to_skip -= skipped
+
+        errors: list[tuple[int, RowError]] = []
+        wide = rows[extra[rows] >= self.width]
+        if len(wide):
+            # More fields than the header: an error unless every extra field is blank.
+            tail = separators[first[wide] + self.width - 1] + 1 if self.width else starts[wide]
+            tail_end = ends[wide]
+            wrong = (tail < tail_end) & self.hard[data[tail]]
+            unsure = np.flatnonzero((tail < tail_end) & ~wrong)
+            if len(unsure) * _FEW > count:
+                hard = self.hard[data] if hard is None else hard
+                hard_before = np.concatenate(([0], np.cumsum(hard, dtype=np.int64)))
+                wrong |= hard_before[tail_end] > hard_before[tail]
+                soft_before = np.concatenate(([0], np.cumsum(data >= 128, dtype=np.int64)))
+                unsure = unsure[(soft_before[tail_end[unsure]] > soft_before[tail[unsure]]) & ~wrong[unsure]]
+            for index in unsure.tolist():
+                wrong[index] = not self._blank(text(tail[index], tail_end[index]))
+            wrong_lines = wide[wrong]
+            if len(wrong_lines):
+                keep = np.ones(count, bool)
+                keep[wrong_lines] = False
+                rows = rows[keep[rows]]
+                width = str(self.width)
+                befores = np.searchsorted(rows, wrong_lines).tolist()
+                errors = [
+                    (before, RowError.of(self.line + 1 + line, "(regel)", str(delimiters + 1),
+                                         "velden_aantal", width))
+                    for line, delimiters, before in zip(wrong_lines.tolist(), extra[wrong_lines].tolist(),
+                                                        befores, strict=True)
+                ]
+
+        row_first, row_extra = first[rows], extra[rows]
+        columns = [_field(fields, row_first, row_extra, position) for position in self.positions]
+        if len(rows) or errors:
+            self.chunker.add(self.line + 1 + rows, columns, errors)
+        self.line += count
+        self.pos += min(int(newlines[count - 1]) + 1, region)
+        return self.pos
+
+    def _blank(self, text: bytes) -> bool:
+        """`not any(cell.strip() for cell in record)` for the record on one plain line (UTF-8)."""
+        rest = text.translate(None, self.blank_ascii)
+        return not rest or (not rest.isascii() and _blank(text, self.delimiter))
+
+    # the csv.reader path
+
+    def _lines(self) -> Iterator[str]:
+        """The unread lines as the text file object of `_iter_rows_csv` gives them (LF, CR LF or CR)."""
+        while self.pos < len(self.buf) or self._extend():
+            buf, start = self.buf, self.pos
+            newline = buf.find(b"\n", start)
+            stop = newline if newline >= 0 else len(buf)
+            cr = buf.find(b"\r", start, stop)
+            if cr >= 0 and cr + 1 != newline:
+                end = cr + 1
+            elif newline >= 0:
+                end = newline + 1
+            else:
+                end = len(buf)
+            self.pos = end
+            yield buf[start:end].decode("utf-8")
+
+    def _csv_records(self) -> Iterator[tuple[pa.Table, list[RowError]]]:
+        """Records through csv.reader, with the logic of `_iter_rows_csv`, up to the end of the odd span.
+
+        The span is split into lines by io.StringIO (as the text file of `_iter_rows_csv` would); a
+        record still open at its end (a quoted line end) reads on with `_lines`.
+        """
+        chunker = self.chunker
+        span_end = self._odd_span_end()
+        text = self.buf[self.pos:span_end].decode("utf-8")
+        span = io.StringIO(text, newline="")
+        self.pos = span_end
+        reader = csv.reader(itertools.chain(span, self._lines()), delimiter=self.delimiter)
+        base = previous_end = self.line
+        width = self.width
+        lines: list[int] = []
+        columns: list[list[str]] = [[] for _ in self.names]
+        errors: list[tuple[int, RowError]] = []
+        try:
+            for record in reader:
+                start = previous_end + 1
+                previous_end = base + reader.line_num
+                if not any(cell.strip() for cell in record):
+                    pass
+                elif self.to_skip:
+                    self.to_skip -= 1
+                elif len(record) > width and any(cell.strip() for cell in record[width:]):
+                    error = RowError.of(start, "(regel)", str(len(record)), "velden_aantal", str(width))
+                    errors.append((len(lines), error))
+                else:
+                    for values, pos in zip(columns, self.positions, strict=True):
+                        values.append(record[pos] if pos is not None and pos < len(record) else "")
+                    lines.append(start)
+                    if chunker.rows + len(lines) >= chunker.size:
+                        chunker.add_lists(lines, columns, errors)
+                        lines, errors = [], []
+                        columns = [[] for _ in self.names]
+                        yield from chunker.drain()
+                if span.tell() >= len(text):
+                    break
+        except csv.Error as exc:
+            raise FileFault(_damaged_message(self.path, base + reader.line_num, exc)) from None
+        self.line = base + reader.line_num
+        chunker.add_lists(lines, columns, errors)
+        yield from chunker.drain()
+
+
+def _blank(text: bytes, delimiter: str) -> bool:
+    """`not any(cell.strip() for cell in record)` for the record on one plain line (UTF-8)."""
+    return not any(cell.strip() for cell in text.decode("utf-8").split(delimiter))
