@@ -63,7 +63,7 @@ _VALID_SCHEMA = pa.schema(
      ("huishoudens", pa.int64())]
 )
 _UNIQUE_COLUMNS = ("adres_pseudoniem", "pand_pseudoniem")
-"""Pseudonyms are all different: Parquet dictionary encoding would only cost time."""
+"""Pseudonyms are all different and hex: dictionary encoding and compression would only cost time."""
 
 
 @dataclass
@@ -140,29 +140,43 @@ def _check_chunk(rows: pa.Table) -> tuple[pa.Table, list[RowError]]:
     return valid, errors
 
 
-def _first_occurrences(canonical: pa.ChunkedArray | pa.Array) -> np.ndarray:
-    """Per row, the position of the first row with the same canonical address."""
-    codes = _mask(pc.dictionary_encode(canonical).combine_chunks().indices) if len(canonical) else \
-        np.zeros(0, dtype=np.int32)
-    _, first = np.unique(codes, return_index=True)
-    return first[codes] if len(codes) else np.zeros(0, dtype=np.int64)
+def _hex_digits(pseudonyms: pa.Array) -> np.ndarray:
+    """The pseudonyms' hex text as an (n, 64) byte matrix (a view, no copy)."""
+    n = len(pseudonyms)
+    start = pseudonyms.offset * HEX_LENGTH
+    digits = np.frombuffer(pseudonyms.buffers()[2], dtype=np.uint8, count=start + n * HEX_LENGTH)
+    return digits[start:].reshape(n, HEX_LENGTH)
 
 
-def _pseudonym_order(pseudonyms: pa.Array) -> np.ndarray:
-    """Row order by pseudonym: sorted on the first 16 hex digits, ties (if any) on the whole string."""
+def _pseudonym_order(pseudonyms: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Rows in pseudonym order (equal pseudonyms in row order), and per position whether it repeats the
+    pseudonym before it.
+
+    Sorted on the first 16 hex digits; rows with an equal prefix are compared whole. Equal prefixes of
+    different pseudonyms (about one chance in a million for a national register) fall back to a full sort.
+    """
     n = len(pseudonyms)
     if n == 0:
-        return np.zeros(0, dtype=np.int64)
-    digits = np.frombuffer(pseudonyms.buffers()[2], dtype=np.uint8, count=n * HEX_LENGTH)
-    nibbles = digits.reshape(n, HEX_LENGTH)[:, :16] - np.uint8(ord("0"))
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool)
+    digits = _hex_digits(pseudonyms)
+    nibbles = digits[:, :16] - np.uint8(ord("0"))
     nibbles = np.where(nibbles > 9, nibbles - np.uint8(ord("a") - ord("0") - 10), nibbles)
     # Two hex digits make a byte; eight bytes read big-endian keep the order of the hex text.
     packed = np.ascontiguousarray((nibbles[:, 0::2] << 4) | nibbles[:, 1::2])
     prefix = packed.view(">u8").ravel()
     order = np.argsort(prefix, kind="stable")
-    if n > 1 and (np.diff(prefix[order]) == 0).any():
-        return _mask(pc.sort_indices(pseudonyms))
-    return order
+    repeats = np.zeros(n, dtype=bool)
+    ties = np.flatnonzero(prefix[order[1:]] == prefix[order[:-1]]) + 1
+    if len(ties):
+        same = (digits[order[ties]] == digits[order[ties - 1]]).all(axis=1)
+        if not same.all():
+            # Arrow's sort is stable: equal pseudonyms keep their row order.
+            order = _mask(pc.sort_indices(pseudonyms))
+            sorted_digits = digits[order]
+            repeats[1:] = (sorted_digits[1:] == sorted_digits[:-1]).all(axis=1)
+            return order, repeats
+        repeats[ties] = True
+    return order, repeats
 
 
 def pseudonymise_register(source: Path, key: Key, out: Path, rejects: Path | None = None) -> RegisterResult:
@@ -183,27 +197,29 @@ def pseudonymise_register(source: Path, key: Key, out: Path, rejects: Path | Non
                 chunks.append(valid)
             register = pa.concat_tables(chunks) if chunks else _VALID_SCHEMA.empty_table()
             del chunks
+            # An address listed twice has one pseudonym: duplicates sit side by side in pseudonym order.
+            adres = address_pseudonym_column(key, register["canoniek"])
+            order, repeats = _pseudonym_order(adres)
             lines = _mask(register["regel"])
-            first = _first_occurrences(register["canoniek"])
-            duplicate = first != np.arange(len(first))
+            first_row = order[~repeats][np.cumsum(~repeats) - 1]
+            repeated, first_of = order[repeats], first_row[repeats]
+            in_line_order = np.argsort(repeated, kind="stable")
             dup_errors = [
                 RowError.of(line, "(regel)", "", "dubbel_adres", str(first_line))
-                for line, first_line in zip(lines[duplicate].tolist(), lines[first[duplicate]].tolist(),
-                                            strict=True)
+                for line, first_line in zip(lines[repeated[in_line_order]].tolist(),
+                                            lines[first_of[in_line_order]].tolist(), strict=True)
             ]
             result.rows_duplicate = len(dup_errors)
             result.errors_by_rule.update(e.code for e in dup_errors)
             rejects_writer.write(dup_errors)
         finally:
             rejects_writer.close()
-        register = register.filter(pa.array(~duplicate)).combine_chunks()
-        adres = address_pseudonym_column(key, register["canoniek"])
-        order = pa.array(_pseudonym_order(adres))
-        buurt = register["buurtcode"].combine_chunks().take(order)
+        kept = pa.array(order[~repeats])
+        buurt = register["buurtcode"].combine_chunks().take(kept)
         wijk, gemeente = area_codes(buurt)
         table = pa.table(
-            [adres.take(order), building_pseudonym_column(key, register["pand"]).take(order), buurt, wijk,
-             gemeente, register["huishoudens"].take(order)],
+            [adres.take(kept), building_pseudonym_column(key, register["pand"]).take(kept), buurt, wijk,
+             gemeente, register["huishoudens"].take(kept)],
             schema=REGISTER_SCHEMA,
         )
         del register, adres
@@ -220,8 +236,11 @@ def pseudonymise_register(source: Path, key: Key, out: Path, rejects: Path | Non
             "created": datetime.now(UTC).replace(microsecond=0).isoformat(),
         }
         with atomic_path(out) as tmp:
+            # Hex text does not compress with snappy: skipping it saves time, not space.
             pq.write_table(with_metadata(table, metadata), tmp,
-                           use_dictionary=[c for c in table.column_names if c not in _UNIQUE_COLUMNS])
+                           use_dictionary=[c for c in table.column_names if c not in _UNIQUE_COLUMNS],
+                           compression={c: "none" if c in _UNIQUE_COLUMNS else "snappy"
+                                        for c in table.column_names})
         if rejects is not None:
             with atomic_path(rejects) as tmp:
                 shutil.copyfile(Path(work) / "afgekeurd.csv", tmp)

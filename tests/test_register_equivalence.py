@@ -112,7 +112,7 @@ def test_register_matches_row_by_row_reference(tmp_path, test_key, seed):
 
 
 
-def test_pseudonym_order_sorts_like_the_text_also_on_equal_prefixes():
+def test_pseudonym_order_sorts_like_the_text_and_marks_repeats():
     import secrets
 
     import pyarrow as pa
@@ -121,9 +121,15 @@ def test_pseudonym_order_sorts_like_the_text_also_on_equal_prefixes():
     from linkage.register import _pseudonym_order
 
     values = [secrets.token_hex(32) for _ in range(2000)]
-    # Equal first 16 digits force the tie-break on the whole pseudonym.
-    values += ["0" * 16 + "b" + "0" * 47, "0" * 16 + "a" + "0" * 47, "f" * 64, "9" + "a" * 63]
-    column = pa.array(values)
-    assert _pseudonym_order(column).tolist() == pc.sort_indices(column).to_pylist()
-    random_only = pa.array(values[:2000])
-    assert _pseudonym_order(random_only).tolist() == pc.sort_indices(random_only).to_pylist()
+    repeated = values[:50] + values[7:9]
+    # Equal first 16 digits of different pseudonyms force the full sort.
+    clash = ["0" * 16 + "b" + "0" * 47, "0" * 16 + "a" + "0" * 47, "f" * 64, "9" + "a" * 63]
+    for case in (values, values + repeated, values + repeated + clash + clash[:1]):
+        column = pa.array(case)
+        order, repeats = _pseudonym_order(column)
+        assert order.tolist() == pc.sort_indices(column).to_pylist()
+        ordered = [case[i] for i in order]
+        assert repeats.tolist() == [i > 0 and ordered[i] == ordered[i - 1] for i in range(len(case))]
+    sliced = pa.array(values + repeated).slice(10)
+    order, _ = _pseudonym_order(sliced)
+    assert order.tolist() == pc.sort_indices(sliced).to_pylist()
