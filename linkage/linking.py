@@ -34,6 +34,8 @@ from linkage.ttp import ONE_STEP, TWO_STEP, steps_of
 
 MAX_SERVICES = 4
 MAX_ORGANISATIONS = 3
+MAX_BIT_SET = 126
+"""Distinct values a HUGEINT bit set holds (households_bitsets.sql)."""
 LEVEL_COLUMNS = {"gemeente": "gemeentecode", "wijk": "wijkcode", "buurt": "buurtcode"}
 
 
@@ -178,12 +180,18 @@ def link_records(deliveries: list[DeliveryFile], register: Path, period: Period)
             execute(con, "insert_delivery", {**ids, "period_start": period.start, "period_end": period.end})
         execute(con, "link_records", {"register": str(register)})
         quality = execute(con, "quality_per_partner").df()
-        execute(con, "households")
+        execute(con, _households_unit(con, len(partners)))
         households = execute(con, "household_rows").df()
         denominators = execute(con, "register_households").df()
         stage_row = execute(con, "stage_counts").df().iloc[0]
         stage_counts = {name: int(value) for name, value in stage_row.items()}
     return LinkedHouseholds(households, denominators, _quality_types(quality), register_key_id, stage_counts)
+
+
+def _households_unit(con: duckdb.DuckDBPyConnection, organisations: int) -> str:
+    """The SQL unit that reduces linked records to households: bit sets when every set fits in one."""
+    services, domains = execute(con, "distinct_values").fetchone()
+    return "households_bitsets" if max(services, domains, organisations) <= MAX_BIT_SET else "households"
 
 
 def aggregate_households(linked: LinkedHouseholds, levels: tuple[str, ...], seed: int = 0) -> LinkageResult:

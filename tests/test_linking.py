@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -182,3 +183,40 @@ def test_not_a_delivery_is_refused(tmp_path, register):
     pq.write_table(pa.table({"x": [1]}), plain)
     with pytest.raises(Exception, match="geen gepseudonimiseerde levering"):
         describe_delivery(plain)
+
+
+def test_bit_set_households_equal_the_distinct_aggregates(tmp_path, monkeypatch):
+    """households_bitsets.sql and households.sql give the same households on a messy random run."""
+    import random
+
+    from linkage import linking
+
+    rng = random.Random(7)
+    buurten = [f"BU9999{w:02d}{b:02d}" for w in range(1, 4) for b in range(1, 4)]
+    rows = [(f"a{i}", f"p{i // 3}", rng.choice(buurten), rng.randint(1, 3)) for i in range(600)]
+    register_path = write_register(tmp_path / "reg.parquet", rows)
+    domains = {"jeugd": ["41", "45", "46"], "wmo": ["02", "04", "99"], "werk_inkomen": ["70", "71"]}
+    deliveries = []
+    for number in range(7):
+        partner = f"partner_{number % 5}"  # two partners deliver twice: one organisation each
+        records = []
+        for _ in range(400):
+            domain = rng.choice(list(domains))
+            address = rng.randrange(700)  # some addresses are not in the register
+            records.append((f"a{address}" if rng.random() < 0.9 else f"x{address}", f"p{address // 3}",
+                            rng.choice(domains[domain]), domain, date(2026, rng.randint(1, 12), 1),
+                            None if rng.random() < 0.7 else date(2026, rng.randint(1, 12), 28)))
+        path = write_delivery(tmp_path / f"d{number}.parquet", partner, records)
+        deliveries.append(describe_delivery(path))
+    period = parse_period("2026H1")
+    units = []
+    original = linking._households_unit
+    monkeypatch.setattr(linking, "_households_unit", lambda *a: units.append(original(*a)) or units[-1])
+    fast = linking.link_records(deliveries, register_path, period)
+    monkeypatch.setattr(linking, "MAX_BIT_SET", 0)
+    plain = linking.link_records(deliveries, register_path, period)
+    assert units == ["households_bitsets", "households"]
+    assert len(fast.households) > 100 and fast.households["domeinen"].str.contains("+", regex=False).any()
+    assert (fast.households["aantal_organisaties"] > 1).any()
+    pd.testing.assert_frame_equal(fast.households, plain.households)
+    assert fast.stage_counts == plain.stage_counts
