@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import mmap
 import random
 import sys
 from array import array
@@ -186,6 +187,17 @@ def test_columns_split_over_threads_equal_python_hmac(path, monkeypatch):
     key = Key(compute_key_id(secret), "", secret)
     column = pa.array(["voorloper", *VALUES]).slice(1)
     assert pseudonyms.address_pseudonym_column(key, column).to_pylist() == _expected_all(secret, b"adres:v1:")
+
+
+def test_huge_page_output_buffer_gives_the_same_pseudonyms(path, monkeypatch):
+    monkeypatch.setattr(pseudonyms, "PARALLEL_MIN_ROWS", 10)
+    monkeypatch.setattr(pseudonyms, "HUGE_PAGE_MIN_BYTES", 0)
+    secret = KEYS["langer dan 64"]
+    key = Key(compute_key_id(secret), "", secret)
+    assert isinstance(pseudonyms._output_buffer(64), mmap.mmap)
+    assert pseudonyms.address_pseudonym_column(key, pa.array(VALUES)).to_pylist() == (
+        _expected_all(secret, b"adres:v1:"))
+    assert pseudonyms.building_pseudonyms(key, VALUES[:50]) == _expected(secret, b"pand:v1:", VALUES[:50])
 
 
 def test_damaged_input_is_refused(path):
