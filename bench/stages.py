@@ -240,6 +240,7 @@ def koppelen(args: dict[str, Any]) -> dict[str, Any]:
         "aggregeren_s": done - linked_at,
         "koppelen_aggregeren_s": done - started,
         "records_per_s": records / (done - started),
+        "sql_s": dict(sorted(linked.unit_seconds.items(), key=lambda item: -item[1])),
     }
 
 

@@ -7,6 +7,7 @@ the household microdata without pseudonyms. Disclosure control happens after thi
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -160,6 +161,8 @@ class LinkedHouseholds:
     quality: pd.DataFrame
     register_key_id: str
     stage_counts: dict[str, int]
+    unit_seconds: dict[str, float] = field(default_factory=dict)
+    """Wall time per SQL unit (linkage/sql/), for benchmarks and logs: where linking spends its time."""
 
 
 def link_records(deliveries: list[DeliveryFile], register: Path, period: Period) -> LinkedHouseholds:
@@ -169,23 +172,33 @@ def link_records(deliveries: list[DeliveryFile], register: Path, period: Period)
     check_keys(deliveries, register_meta)
     partners = sorted({d.partner for d in deliveries})
     organisations = {partner: number for number, partner in enumerate(partners)}
+    seconds: dict[str, float] = {}
     with duckdb.connect() as con:
-        execute(con, "load_register", {"path": str(register)})
-        execute(con, "create_deliveries")
-        execute(con, "create_records")
+
+        def run(name: str, parameters: dict[str, object] | None = None, frame: bool = False):
+            started = time.perf_counter()
+            result = execute(con, name, parameters)
+            result = result.df() if frame else result
+            seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - started
+            return result
+
+        run("load_register", {"path": str(register)})
+        run("create_deliveries")
+        run("create_records")
         for number, delivery in enumerate(deliveries):
             ids = {"levering": number, "organisatie": organisations[delivery.partner],
                    "path": str(delivery.path)}
-            execute(con, "count_delivery", {**ids, "partner": delivery.partner, "key_id": delivery.key_id})
-            execute(con, "insert_delivery", {**ids, "period_start": period.start, "period_end": period.end})
-        execute(con, "link_records", {"register": str(register)})
-        quality = execute(con, "quality_per_partner").df()
-        execute(con, _households_unit(con, len(partners)))
-        households = execute(con, "household_rows").df()
-        denominators = execute(con, "register_households").df()
-        stage_row = execute(con, "stage_counts").df().iloc[0]
+            run("count_delivery", {**ids, "partner": delivery.partner, "key_id": delivery.key_id})
+            run("insert_delivery", {**ids, "period_start": period.start, "period_end": period.end})
+        run("link_records", {"register": str(register)})
+        quality = run("quality_per_partner", frame=True)
+        run(_households_unit(con, len(partners)))
+        households = run("household_rows", frame=True)
+        denominators = run("register_households", frame=True)
+        stage_row = run("stage_counts", frame=True).iloc[0]
         stage_counts = {name: int(value) for name, value in stage_row.items()}
-    return LinkedHouseholds(households, denominators, _quality_types(quality), register_key_id, stage_counts)
+    return LinkedHouseholds(households, denominators, _quality_types(quality), register_key_id, stage_counts,
+                            {name: round(value, 3) for name, value in seconds.items()})
 
 
 def _households_unit(con: duckdb.DuckDBPyConnection, organisations: int) -> str:
