@@ -133,7 +133,7 @@ def _hex_column(digests: bytes | bytearray | mmap.mmap) -> pa.Array:
 
 
 def _hex_list(digests: bytes | bytearray | mmap.mmap) -> list[str]:
-    text = bytes(digests).decode("ascii") if isinstance(digests, mmap.mmap) else digests.decode("ascii")
+    text = str(digests, "ascii")
     return [text[i:i + HEX_LENGTH] for i in range(0, len(text), HEX_LENGTH)]
 
 

@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from linkage.atomic import atomic_path
-from linkage.canonical import CANONICAL_VERSION, ERROR_COLUMNS, canonicalise_arrow
+from linkage.canonical import CANONICAL_VERSION, canonicalise_arrow
 from linkage.keys import Key
 from linkage.parquet_meta import FORMAT_VERSION, REGISTER_FORMAT, with_metadata
 from linkage.pseudonyms import HEX_LENGTH, address_pseudonym_column, building_pseudonym_column
@@ -45,8 +45,6 @@ BUURT_INVALID = "buurtcode_ongeldig"
 HOUSEHOLDS_INVALID = "huishoudens_ongeldig"
 _PLAIN_COUNT = r"^[0-9]{1,15}$"
 """Household counts that are certainly valid integers; anything else is judged like pandas.to_numeric."""
-_PYTHON_WHITESPACE = "".join(chr(i) for i in range(0x3000 + 1) if chr(i).isspace())
-"""What Python's str.strip() removes (no code point above U+3000 is whitespace)."""
 
 REGISTER_SCHEMA = pa.schema(
     [
@@ -88,7 +86,8 @@ def _mask(values: pa.Array) -> np.ndarray:
 
 def _households(raw: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """(count, bad) per row: an empty field means 1; a count must be a whole number ≥ 0."""
-    text = pc.utf8_trim(raw, _PYTHON_WHITESPACE)
+    # utf8_trim_whitespace removes exactly what Python's str.strip() removes.
+    text = pc.utf8_trim_whitespace(raw)
     text = pc.if_else(pc.equal(pc.binary_length(text), 0), "1", text)
     plain = _mask(pc.match_substring_regex(text, _PLAIN_COUNT))
     counts = np.zeros(len(text), dtype=np.int64)
@@ -110,27 +109,25 @@ def _check_chunk(rows: pa.Table) -> tuple[pa.Table, list[RowError]]:
     """The valid rows of a chunk (regel, canoniek, pand, buurtcode, huishoudens) and the row errors."""
     address = canonicalise_arrow(rows["postcode"], rows["huisnummer"], rows["huisletter"],
                                  rows["huisnummertoevoeging"])
-    buurt = pc.utf8_upper(pc.utf8_trim(rows["buurtcode"].combine_chunks(), _PYTHON_WHITESPACE))
+    buurt = pc.utf8_upper(pc.utf8_trim_whitespace(rows["buurtcode"].combine_chunks()))
     households, bad_households = _households(rows["huishoudens"].combine_chunks())
-    failures: list[tuple[str, np.ndarray]] = [
-        (column, _mask(address[error].is_valid())) for error, column in ADDRESS_ERROR_COLUMNS.items()
+    # Per check: the column, the rows that fail it, and its rule (per row for the address fields).
+    failures: list[tuple[str, np.ndarray, pa.Array | str]] = [
+        (column, _mask(address[error].is_valid()), address[error])
+        for error, column in ADDRESS_ERROR_COLUMNS.items()
     ]
-    failures.append(("buurtcode", ~_mask(pc.match_substring_regex(buurt, BUURT_PATTERN))))
-    failures.append(("huishoudens", bad_households))
-    rejected = np.logical_or.reduce([failed for _, failed in failures])
+    failures.append(("buurtcode", ~_mask(pc.match_substring_regex(buurt, BUURT_PATTERN)), BUURT_INVALID))
+    failures.append(("huishoudens", bad_households, HOUSEHOLDS_INVALID))
+    rejected = np.logical_or.reduce([failed for _, failed, _ in failures])
     errors: list[RowError] = []
     if rejected.any():
         lines = _mask(rows["regel"])
-        rules = dict(zip(ADDRESS_ERROR_COLUMNS.values(), ERROR_COLUMNS, strict=True))
         for position in np.flatnonzero(rejected).tolist():
-            for column, failed in failures:
-                if not failed[position]:
-                    continue
-                if column in rules:
-                    rule = address[rules[column]][position].as_py()
-                else:
-                    rule = BUURT_INVALID if column == "buurtcode" else HOUSEHOLDS_INVALID
-                errors.append(RowError.of(int(lines[position]), column, rows[column][position].as_py(), rule))
+            for column, failed, rule in failures:
+                if failed[position]:
+                    code = rule if isinstance(rule, str) else rule[position].as_py()
+                    value = rows[column][position].as_py()
+                    errors.append(RowError.of(int(lines[position]), column, value, code))
     keep = pa.array(~rejected)
     valid = pa.table(
         [rows["regel"].combine_chunks().filter(keep), address["canoniek"].filter(keep),

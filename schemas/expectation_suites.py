@@ -71,9 +71,13 @@ def judged_columns(definition: dict[str, Any]) -> list[str] | None:
 
 
 def rule_checks(name: str) -> list[RuleCheck]:
+    return _checks_of(suite_definition(name))
+
+
+def _checks_of(definition: dict[str, Any]) -> list[RuleCheck]:
     return [
         RuleCheck(e["meta"]["regel_code"], e["meta"]["kolom"], e["meta"].get("waarde_uit"))
-        for e in suite_definition(name)["expectations"]
+        for e in definition["expectations"]
     ]
 
 
@@ -82,8 +86,9 @@ class RowRuleSuite:
 
     def __init__(self, name: str, code_list: list[str]) -> None:
         self.name = name
-        self.checks = rule_checks(name)
-        self.columns = judged_columns(suite_definition(name))
+        self._definition = suite_definition(name)
+        self.checks = _checks_of(self._definition)
+        self.columns = judged_columns(self._definition)
         self._parameters = {"codelijst": list(code_list)}
         self._batch_definition: Any = None
         self._suite: Any = None
@@ -107,7 +112,7 @@ class RowRuleSuite:
         context = gx.get_context(project_config=config, mode="ephemeral")
         asset = context.data_sources.add_pandas(name="levering").add_dataframe_asset(name="blok")
         self._batch_definition = asset.add_batch_definition_whole_dataframe("blok")
-        definition = suite_definition(self.name)
+        definition = self._definition
         expectations = [
             # `controle` ties each result back to its check, whatever order GX reports in.
             ExpectationConfiguration(type=e["type"], kwargs=e["kwargs"], meta={**e["meta"], "controle": i})
