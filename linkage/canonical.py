@@ -242,7 +242,8 @@ def canonicalise_arrow(postcode: pa.Array | pa.ChunkedArray, huisnummer: pa.Arra
     return {name: pa.chunked_array([part[name] for part in parts]).combine_chunks() for name in parts[0]}
 
 
-def _string_series(values: pa.Array, index: pd.Index) -> pd.Series:
+def string_series(values: pa.Array, index: pd.Index) -> pd.Series:
+    """Arrow strings as a pandas `str` column on `index` (nulls stay missing)."""
     return values.to_pandas().set_axis(index) if len(values) else pd.Series([], index=index, dtype="str")
 
 
@@ -267,7 +268,7 @@ def canonicalise_addresses(
     index = postcode.index
     columns = canonicalise_arrow(_arrow_text(postcode, index), _arrow_text(huisnummer, index),
                                  _arrow_text(huisletter, index), _arrow_text(toevoeging, index))
-    frame = {name: _string_series(columns[name], index) for name in ("canoniek", "pand")}
+    frame = {name: string_series(columns[name], index) for name in ("canoniek", "pand")}
     frame.update({name: _error_series(columns[name], index) for name in ERROR_COLUMNS})
     return pd.DataFrame(frame, index=index)
 

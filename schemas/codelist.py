@@ -42,8 +42,11 @@ class CodeList:
 
     def normalise(self, raw: pd.Series) -> pd.Series:
         """Map raw voorziening values to known codes (<NA> when unknown)."""
-        candidate = self.unmangle(raw)
-        return candidate.where(candidate.isin(self.entries.keys()), pd.NA)
+        return self.known(self.unmangle(raw))
+
+    def known(self, candidates: pd.Series) -> pd.Series:
+        """Unmangled codes that are in the list; <NA> for the others."""
+        return candidates.where(candidates.isin(self.entries.keys()), pd.NA)
 
     @staticmethod
     def unmangle(raw: pd.Series) -> pd.Series:

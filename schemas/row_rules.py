@@ -19,7 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from linkage.canonical import canonicalise_arrow
+from linkage.canonical import canonicalise_arrow, string_series
 from schemas.codelist import CodeList
 from schemas.expectation_suites import CSV_SUITE, MESSAGE_SUITE, RowRuleSuite, suite_for
 from schemas.messages import RowError
@@ -97,11 +97,6 @@ def _trimmed(series: pd.Series | None, length: int) -> pa.Array:
     return pc.utf8_trim_whitespace(array.fill_null("") if array.null_count else array)
 
 
-def _strings(values: pa.Array, index: pd.Index) -> pd.Series:
-    """Arrow strings as a pandas `str` column."""
-    return values.to_pandas().set_axis(index) if len(values) else pd.Series([], index=index, dtype="str")
-
-
 def _categories(positions: np.ndarray, labels: list, index: pd.Index) -> pd.Series:
     """A categorical column: `labels[position]` per row, missing where the position is -1.
 
@@ -157,9 +152,9 @@ def prepare_rows(rows: pd.DataFrame, codes: CodeList) -> pd.DataFrame:
         "bron": rows["bron"].astype("int64") if "bron" in rows else pd.Series(0, index=index, dtype="int64"),
         "regel": rows["regel"].astype("int64"),
     }
-    columns.update({name: _strings(values, index) for name, values in text.items()})
-    columns["canoniek"] = _strings(address["canoniek"], index)
-    columns["pand"] = _strings(address["pand"], index)
+    columns.update({name: string_series(values, index) for name, values in text.items()})
+    columns["canoniek"] = string_series(address["canoniek"], index)
+    columns["pand"] = string_series(address["pand"], index)
     columns.update({name: _dictionary_column(address[name], index) for name in ADDRESS_ERROR_COLUMNS})
     columns["voorziening_ingevuld"] = _filled(text["voorziening"], index)
     columns["voorziening_code"] = _codes(text["voorziening"], index)
@@ -231,12 +226,12 @@ def _known_codes(candidates: pd.Series, codes: CodeList) -> tuple[pd.Series, pd.
     """
     if not isinstance(candidates.dtype, pd.CategoricalDtype):
         candidates = candidates.astype("category")
-    known = [code if code in codes.entries else None for code in candidates.cat.categories.tolist()]
-    domains = [None if code is None else codes.domain_of(code) for code in known]
+    known = codes.known(pd.Series(candidates.cat.categories, dtype="object"))
     positions = pa.array(candidates.cat.codes.to_numpy(), mask=candidates.isna().to_numpy())
     index = pd.RangeIndex(len(candidates))
-    return (_strings(pa.array(known, pa.string()).take(positions), index),
-            _strings(pa.array(domains, pa.string()).take(positions), index))
+    per_row = [pa.array(values, pa.string(), from_pandas=True).take(positions)
+               for values in (known, codes.domains(known))]
+    return string_series(per_row[0], index), string_series(per_row[1], index)
 
 
 def _shown_values(prepared: pd.DataFrame, suite: RowRuleSuite,
