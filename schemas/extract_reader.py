@@ -252,18 +252,16 @@ def _iter_rows_csv(path: Path, layout: ExtractLayout, chunk_rows: int = CHUNK_RO
             for record in reader:
                 start = previous_end + 1
                 previous_end = reader.line_num
-                if not any(cell.strip() for cell in record):
+                if _is_blank(record):
                     continue
                 if to_skip:
                     to_skip -= 1
                     continue
-                if len(record) > width and any(cell.strip() for cell in record[width:]):
-                    errors.append(
-                        RowError.of(start, "(regel)", str(len(record)), "velden_aantal", str(width))
-                    )
+                if error := _width_error(record, width, start):
+                    errors.append(error)
                     continue
                 for name, pos in positions.items():
-                    buffer[name].append(record[pos] if pos is not None and pos < len(record) else "")
+                    buffer[name].append(_cell(record, pos))
                 lines.append(start)
                 if len(lines) >= chunk_rows:
                     yield _frame(buffer, lines), errors
@@ -277,6 +275,23 @@ def _iter_rows_csv(path: Path, layout: ExtractLayout, chunk_rows: int = CHUNK_RO
             raise _unreadable(path, exc) from None
     if lines or errors:
         yield _frame(buffer, lines), errors
+
+
+def _is_blank(record: list[str]) -> bool:
+    """A record of only empty or whitespace cells (a blank line, a line of delimiters): skipped."""
+    return not any(cell.strip() for cell in record)
+
+
+def _width_error(record: list[str], width: int, line: int) -> RowError | None:
+    """The `velden_aantal` error of a record with filled-in cells beyond the header's columns."""
+    if len(record) > width and any(cell.strip() for cell in record[width:]):
+        return RowError.of(line, "(regel)", str(len(record)), "velden_aantal", str(width))
+    return None
+
+
+def _cell(record: list[str], position: int | None) -> str:
+    """The cell of a known column; "" when the column is absent or the record is short."""
+    return record[position] if position is not None and position < len(record) else ""
 
 
 def _damaged_message(path: Path, line: int, exc: csv.Error) -> str:
@@ -671,7 +686,7 @@ class _FastReader:
         return self.pos
 
     def _blank(self, text: bytes) -> bool:
-        """`not any(cell.strip() for cell in record)` for the record on one plain line (UTF-8)."""
+        """`_is_blank` for the record on one plain line (UTF-8), without decoding when it is ASCII."""
         rest = text.translate(None, self.blank_ascii)
         return not rest or (not rest.isascii() and _blank(text, self.delimiter))
 
@@ -714,16 +729,15 @@ class _FastReader:
             for record in reader:
                 start = previous_end + 1
                 previous_end = base + reader.line_num
-                if not any(cell.strip() for cell in record):
+                if _is_blank(record):
                     pass
                 elif self.to_skip:
                     self.to_skip -= 1
-                elif len(record) > width and any(cell.strip() for cell in record[width:]):
-                    error = RowError.of(start, "(regel)", str(len(record)), "velden_aantal", str(width))
+                elif error := _width_error(record, width, start):
                     errors.append((len(lines), error))
                 else:
                     for values, pos in zip(columns, self.positions, strict=True):
-                        values.append(record[pos] if pos is not None and pos < len(record) else "")
+                        values.append(_cell(record, pos))
                     lines.append(start)
                     if chunker.rows + len(lines) >= chunker.size:
                         chunker.add_lists(lines, columns, errors)
@@ -740,5 +754,5 @@ class _FastReader:
 
 
 def _blank(text: bytes, delimiter: str) -> bool:
-    """`not any(cell.strip() for cell in record)` for the record on one plain line (UTF-8)."""
-    return not any(cell.strip() for cell in text.decode("utf-8").split(delimiter))
+    """`_is_blank` for the record on one plain line (UTF-8)."""
+    return _is_blank(text.decode("utf-8").split(delimiter))
