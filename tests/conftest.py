@@ -1,4 +1,4 @@
-"""Shared fixtures: the test vectors and key from ../shared, and isolated Prefect/temp folders."""
+"""Shared fixtures: the test vectors and key (tests/testdata/vectors/), and isolated Prefect/temp folders."""
 
 from __future__ import annotations
 
@@ -9,12 +9,11 @@ import os
 from pathlib import Path
 
 import pytest
+from testdata_paths import VECTORS
 
 from linkage.keys import Key, compute_key_id
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-SHARED = PROJECT_ROOT.parent / "shared"
-VECTORS = SHARED / "vectors"
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_RESULTS_PERSIST_BY_DEFAULT", "false")

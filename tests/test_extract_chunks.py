@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from testdata_paths import ISTANDAARDEN
 
 import linkage.delivery as delivery
 from schemas.codelist import load_code_list
 
 EXTRACTS = Path(__file__).parent / "testdata" / "extracts"
-EXAMPLES = Path(__file__).resolve().parent.parent.parent / "shared" / "reference" / "istandaarden"
+EXAMPLES = ISTANDAARDEN
 
 
 def _run(source: Path, work: Path, key) -> tuple[delivery.DeliveryResult, bytes, list]:

@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 from lxml import etree
+from testdata_paths import ISTANDAARDEN
 
 from linkage.delivery import pseudonymise_delivery, validate_delivery
 from linkage.keys import write_key
@@ -19,7 +20,7 @@ from schemas.codelist import load_code_list
 from schemas.extract_reader import FileFault
 from schemas.istandaard import XSD_DIR, read_message
 
-EXAMPLES = Path(__file__).resolve().parent.parent.parent / "shared" / "reference" / "istandaarden"
+EXAMPLES = ISTANDAARDEN
 JW = {"m": "http://www.istandaarden.nl/ijw/3_2/jw301/schema", "b": "http://www.istandaarden.nl/ijw/3_2/basisschema/schema"}
 CONTACTS = "m:Client/m:Contactgegevens/m:Contact"
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner
+from testdata_paths import VECTORS
 
 from linkage.keys import (
     ROTATION_DAYS,
@@ -30,8 +31,6 @@ from linkage.keys import (
     write_key,
 )
 from pipelines.cli import main
-
-VECTORS = Path(__file__).resolve().parents[2] / "shared" / "vectors"
 
 
 def secret_forms(key: Key) -> list[str]:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 from test_portal_support import PASSWORD, PERIODE, LiveServer, extract, make_portal
+from testdata_paths import VECTORS
 
 from linkage.parquet_meta import read_metadata
 from portal.intake import check_upload
@@ -30,7 +31,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--lang=nl-NL",
 ]
-VECTORS = Path(__file__).resolve().parent.parent.parent / "shared" / "vectors"
+
 
 pytestmark = [
     pytest.mark.slow,

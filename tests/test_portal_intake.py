@@ -8,6 +8,7 @@ import sys
 import pyarrow.parquet as pq
 import pytest
 from test_portal_support import extract
+from testdata_paths import ISTANDAARDEN
 
 from linkage.delivery import pseudonymise_delivery
 from linkage.keys import new_key
@@ -24,8 +25,7 @@ from portal.intake import (
 from schemas.codelist import load_code_list
 from schemas.extract_reader import FileFault
 
-REFERENCE = __import__("pathlib").Path(__file__).resolve().parent.parent.parent / "shared" / "reference"
-MESSAGES = REFERENCE / "istandaarden"
+MESSAGES = ISTANDAARDEN
 
 MIXED_ROWS = [
     ("1234 ab", "12a", "", "", "1", "31-01-2026", "", "Jansen"),

@@ -1,0 +1,13 @@
+"""Where the tests find their fixed material: all of it inside the repository (tests/testdata/).
+
+`vectors/` is a copy of the project's published test vectors and test key (never use that key for real
+data); `istandaarden/` holds the public JW301/WMO301 example messages of the Ketenbureau i-Sociaal Domein.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+TESTDATA = Path(__file__).resolve().parent / "testdata"
+VECTORS = TESTDATA / "vectors"
+ISTANDAARDEN = TESTDATA / "istandaarden"
