@@ -23,7 +23,7 @@ $(STAMP): requirements.lock pyproject.toml setup.py linkage/_hmac_bulk.c
 system:
 	@if ! command -v chromium >/dev/null || ! command -v pdftoppm >/dev/null; then \
 		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
-		$$SUDO apt-get update -q && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium poppler-utils fonts-dejavu-core; \
+		$$SUDO apt-get update -q && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium poppler-utils fonts-dejavu-core; \
 	fi
 
 demo: install system

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from linkage.atomic import atomic_path
+from schemas.atomic import atomic_path
 
 BEGIN = "<!-- factlab bench: begin (gegenereerd door `factlab bench`; niet met de hand bewerken) -->"
 END = "<!-- factlab bench: einde -->"

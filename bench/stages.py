@@ -48,7 +48,7 @@ def sleutel(args: dict[str, Any]) -> dict[str, Any]:
 
 
 def _validate_one(extract: str) -> tuple[int, int]:
-    from linkage.delivery import validate_delivery
+    from pipelines.intake.delivery import validate_delivery
     from schemas.codelist import load_code_list
 
     result = validate_delivery(Path(extract), load_code_list())
@@ -67,15 +67,15 @@ def valideren(args: dict[str, Any]) -> dict[str, Any]:
 def register(args: dict[str, Any]) -> dict[str, Any]:
     """`factlab register`: the key custodian pseudonymises the address register."""
     from linkage.keys import load_key
-    from linkage.register import pseudonymise_register
+    from pipelines.intake.register import pseudonymise_register
 
     result = pseudonymise_register(Path(args["bron"]), load_key(Path(args["sleutel"])), Path(args["uit"]))
     return {"rijen": result.rows_read, "adressen": result.addresses, "afgekeurd": result.rows_rejected}
 
 
 def _pseudonymise_one(job: tuple[str, str, str]) -> tuple[int, int, float]:
-    from linkage.delivery import pseudonymise_delivery
     from linkage.keys import load_key
+    from pipelines.intake.delivery import pseudonymise_delivery
     from schemas.codelist import load_code_list
 
     extract, key_file, out = job
@@ -111,8 +111,8 @@ def kern(args: dict[str, Any]) -> dict[str, Any]:
     import pyarrow as pa
 
     from linkage import pseudonyms
-    from linkage.canonical import canonicalise_arrow
     from linkage.keys import new_key
+    from schemas.canonical import canonicalise_arrow
 
     key = new_key()
     columns = [
@@ -151,7 +151,7 @@ def kern(args: dict[str, Any]) -> dict[str, Any]:
 
 
 class _TimedCompute:
-    """Stands in for `pyarrow.compute` inside linkage.canonical and adds up the CPU time per kernel."""
+    """Stands in for `pyarrow.compute` inside schemas.canonical and adds up the CPU time per kernel."""
 
     def __init__(self, compute: Any) -> None:
         self.compute, self.seconds = compute, {}
@@ -171,7 +171,7 @@ class _TimedCompute:
 
 def _kernel_profile(columns: list[Any]) -> dict[str, float]:
     """CPU time per Arrow kernel of one single-threaded canonicalisation, in ns per row."""
-    from linkage import canonical
+    from schemas import canonical
 
     timed = _TimedCompute(canonical.pc)
     canonical.pc = timed
@@ -219,8 +219,8 @@ def _hmac_limit(secret: bytes) -> dict[str, float]:
 def koppelen(args: dict[str, Any]) -> dict[str, Any]:
     """Linking (DuckDB) and aggregation to counts per area and indicator."""
     from linkage.linking import aggregate_households, describe_delivery, link_records
-    from linkage.periods import parse_period
-    from linkage.run_outputs import find_deliveries
+    from pipelines.run_outputs import find_deliveries
+    from schemas.periods import parse_period
 
     deliveries = [describe_delivery(p) for p in find_deliveries(Path(args["leveringen"]))]
     period = parse_period(args["periode"])
@@ -278,9 +278,10 @@ def samenloop(args: dict[str, Any]) -> dict[str, Any]:
     from disclosure.protect import protect_table
     from disclosure.rules import load_rules
     from linkage.linking import aggregate_households, describe_delivery, link_records
-    from linkage.outputs import read_area_names, write_samenloop
-    from linkage.periods import parse_period
-    from linkage.run_outputs import find_deliveries
+    from pipelines.outputs import write_samenloop
+    from pipelines.run_outputs import find_deliveries
+    from schemas.areas import read_area_names
+    from schemas.periods import parse_period
 
     timings: dict[str, float] = {}
     started = time.perf_counter()
@@ -392,9 +393,9 @@ def pandas_baseline(args: dict[str, Any]) -> dict[str, Any]:
 @stage
 def profiel(args: dict[str, Any]) -> dict[str, Any]:
     """Where the partner's and the custodian's steps spend their time: warm-up run first, then profiled."""
-    from linkage.delivery import pseudonymise_delivery
     from linkage.keys import load_key
-    from linkage.register import pseudonymise_register
+    from pipelines.intake.delivery import pseudonymise_delivery
+    from pipelines.intake.register import pseudonymise_register
     from schemas.codelist import load_code_list
 
     key, codes = load_key(Path(args["sleutel"])), load_code_list()

@@ -28,7 +28,7 @@ from disclosure.model import (
 )
 from disclosure.protect import knowledge_rows, rounded_counts, true_count_vector
 from disclosure.rules import DisclosureRules
-from linkage.indicators import HOUSEHOLDS
+from schemas.indicators import HOUSEHOLDS
 
 AUDIT_COLUMNS = ("gebiedscode", "niveau", "bovenliggend", "indicator", "aantal", "geheim", "reden")
 

@@ -1,7 +1,7 @@
 """The linear structure of a samenloop table, and the attacker's linear programme over it.
 
 A table has one cell per (area, indicator). What links the cells is public knowledge: the sums of
-`linkage.indicators.additive_relations()` within an area, the area sums (children add up to their
+`schemas.indicators.additive_relations()` within an area, the area sums (children add up to their
 parent for every indicator), and two inequalities that follow from the definitions. Protection and
 audit both reason about that structure through `TableModel` and `AttackerLP`.
 """
@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from disclosure.rules import DisclosureRules
-from linkage.indicators import (
+from schemas.indicators import (
     DOMAINS,
     EXCLUSIVE_DOMAIN_SETS,
     HOUSEHOLDS,
@@ -178,7 +178,7 @@ def build_table_model(frame: pd.DataFrame) -> tuple[TableModel, np.ndarray]:
     indicator_index = frame["indicator"].map(_INDICATOR_INDEX)
     if indicator_index.isna().any():
         name = frame.loc[indicator_index.isna(), "indicator"].iloc[0]
-        raise TableInputError(f"onbekende indicator '{name}'; zie linkage/indicators.py.")
+        raise TableInputError(f"onbekende indicator '{name}'; zie schemas/indicators.py.")
     area_index = codes_col.map(position)
     cells = area_index.to_numpy(dtype=np.int64) * len(INDICATORS) + indicator_index.to_numpy(dtype=np.int64)
     counts = np.bincount(cells, minlength=len(codes) * len(INDICATORS))

@@ -1,4 +1,4 @@
-"""Protect a samenloop table: threshold, small areas, rounding and secondary suppression (CONTRACT §8).
+"""Protect a samenloop table: threshold, small areas, rounding and secondary suppression (contract §8).
 
 `protect_table` takes the true counts per area and indicator and returns what may be published. The
 secondary suppression reasons like the attacker of `disclosure.audit`: it keeps hiding extra cells
@@ -32,7 +32,7 @@ from disclosure.model import (
     secret_cells,
 )
 from disclosure.rules import DisclosureRules
-from linkage.indicators import HOUSEHOLDS, INDICATORS
+from schemas.indicators import HOUSEHOLDS, INDICATORS
 
 log = logging.getLogger(__name__)
 

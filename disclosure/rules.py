@@ -1,4 +1,4 @@
-"""The disclosure-control rules of CONTRACT §8, kept as data in `regels.toml`.
+"""The disclosure-control rules of docs/contract.md §8, kept as data in `regels.toml`.
 
 The rules are loaded once into a frozen `DisclosureRules`; everything that protects, audits or
 describes a table asks this object, so the threshold, the rounding and the attacker's view of a

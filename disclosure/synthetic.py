@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from linkage.indicators import (
+from schemas.indicators import (
     DOMAIN_INDICATORS,
     DOMAINS,
     HOUSEHOLDS,

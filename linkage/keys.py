@@ -1,4 +1,4 @@
-"""The key file of CONTRACT §2: creation, loading and the key_id.
+"""The key file of docs/contract.md §2: creation, loading and the key_id.
 
 The key bytes never leave this module except as the argument of an HMAC; they are never
 logged, printed, pickled or put into an exception message. A key is only ever passed around as

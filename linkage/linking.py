@@ -1,4 +1,4 @@
-"""Linking pseudonymised deliveries to the pseudonymised register in DuckDB (CONTRACT §7).
+"""Linking pseudonymised deliveries to the pseudonymised register in DuckDB (docs/contract.md §7).
 
 Produces the true (unprotected) counts per area and indicator, the quality table per partner and
 the household microdata without pseudonyms. Disclosure control happens after this, elsewhere.
@@ -15,7 +15,10 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from linkage.indicators import (
+from linkage.sql_units import execute
+from linkage.ttp import ONE_STEP, TWO_STEP, steps_of
+from schemas.formats import DELIVERY_FORMAT, REGISTER_FORMAT, expect_format
+from schemas.indicators import (
     COMBINATION_INDICATORS,
     DOMAIN_INDICATORS,
     DOMAINS,
@@ -28,10 +31,7 @@ from linkage.indicators import (
     organisation_count_indicator,
     service_count_indicator,
 )
-from linkage.parquet_meta import DELIVERY_FORMAT, REGISTER_FORMAT, expect_format
-from linkage.periods import Period
-from linkage.sql_units import execute
-from linkage.ttp import ONE_STEP, TWO_STEP, steps_of
+from schemas.periods import Period
 
 MAX_SERVICES = 4
 MAX_ORGANISATIONS = 3
@@ -166,7 +166,7 @@ class LinkedHouseholds:
 
 
 def link_records(deliveries: list[DeliveryFile], register: Path, period: Period) -> LinkedHouseholds:
-    """Link every delivered record to the register (CONTRACT §7) and reduce them to households."""
+    """Link every delivered record to the register (docs/contract.md §7) and reduce them to households."""
     register_meta = expect_format(register, REGISTER_FORMAT)
     register_key_id = register_meta.get("key_id", "")
     check_keys(deliveries, register_meta)

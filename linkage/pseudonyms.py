@@ -1,4 +1,4 @@
-"""Adres and pand pseudonyms (CONTRACT §3.6-3.7): HMAC-SHA256 over the canonical strings.
+"""Adres and pand pseudonyms (docs/contract.md §3.6-3.7): HMAC-SHA256 over the canonical strings.
 
 Whole columns are hashed at once by the C extension `linkage._hmac_bulk` (the key's pad blocks are
 hashed once, the CPU's SHA instructions are used, and a column is split over all cores). Where the

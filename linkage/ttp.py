@@ -1,6 +1,6 @@
 """Step two of two-step pseudonymisation: a trusted third party (TTP) rekeys pseudonymised files.
 
-Partners pseudonymise at the source with the custodian's key K1 (CONTRACT §3). The TTP holds a
+Partners pseudonymise at the source with the custodian's key K1 (docs/contract.md §3). The TTP holds a
 second key K2 and replaces every pseudonym p by HMAC-SHA256(K2, prefix + p), lowercase hex, with
 the prefixes below. The register and every delivery of a period go through the same K2, so links
 survive exactly, while neither a partner (K1 only) nor the analyst (no key at all) can connect an
@@ -24,9 +24,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from linkage.atomic import atomic_path
 from linkage.keys import Key
-from linkage.parquet_meta import (
+from schemas.atomic import atomic_path
+from schemas.formats import (
     DELIVERY_FORMAT,
     REGISTER_FORMAT,
     PseudonymisedFileError,

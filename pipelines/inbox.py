@@ -25,8 +25,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from linkage.linking import LinkageError, describe_delivery
-from linkage.parquet_meta import PseudonymisedFileError
-from linkage.periods import parse_period
+from schemas.formats import PseudonymisedFileError
+from schemas.periods import parse_period
 
 EXPECTED_FILE = "verwacht.txt"
 DELIVERIES_DIR = "leveringen"
@@ -199,9 +199,9 @@ def fill_demo_inbox(sample: Path, inbox: Path, periode: str | None = None) -> In
     Uses a throw-away key that is never written to disk; rejected rows are discarded, as they would
     stay with the partner.
     """
-    from linkage.delivery import pseudonymise_delivery
     from linkage.keys import new_key
-    from linkage.register import pseudonymise_register
+    from pipelines.intake.delivery import pseudonymise_delivery
+    from pipelines.intake.register import pseudonymise_register
     from schemas.codelist import load_code_list
 
     extracts = sample / DELIVERIES_DIR

@@ -23,15 +23,6 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NONE
 
 from disclosure.rules import load_rules
-from linkage.indicators import (
-    COMBINATION_INDICATORS,
-    DOMAIN_INDICATORS,
-    HOUSEHOLDS,
-    INDICATOR_LABELS,
-    LEVELS,
-    MULTI_DOMAIN,
-    WITH_SERVICE,
-)
 from linkage.link_rate import low_link_signals
 from linkage.linking import (
     DeliveryFile,
@@ -42,11 +33,20 @@ from linkage.linking import (
     describe_delivery,
     link_records,
 )
-from linkage.manifest import sha256_of
-from linkage.outputs import QUALITY_COLUMNS, read_area_names
-from linkage.parquet_meta import REGISTER_FORMAT, expect_format
-from linkage.periods import parse_period
-from linkage.run_outputs import RunSettings, assemble_outputs, find_deliveries
+from pipelines.manifest import sha256_of
+from pipelines.run_outputs import RunSettings, assemble_outputs, find_deliveries
+from schemas.areas import read_area_names
+from schemas.formats import QUALITY_COLUMNS, REGISTER_FORMAT, expect_format
+from schemas.indicators import (
+    COMBINATION_INDICATORS,
+    DOMAIN_INDICATORS,
+    HOUSEHOLDS,
+    INDICATOR_LABELS,
+    LEVELS,
+    MULTI_DOMAIN,
+    WITH_SERVICE,
+)
+from schemas.periods import parse_period
 
 QUALITY_ARTIFACT = "stapelingsmonitor-kwaliteit"
 KEY_FIGURES_ARTIFACT = "stapelingsmonitor-kerncijfers"

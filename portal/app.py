@@ -10,7 +10,6 @@ headers with a Content-Security-Policy that allows no script on the portal's own
 from __future__ import annotations
 
 import asyncio
-import csv
 import hashlib
 import io
 import logging
@@ -27,7 +26,6 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from linkage.atomic import atomic_path
 from linkage.keys import Key
 from pipelines.inbox import DELIVERIES_DIR
 from portal.intake import KIND_LABELS, IntakeResult, check_upload, delivery_parquet
@@ -35,9 +33,11 @@ from portal.offline_page import OfflinePage
 from portal.security import LoginThrottle, Session, SessionStore, new_token, tokens_equal
 from portal.store import PortalStore, Receipt, User
 from portal.uploads import UploadRejected, parse_multipart, read_body
+from schemas.atomic import atomic_path
 from schemas.codelist import CodeList
-from schemas.extract_reader import FileFault
 from schemas.messages import fix
+from schemas.readers.csv_reader import FileFault
+from schemas.rejects import RejectsWriter
 
 LOG = logging.getLogger("factlab.portal")
 INTERNAL_ERROR = (
@@ -408,21 +408,10 @@ def create_app(
                 404, "Niet gevonden", "Deze controle bestaat niet meer; upload het bestand opnieuw."
             )
         out = io.StringIO()
-        writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-        writer.writerow(("bestand", "regel", "kolom", "waarde", "code", "melding"))
-        for e in sorted(pending.result.examples, key=lambda e: (e.bestand, e.regel)):
-            writer.writerow(
-                (
-                    e.bestand or pending.result.display_name,
-                    e.regel,
-                    e.kolom,
-                    _cell(e.waarde),
-                    e.code,
-                    e.melding,
-                )
-            )
+        writer = RejectsWriter(out, pending.result.display_name)
+        writer.write(sorted(pending.result.examples, key=lambda e: (e.bestand, e.regel)))
         return Response(
-            ("\ufeff" + out.getvalue()).encode("utf-8"),
+            out.getvalue().encode("utf-8"),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": 'attachment; filename="afgekeurde-regels.csv"'},
         )
@@ -518,11 +507,6 @@ def create_app(
         )
 
     return app
-
-
-def _cell(value: str) -> str:
-    """A value that Excel will not run as a formula when the partner opens the list."""
-    return "'" + value if value.startswith(("=", "+", "-", "@", "\t", "\r")) else value
 
 
 def _overview_rows(partners: list[User], receipts: list[Receipt], folder: Path) -> list[dict]:

@@ -186,10 +186,10 @@ def start(
     import uvicorn
 
     from linkage.keys import KeyFileError, load_key
-    from linkage.periods import PeriodError
     from pipelines.inbox import resolve_period
     from portal.app import PortalSettings, create_app
     from schemas.codelist import CodeListError, load_code_list
+    from schemas.periods import PeriodError
 
     try:
         key = load_key(keyfile)

@@ -1,10 +1,9 @@
-"""Turning an upload into a pseudonymised delivery entirely in memory (CONTRACT §4, §6).
+"""Turning an upload into a pseudonymised delivery entirely in memory (docs/contract.md §4, §6).
 
 The raw bytes of a partner's extract are read from memory by the project's own readers and rules
-(`linkage.delivery.checked_chunks`: `schemas.extract_reader`, `schemas.istandaard` and the row-rule
-suites), given an in-memory stand-in for the file path; only pseudonyms, voorziening, domain and
-dates come out. Nothing here writes a file: the caller
-stores the Parquet bytes once the partner has confirmed.
+(`pipelines.intake.delivery.checked_chunks`: the readers of `schemas.readers` and the row-rule suites),
+given an in-memory stand-in for the file path; only pseudonyms, voorziening, domain and dates come out.
+Nothing here writes a file: the caller stores the Parquet bytes once the partner has confirmed.
 
 Three kinds of upload are accepted: a CSV extract, one or more iStandaarden 301 messages (XML), and the
 file made by the in-browser pseudonymiser (`factlab-browserlevering`, JSON), whose addresses were
@@ -26,14 +25,14 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from linkage.canonical import CANONICAL_VERSION
-from linkage.delivery import DELIVERY_SCHEMA, DeliveryResult, checked_chunks, delivery_metadata
 from linkage.keys import Key
-from linkage.parquet_meta import with_metadata
 from linkage.pseudonyms import address_pseudonyms, building_pseudonyms
+from pipelines.intake.delivery import DeliveryResult, checked_chunks, delivery_metadata
+from schemas.canonical import CANONICAL_VERSION
 from schemas.codelist import CodeList
-from schemas.extract_reader import FileFault
+from schemas.formats import DELIVERY_SCHEMA, with_metadata
 from schemas.messages import RowError
+from schemas.readers.csv_reader import FileFault
 from schemas.row_rules import validate_rows
 
 KIND_CSV = "csv"
@@ -65,7 +64,7 @@ _BINARY_SIGNATURES = (
 
 
 class InMemoryExtract:
-    """An uploaded extract held in memory, readable by `schemas.extract_reader` like a file path.
+    """An uploaded extract held in memory, readable by `schemas.readers.csv_reader` like a file path.
 
     It offers the few Path methods the reader uses; there is no path, so nothing can touch disk.
     """
@@ -388,7 +387,7 @@ def _first_malformed_row(frame: pd.DataFrame) -> int | None:
 def _deduplicate(staged: pa.Table, result: IntakeResult, sources: list[str] | None) -> pa.Table:
     """One record per address, voorziening and dates (the first line wins), in pseudonym order.
 
-    The same rule as `linkage.delivery`: a repeated row counts once and is reported as a duplicate.
+    The same rule as `pipelines.intake.delivery`: a repeated row counts once and is reported as a duplicate.
     """
     frame = staged.to_pandas(date_as_object=True).sort_values(["bron", "regel"], kind="stable")
     groups = frame.groupby(DEDUPLICATION_KEY, dropna=False, sort=False)
@@ -425,7 +424,7 @@ def warm_up(codes: CodeList) -> None:
 
 
 def delivery_parquet(result: IntakeResult, partner: str, key: Key) -> bytes:
-    """The delivery as Parquet bytes with the metadata of CONTRACT §6."""
+    """The delivery as Parquet bytes with the metadata of docs/contract.md §6."""
     metadata = {**delivery_metadata(result, partner, key), "aangeleverd_via": f"portal:{result.kind}"}
     buffer = io.BytesIO()
     table = result.table if result.table is not None else DELIVERY_SCHEMA.empty_table()

@@ -1,9 +1,9 @@
 """The in-browser pseudonymiser: one self-contained HTML page that works offline, also from file://.
 
-The page's script (`static/pseudonimiseer.js`) implements canonical address v1 (CONTRACT §3) and
+The page's script (`static/pseudonimiseer.js`) implements canonical address v1 (docs/contract.md §3) and
 the CSV reading of §4 in JavaScript. Everything it must agree on with Python is injected here from
-the one Python source: the regular expressions of `linkage.canonical`, the column names of
-`schemas.extract_reader` and the Dutch messages of `schemas/meldingen.csv`. Its own
+the one Python source: the regular expressions of `schemas.canonical`, the column names of
+`schemas.readers.csv_reader` and the Dutch messages of `schemas/meldingen.csv`. Its own
 Content-Security-Policy forbids any network connection, so the raw file cannot leave the page.
 """
 
@@ -18,7 +18,9 @@ from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from linkage.canonical import (
+from linkage.pseudonyms import ADDRESS_PREFIX, BUILDING_PREFIX
+from portal.intake import BROWSER_COLUMNS, BROWSER_FORMAT, BROWSER_VERSION
+from schemas.canonical import (
     ADDITION_INVALID,
     CANONICAL_VERSION,
     FORBIDDEN_POSTCODE_LETTERS,
@@ -33,11 +35,9 @@ from linkage.canonical import (
     POSTCODE_MISSING,
     POSTCODE_PATTERN,
 )
-from linkage.pseudonyms import ADDRESS_PREFIX, BUILDING_PREFIX
-from portal.intake import BROWSER_COLUMNS, BROWSER_FORMAT, BROWSER_VERSION
 from schemas.codelist import CodeList
-from schemas.extract_reader import _EXCEL_SEP_LINE, COLUMN_ALIASES, DELIVERY_COLUMNS, REQUIRED_COLUMNS
 from schemas.messages import message
+from schemas.readers.csv_reader import _EXCEL_SEP_LINE, COLUMN_ALIASES, DELIVERY_COLUMNS, REQUIRED_COLUMNS
 
 STATIC = Path(__file__).parent / "static"
 RULES_SHOWN_IN_BROWSER = (

@@ -12,8 +12,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from linkage.indicators import DOMAIN_LABELS, DOMAINS, MULTI_DOMAIN
 from reports.formatting import format_count, format_rate
+from schemas.indicators import DOMAIN_LABELS, DOMAINS, MULTI_DOMAIN
 
 OKABE_ITO = {
     "black": "#000000",

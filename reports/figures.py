@@ -15,15 +15,15 @@ from typing import Any
 
 import pandas as pd
 
-from linkage.indicators import (
+from schemas.formats import QUALITY_COLUMNS as KWALITEIT_COLUMNS
+from schemas.formats import SAMENLOOP_COLUMNS
+from schemas.indicators import (
     DOMAINS,
     EXCLUSIVE_DOMAIN_SETS,
     HOUSEHOLDS,
     INDICATOR_LABELS,
     INDICATORS,
 )
-from linkage.outputs import QUALITY_COLUMNS as KWALITEIT_COLUMNS
-from linkage.outputs import SAMENLOOP_COLUMNS
 
 SAMENLOOP_FILE = "samenloop.csv"
 KWALITEIT_FILE = "kwaliteit.csv"
@@ -81,7 +81,7 @@ def read_samenloop(path: Path) -> pd.DataFrame:
     raw.columns = [str(c).strip().lower() for c in raw.columns]
     missing = [c for c in SAMENLOOP_COLUMNS if c not in raw.columns]
     if missing:
-        raise ReportInputError(f"{path} mist de kolom(men) {', '.join(missing)} (zie CONTRACT §7).")
+        raise ReportInputError(f"{path} mist de kolom(men) {', '.join(missing)} (zie docs/contract.md §7).")
     raw = raw[raw["indicator"].isin(INDICATORS)].copy()
     geheim = [_parse_bool(v, line=i + 2) for i, v in zip(raw.index, raw["geheim"], strict=True)]
     aantal = pd.to_numeric(raw["aantal"].str.strip(), errors="coerce").round().astype("Int64")

@@ -84,7 +84,7 @@ def format_date(value: str) -> str:
 
 
 def period_label(label: str) -> str:
-    """A period code of CONTRACT §6 in words (2026H1 → eerste halfjaar 2026); other labels as they are."""
+    """A period code (contract §6) in words (2026H1 → eerste halfjaar 2026); other labels as they are."""
     text = label.strip()
     if match := re.fullmatch(r"(\d{4})H([12])", text):
         return f"{ORDINALS[match[2]]} halfjaar {match[1]}"

@@ -18,18 +18,6 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup
 from plotly.offline import get_plotlyjs
 
-from linkage.indicators import (
-    DOMAIN_INDICATORS,
-    DOMAIN_LABELS,
-    DOMAINS,
-    HOUSEHOLDS,
-    INDICATOR_LABELS,
-    INDICATORS,
-    MULTI_DOMAIN,
-    ORGANISATION_COUNT_INDICATORS,
-    SERVICE_COUNT_INDICATORS,
-    WITH_SERVICE,
-)
 from reports import charts
 from reports.figures import (
     KWALITEIT_FILE,
@@ -59,6 +47,18 @@ from reports.formatting import (
     period_label,
 )
 from reports.summary import DEFAULT_ROUNDING, plain_reading
+from schemas.indicators import (
+    DOMAIN_INDICATORS,
+    DOMAIN_LABELS,
+    DOMAINS,
+    HOUSEHOLDS,
+    INDICATOR_LABELS,
+    INDICATORS,
+    MULTI_DOMAIN,
+    ORGANISATION_COUNT_INDICATORS,
+    SERVICE_COUNT_INDICATORS,
+    WITH_SERVICE,
+)
 
 TEMPLATES = Path(__file__).parent / "templates"
 PLOTLY_CONFIG = {"displayModeBar": False, "displaylogo": False, "responsive": True, "scrollZoom": False}
@@ -66,14 +66,14 @@ EMPTY_TOPOLOGY = '{"type": "Topology", "objects": {}, "arcs": []}'
 """For plotly's geo module, so it never fetches a world map from its CDN; the wijk map has no base map."""
 
 DEFAULT_THRESHOLD = 10
-"""CONTRACT §8 default: counts below this are secret; the manifest's beveiliging.regels may say otherwise."""
+"""Contract §8 default: counts below this are secret; the manifest's beveiliging.regels may say otherwise."""
 TEMPLATE_INDICATORS = {
     "huishoudens": HOUSEHOLDS,
     "met_voorziening": WITH_SERVICE,
     "samenloop": MULTI_DOMAIN,
     "domein": DOMAIN_INDICATORS,
 }
-"""The indicator names the template refers to, taken from linkage.indicators rather than spelled out."""
+"""The indicator names the template refers to, taken from schemas.indicators rather than spelled out."""
 CHANGE_WIJK_INDICATORS = (WITH_SERVICE, MULTI_DOMAIN)
 
 NATIONAL_REFERENCE = {
@@ -176,7 +176,7 @@ def _period(manifest: dict[str, Any]) -> dict[str, str]:
 
 
 def disclosure_parameters(manifest: dict[str, Any]) -> tuple[int, int]:
-    """(threshold, rounding base) of the run's disclosure rules, with the CONTRACT §8 defaults."""
+    """(threshold, rounding base) of the run's disclosure rules, with the docs/contract.md §8 defaults."""
     beveiliging = manifest.get("beveiliging") or {}
     regels = beveiliging.get("regels") if isinstance(beveiliging, dict) else None
     regels = regels if isinstance(regels, dict) else {}

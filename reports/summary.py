@@ -6,7 +6,9 @@ from typing import Any
 
 import pandas as pd
 
-from linkage.indicators import (
+from reports.figures import Area, cell
+from reports.formatting import format_count, format_percentage, format_rate
+from schemas.indicators import (
     EXCLUSIVE_DOMAIN_SETS,
     HOUSEHOLDS,
     INDICATOR_LABELS,
@@ -14,11 +16,9 @@ from linkage.indicators import (
     ORGANISATION_COUNT_INDICATORS,
     WITH_SERVICE,
 )
-from reports.figures import Area, cell
-from reports.formatting import format_count, format_percentage, format_rate
 
 DEFAULT_ROUNDING = 5
-"""CONTRACT §8 default: counts are multiples of 5, so a difference of 5 can come from rounding alone."""
+"""Contract §8 default: counts are multiples of 5, so a difference of 5 can come from rounding alone."""
 
 
 def _join(names: list[str]) -> str:

@@ -1,4 +1,4 @@
-"""The code list of voorzieningen (CONTRACT §5), kept as data in `voorzieningen.csv`.
+"""The code list of voorzieningen (docs/contract.md §5), kept as data in `voorzieningen.csv`.
 
 A municipality extends it with its own codes in a file of the same form (`code;naam;domein`),
 passed with `--codelijst` or the environment variable FACTLAB_CODELIJST, without touching code.
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from linkage.indicators import DOMAINS
+from schemas.indicators import DOMAINS
 
 EXTENSION_ENV = "FACTLAB_CODELIJST"
 _CODE_PATTERN = re.compile(r"^[0-9A-Z]{1,12}$")

@@ -1,53 +1,22 @@
 """What a partner reads after a check: the summary per rule, the full list (CSV) and a readable page (HTML).
 
 Both files hold values from the partner's own extract and stay with the partner; the page says so.
-The CSV opens cleanly in Dutch Excel (`;`, UTF-8 with BOM); cells that Excel would run as a formula
-are defused with a leading apostrophe.
+The CSV is written by `schemas.rejects.RejectsWriter` (the one writer of rejected rows).
 """
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from linkage.atomic import atomic_path
+from schemas.atomic import atomic_path
 from schemas.messages import RowError, fix
 
-REPORT_COLUMNS = ("bestand", "regel", "kolom", "waarde", "code", "melding")
 EXAMPLES_SHOWN = 3
 HTML_ROWS = 5_000
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value: object) -> str:
-    text = str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
-class ErrorListWriter:
-    """Streams RowErrors to the partner's list of rejected rows; `bestand` defaults to the source's name."""
-
-    def __init__(self, path: Path, source_name: str) -> None:
-        self._handle = path.open("w", encoding="utf-8-sig", newline="")
-        self._writer = csv.writer(self._handle, delimiter=";", lineterminator="\r\n")
-        self._writer.writerow(REPORT_COLUMNS)
-        self._source = source_name
-
-    def write(self, errors: Iterable[RowError]) -> None:
-        self._writer.writerows(
-            (_cell(e.bestand or self._source), e.regel, _cell(e.kolom), _cell(e.waarde), e.code,
-             _cell(e.melding))
-            for e in errors
-        )
-
-    def close(self) -> None:
-        if not self._handle.closed:
-            self._handle.close()
 
 
 @dataclass(frozen=True)

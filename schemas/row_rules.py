@@ -1,6 +1,6 @@
-"""Row rules of CONTRACT §4, per chunk: prepare the parsed columns, let the GX suite judge them.
+"""Row rules of docs/contract.md §4, per chunk: prepare the parsed columns, let the GX suite judge them.
 
-`prepare_rows` runs the canonicaliser (linkage/canonical.py, the one source of truth for addresses),
+`prepare_rows` runs the canonicaliser (schemas/canonical.py, the one source of truth for addresses),
 the code normaliser and the date parser and adds their results as columns; the expectation suite of
 the delivery format (schemas/suites/*.json, see schemas/expectation_suites.py) then decides which rows
 fail which rule. A row with any failing rule is rejected with one RowError per failing check; valid
@@ -19,7 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from linkage.canonical import canonicalise_arrow, string_series
+from schemas.canonical import canonicalise_arrow, string_series
 from schemas.codelist import CodeList
 from schemas.expectation_suites import CSV_SUITE, MESSAGE_SUITE, RowRuleSuite, suite_for
 from schemas.messages import RowError
@@ -38,7 +38,7 @@ ADDRESS_ERROR_COLUMNS = {
 RAW_COLUMNS = ("postcode", "huisnummer", "huisletter", "huisnummertoevoeging", "voorziening",
                "begindatum", "einddatum")
 MESSAGE_COLUMNS = ("landcode", "adres_gevonden")
-"""Extra columns of rows read from a 301 message (schemas/istandaard.py)."""
+"""Extra columns of rows read from a 301 message (schemas/readers/istandaard.py)."""
 
 
 def parse_timestamps(raw: pd.Series) -> pd.Series:

@@ -13,8 +13,8 @@ from bench.measure import run_stage
 from bench.report import BEGIN, END, write_markdown
 from bench.runner import TARGETS, evaluate
 from bench.synthetic import Scale, address_columns, generate
-from linkage.canonical import canonicalise_addresses, canonicalise_arrow
-from pipelines.cli import main
+from pipelines.cli.main import main
+from schemas.canonical import canonicalise_addresses, canonicalise_arrow
 
 TINY = Scale("test", 3_000, 900, 3, 2, 3, 2)
 

@@ -26,10 +26,10 @@ from test_deployment import (
 )
 
 from bench.synthetic import Scale, generate
-from linkage.delivery import pseudonymise_delivery
 from linkage.keys import new_key
-from linkage.register import pseudonymise_register
 from pipelines.fanout_flow import FanoutError, check_assignments
+from pipelines.intake.delivery import pseudonymise_delivery
+from pipelines.intake.register import pseudonymise_register
 from schemas.codelist import load_code_list
 
 pytestmark = pytest.mark.slow

@@ -1,4 +1,4 @@
-"""Canonical address v1 (CONTRACT §3): the shared test vectors and properties of the canonicaliser."""
+"""Canonical address v1 (docs/contract.md §3): the shared test vectors and properties of the canonicaliser."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from linkage.canonical import canonical_address, canonicalise_addresses
 from linkage.pseudonyms import address_pseudonyms, building_pseudonyms
+from schemas.canonical import canonical_address, canonicalise_addresses
 
 
 def test_key_id_of_test_key(test_key):

@@ -1,7 +1,7 @@
-"""The fast canonicaliser and bulk HMAC equal a plain reading of CONTRACT §3, on random messy input.
+"""The fast canonicaliser and bulk HMAC equal a plain reading of docs/contract.md §3, on random messy input.
 
 `reference_canonical` below is the contract written out row by row with Python's `re` and `hmac`,
-deliberately naive. linkage/canonical.py runs the same rules as Arrow kernels over whole columns
+deliberately naive. schemas/canonical.py runs the same rules as Arrow kernels over whole columns
 (RE2 patterns without the look-ahead, ASCII shortcuts, slices on threads) and linkage/pseudonyms.py
 hashes columns in C; these tests hold both to the reference and to the shared test vectors.
 """
@@ -19,8 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from linkage import canonical, pseudonyms
-from linkage.canonical import canonicalise_addresses, canonicalise_arrow
+from linkage import pseudonyms
 from linkage.keys import Key, compute_key_id
 from linkage.pseudonyms import (
     address_pseudonym_column,
@@ -28,8 +27,10 @@ from linkage.pseudonyms import (
     building_pseudonym_column,
     building_pseudonyms,
 )
+from schemas import canonical
+from schemas.canonical import canonicalise_addresses, canonicalise_arrow
 
-# --- CONTRACT §3, row by row ------------------------------------------------------------------------
+# --- docs/contract.md §3, row by row ------------------------------------------------------------------------
 
 SPLIT = re.compile(
     r"^(?P<nr>[0-9]{1,5})[\s\-/.]*(?P<letter>[A-Z](?![A-Z]))?[\s\-/.]*(?P<toev>[0-9A-Z]{1,4})?$"

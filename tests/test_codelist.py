@@ -1,8 +1,8 @@
 import pandas as pd
 import pytest
 
-from linkage.indicators import DOMAINS
 from schemas.codelist import CodeListError, load_code_list
+from schemas.indicators import DOMAINS
 
 
 def test_contract_codes_and_domains():

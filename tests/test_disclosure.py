@@ -14,7 +14,7 @@ from disclosure.model import TableInputError
 from disclosure.protect import OUTPUT_COLUMNS, protect_table, rate_per_1000
 from disclosure.rules import DisclosureRules, RulesError, load_rules
 from disclosure.synthetic import SyntheticGemeente, synthetic_counts
-from linkage.indicators import (
+from schemas.indicators import (
     HOUSEHOLDS,
     INDICATORS,
     WITH_SERVICE,

@@ -15,7 +15,7 @@ from disclosure.model import TableInputError
 from disclosure.protect import protect_table
 from disclosure.rules import DisclosureRules, load_rules
 from disclosure.synthetic import SyntheticGemeente, counts_from_households, synthetic_counts
-from linkage.indicators import DOMAINS, HOUSEHOLDS, INDICATORS
+from schemas.indicators import DOMAINS, HOUSEHOLDS, INDICATORS
 
 RULES = load_rules()
 SLOW = [HealthCheck.too_slow, HealthCheck.data_too_large]

@@ -2,7 +2,7 @@
 
 A second gemeente (another seed, code and size than data/sample) is generated into a temporary folder,
 then run through `factlab key new`, `register`, `pseudonymise` (per extract) and `run` exactly as
-CONTRACT §6 writes them. Every published cell of samenloop.csv is held against the true count computed by
+contract §6 writes them. Every published cell of samenloop.csv is held against the true count computed by
 tests/truth.py from the generator's own model; the rejects and kwaliteit.csv against the truth per line.
 
 The fast tests at the bottom check tests/truth.py itself on a tiny hand-made case.
@@ -263,7 +263,7 @@ def test_rates_use_the_rounded_counts(published):
 def _sum_relations(
     areas_by_level: dict[str, list[str]],
 ) -> list[tuple[tuple[str, str], list[tuple[str, str]]]]:
-    """(total, parts) that an attacker can read from CONTRACT §7/§8, written out independently."""
+    """(total, parts) that an attacker can read from docs/contract.md §7/§8, written out independently."""
     relations = []
     combos = [n for n in truth.INDICATORS if n.startswith("combinatie:")]
     exclusive = [n for n in truth.INDICATORS if n.startswith("alleen:")] + combos

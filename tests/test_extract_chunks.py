@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 from testdata_paths import ISTANDAARDEN
 
-import linkage.delivery as delivery
+import pipelines.intake.delivery as delivery
 from schemas.codelist import load_code_list
 
 EXTRACTS = Path(__file__).parent / "testdata" / "extracts"

@@ -1,4 +1,4 @@
-"""Reading extracts as partners export them (CONTRACT §4): encodings, delimiters, headers, odd files."""
+"""Reading extracts as partners export them (contract §4): encodings, delimiters, headers, odd files."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from schemas.extract_reader import FileFault, iter_rows, normalise_header, read_layout
+from schemas.readers.csv_reader import FileFault, iter_rows, normalise_header, read_layout
 
 HEADER = "postcode;huisnummer;voorziening;begindatum"
 

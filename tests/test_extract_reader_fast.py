@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import schemas.extract_reader as reader
-from schemas.extract_reader import FileFault, iter_rows, iter_tables, read_layout
+import schemas.readers.csv_reader as reader
+from schemas.readers.csv_reader import FileFault, iter_rows, iter_tables, read_layout
 
 HEADER = "postcode;huisnummer;voorziening;begindatum"
 REGISTER_COLUMNS = ("postcode", "huisnummer", "huisletter", "huisnummertoevoeging", "buurtcode",

@@ -1,4 +1,4 @@
-"""Quirky extracts pseudonymise to exactly what their clean twins give (CONTRACT §4).
+"""Quirky extracts pseudonymise to exactly what their clean twins give (docs/contract.md §4).
 
 Every allowed quirk, in any combination (hypothesis draws them, so also combinations that no
 sample file holds): encodings, BOM, delimiters, Excel's `sep=` line, header case/spaces/alias,
@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from linkage.delivery import pseudonymise_delivery
+from pipelines.intake.delivery import pseudonymise_delivery
 from schemas.codelist import load_code_list
 
 EXTRACTS = Path(__file__).parent / "testdata" / "extracts"

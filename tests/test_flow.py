@@ -290,9 +290,9 @@ def test_inbox_flow_stops_naming_the_missing_partner(harness, inbox: Path, tmp_p
 def test_cli_inbox_run_reports_missing_partners_and_the_report(harness, inbox: Path, tmp_path, monkeypatch):
     from click.testing import CliRunner
 
-    from pipelines.cli import main
+    from pipelines.cli.main import main
 
-    monkeypatch.setattr("pipelines.inbox_cli.configure_prefect", lambda: None)  # keep this process's settings
+    monkeypatch.setattr("pipelines.cli.inbox.configure_prefect", lambda: None)  # keep this process's settings
     partial = tmp_path / "inbox"
     shutil.copytree(inbox, partial)
     (partial / PERIOD / "leveringen" / "jeugd_ggz.parquet").unlink()

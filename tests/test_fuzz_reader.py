@@ -9,8 +9,8 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipelines.cli import main
-from schemas.extract_reader import FileFault, iter_rows, read_layout
+from pipelines.cli.main import main
+from schemas.readers.csv_reader import FileFault, iter_rows, read_layout
 
 NAMES = ["postcode", "Huisnummer", " huisletter", "TOEVOEGING", "voorziening", "begin datum", "einddatum",
          "naam", "bsn", "", "postcode"]

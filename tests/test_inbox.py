@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from linkage.periods import PeriodError
-from pipelines.cli import main
+from pipelines.cli.main import main
 from pipelines.inbox import (
     InboxError,
     inbox_status,
@@ -21,6 +20,7 @@ from pipelines.inbox import (
     read_expected,
     resolve_period,
 )
+from schemas.periods import PeriodError
 
 ROOT = Path(__file__).resolve().parents[1]
 PERIOD = "2026H1"

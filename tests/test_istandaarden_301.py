@@ -1,4 +1,4 @@
-"""iJw/iWmo 301 messages as input (CONTRACT §4), on the real examples and variations of them."""
+"""iJw/iWmo 301 messages as input (docs/contract.md §4), on the real examples and variations of them."""
 
 from __future__ import annotations
 
@@ -12,13 +12,13 @@ from click.testing import CliRunner
 from lxml import etree
 from testdata_paths import ISTANDAARDEN
 
-from linkage.delivery import pseudonymise_delivery, validate_delivery
 from linkage.keys import write_key
 from linkage.pseudonyms import address_pseudonyms, building_pseudonyms
-from pipelines.cli import main
+from pipelines.cli.main import main
+from pipelines.intake.delivery import pseudonymise_delivery, validate_delivery
 from schemas.codelist import load_code_list
-from schemas.extract_reader import FileFault
-from schemas.istandaard import XSD_DIR, read_message
+from schemas.readers.csv_reader import FileFault
+from schemas.readers.istandaard import XSD_DIR, read_message
 
 EXAMPLES = ISTANDAARDEN
 JW = {"m": "http://www.istandaarden.nl/ijw/3_2/jw301/schema", "b": "http://www.istandaarden.nl/ijw/3_2/basisschema/schema"}

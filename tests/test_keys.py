@@ -1,4 +1,4 @@
-"""The key lifecycle (CONTRACT §2): creation, private files, key_id, and a secret that never shows."""
+"""The key lifecycle (docs/contract.md §2): creation, private files, key_id, and a secret that never shows."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ from linkage.keys import (
     new_key,
     write_key,
 )
-from pipelines.cli import main
+from pipelines.cli.main import main
 
 
 def secret_forms(key: Key) -> list[str]:

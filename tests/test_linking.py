@@ -1,4 +1,4 @@
-"""Linking rules of CONTRACT §7 on hand-made pseudonymised files (no key needed)."""
+"""Linking rules of docs/contract.md §7 on hand-made pseudonymised files (no key needed)."""
 
 from __future__ import annotations
 
@@ -10,12 +10,17 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from linkage.delivery import DELIVERY_SCHEMA
-from linkage.indicators import INDICATORS
 from linkage.linking import LinkageError, describe_delivery, link_deliveries
-from linkage.parquet_meta import DELIVERY_FORMAT, FORMAT_VERSION, REGISTER_FORMAT, with_metadata
-from linkage.periods import parse_period
-from linkage.register import REGISTER_SCHEMA
+from schemas.formats import (
+    DELIVERY_FORMAT,
+    DELIVERY_SCHEMA,
+    FORMAT_VERSION,
+    REGISTER_FORMAT,
+    REGISTER_SCHEMA,
+    with_metadata,
+)
+from schemas.indicators import INDICATORS
+from schemas.periods import parse_period
 
 KEY_ID = "0123456789abcdef"
 

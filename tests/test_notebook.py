@@ -19,11 +19,12 @@ from nbclient import NotebookClient
 
 from disclosure.protect import protect_table
 from disclosure.rules import load_rules
-from linkage.indicators import INDICATORS
 from linkage.linking import describe_delivery, link_deliveries
-from linkage.outputs import read_area_names, write_households, write_samenloop
-from linkage.periods import parse_period
 from pipelines.inbox import fill_demo_inbox
+from pipelines.outputs import write_households, write_samenloop
+from schemas.areas import read_area_names
+from schemas.indicators import INDICATORS
+from schemas.periods import parse_period
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "stapeling_analyse.ipynb"

@@ -2,7 +2,7 @@ from datetime import date
 
 import pytest
 
-from linkage.periods import PeriodError, parse_period
+from schemas.periods import PeriodError, parse_period
 
 
 @pytest.mark.parametrize(

@@ -17,8 +17,8 @@ import pytest
 from test_portal_support import PASSWORD, PERIODE, LiveServer, extract, make_portal
 from testdata_paths import VECTORS
 
-from linkage.parquet_meta import read_metadata
 from portal.intake import check_upload
+from schemas.formats import read_metadata
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -451,7 +451,7 @@ ODD_ADDRESSES = [
 
 
 def test_page_canonicalises_odd_characters_as_python(browser, tmp_path, test_key):
-    from linkage.canonical import canonical_address
+    from schemas.canonical import canonical_address
 
     portal = make_portal(tmp_path, test_key)
     with LiveServer(portal.app) as server:

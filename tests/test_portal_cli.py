@@ -6,7 +6,7 @@ import sqlite3
 
 from click.testing import CliRunner
 
-from pipelines.cli import main
+from pipelines.cli.main import main
 from portal.store import PortalStore
 
 PASSWORD = "een-lang-wachtwoord-42"

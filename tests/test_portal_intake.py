@@ -10,9 +10,8 @@ import pytest
 from test_portal_support import extract
 from testdata_paths import ISTANDAARDEN
 
-from linkage.delivery import pseudonymise_delivery
 from linkage.keys import new_key
-from linkage.parquet_meta import read_metadata
+from pipelines.intake.delivery import pseudonymise_delivery
 from portal.intake import (
     BROWSER_COLUMNS,
     BROWSER_FORMAT,
@@ -23,7 +22,8 @@ from portal.intake import (
     upload_digest,
 )
 from schemas.codelist import load_code_list
-from schemas.extract_reader import FileFault
+from schemas.formats import read_metadata
+from schemas.readers.csv_reader import FileFault
 
 MESSAGES = ISTANDAARDEN
 

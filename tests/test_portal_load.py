@@ -19,9 +19,9 @@ from test_portal_support import (
     partner_rows,
 )
 
-from linkage.canonical import canonical_address
-from linkage.parquet_meta import read_metadata
 from linkage.pseudonyms import address_pseudonyms
+from schemas.canonical import canonical_address
+from schemas.formats import read_metadata
 
 pytestmark = pytest.mark.slow
 

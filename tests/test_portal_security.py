@@ -12,7 +12,7 @@ import pytest
 from test_portal_intake import RECORDER
 from test_portal_support import PASSWORD, extract, form_token, login_csrf, make_portal, partner_rows
 
-from linkage.parquet_meta import read_metadata
+from schemas.formats import read_metadata
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")

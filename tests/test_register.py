@@ -1,10 +1,10 @@
-"""`factlab register`: the custodian pseudonymises the address register (CONTRACT §6)."""
+"""`factlab register`: the custodian pseudonymises the address register (docs/contract.md §6)."""
 
 import pyarrow.parquet as pq
 
-from linkage.canonical import canonical_address
 from linkage.pseudonyms import address_pseudonyms
-from linkage.register import pseudonymise_register
+from pipelines.intake.register import pseudonymise_register
+from schemas.canonical import canonical_address
 
 
 def test_register_columns_codes_and_metadata(tmp_path, test_key):

@@ -1,7 +1,7 @@
 """The Arrow register equals, row for row and error for error, a plain per-row reading of the rules.
 
 The reference below reads the CSV with the csv module and judges every row with the one-address
-canonicaliser, so it shares no vectorised code with linkage/register.py. Messy registers with every
+canonicaliser, so it shares no vectorised code with pipelines/intake/register.py. Messy registers with every
 rule broken somewhere, duplicates and odd household counts must give the same Parquet content, the
 same counts and the same list of rejected rows.
 """
@@ -16,9 +16,9 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from linkage.canonical import canonicalise_addresses
 from linkage.pseudonyms import address_pseudonyms, building_pseudonyms
-from linkage.register import pseudonymise_register
+from pipelines.intake.register import pseudonymise_register
+from schemas.canonical import canonicalise_addresses
 
 HEADER = "postcode;huisnummer;huisletter;huisnummertoevoeging;buurtcode;huishoudens"
 # Per column: spellings that are valid (often messy), and spellings that break a rule.
@@ -118,7 +118,7 @@ def test_pseudonym_order_sorts_like_the_text_and_marks_repeats():
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from linkage.register import _pseudonym_order
+    from pipelines.intake.register import _pseudonym_order
 
     values = [secrets.token_hex(32) for _ in range(2000)]
     repeated = values[:50] + values[7:9]

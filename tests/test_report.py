@@ -20,11 +20,11 @@ from test_report_data import (
 )
 
 import reports.build
-from linkage.indicators import DOMAIN_INDICATORS, DOMAINS, HOUSEHOLDS, MULTI_DOMAIN, WITH_SERVICE
 from reports.build import build_report
 from reports.figures import ReportInputError, rd_to_wgs84, read_samenloop, read_wijk_geojson
 from reports.formatting import format_count, format_date, format_rate, period_label
 from reports.pdf import CHROMIUM
+from schemas.indicators import DOMAIN_INDICATORS, DOMAINS, HOUSEHOLDS, MULTI_DOMAIN, WITH_SERVICE
 
 needs_chromium = pytest.mark.skipif(
     not Path(CHROMIUM).exists(), reason="Debian chromium ontbreekt (make system)"

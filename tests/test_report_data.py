@@ -1,4 +1,4 @@
-"""A small synthetic protected output folder (CONTRACT §7) for the report tests; holds no tests itself.
+"""A small synthetic protected output folder (contract §7) for report tests; holds no tests itself.
 
 The counts are made up, then protected the way §8 describes (1..9 secret, rounded to fives, rates from
 rounded counts, small areas publish only `huishoudens`), so the report sees realistic cells.
@@ -10,7 +10,7 @@ import csv
 import json
 from pathlib import Path
 
-from linkage.indicators import (
+from schemas.indicators import (
     DOMAINS,
     EXCLUSIVE_DOMAIN_SETS,
     HOUSEHOLDS,

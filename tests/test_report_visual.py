@@ -23,10 +23,10 @@ from test_report_data import (
     write_wijk_geojson,
 )
 
-from linkage.indicators import DOMAIN_INDICATORS, DOMAINS, HOUSEHOLDS, MULTI_DOMAIN, WITH_SERVICE
 from reports.build import build_report
 from reports.formatting import format_count, format_rate
 from reports.pdf import CHROMIUM
+from schemas.indicators import DOMAIN_INDICATORS, DOMAINS, HOUSEHOLDS, MULTI_DOMAIN, WITH_SERVICE
 
 pytestmark = pytest.mark.skipif(
     not Path(CHROMIUM).exists() or shutil.which("pdftoppm") is None,

@@ -15,8 +15,8 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from linkage import delivery
 from linkage.pseudonyms import address_pseudonyms, building_pseudonyms
+from pipelines.intake import delivery
 from schemas.codelist import load_code_list
 from schemas.expectation_suites import CSV_SUITE, MESSAGE_SUITE, SuiteError, judged_columns, suite_for
 from schemas.row_rules import _as_dates, judge_rows, prepare_rows, validate_rows

@@ -12,7 +12,7 @@ import pytest
 from testdata_paths import ISTANDAARDEN, VECTORS
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
-XSD = Path(__file__).resolve().parents[1] / "schemas" / "xsd"
+XSD = Path(__file__).resolve().parents[1] / "schemas" / "readers" / "xsd"
 PAIRS = [
     (VECTORS / "pseudoniemen-v1.csv", SHARED / "vectors" / "pseudoniemen-v1.csv"),
     (VECTORS / "testsleutel.json", SHARED / "vectors" / "testsleutel.json"),

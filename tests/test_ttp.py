@@ -14,12 +14,8 @@ import pytest
 from click.testing import CliRunner
 from sample_loader import load_sample_generator
 
-from linkage.delivery import pseudonymise_delivery
 from linkage.keys import Key, compute_key_id, new_key, write_key
 from linkage.linking import LinkageError, check_keys, describe_delivery, link_deliveries
-from linkage.parquet_meta import REGISTER_FORMAT, read_metadata
-from linkage.periods import parse_period
-from linkage.register import pseudonymise_register
 from linkage.ttp import (
     TTP_ADDRESS_PREFIX,
     TTP_BUILDING_PREFIX,
@@ -28,14 +24,18 @@ from linkage.ttp import (
     steps_of,
     ttp_pseudonyms,
 )
-from pipelines.cli import main
+from pipelines.cli.main import main
+from pipelines.intake.delivery import pseudonymise_delivery
+from pipelines.intake.register import pseudonymise_register
 from schemas.codelist import load_code_list
+from schemas.formats import REGISTER_FORMAT, read_metadata
+from schemas.periods import parse_period
 
 ROOT = Path(__file__).resolve().parents[1]
 HEX64 = r"^[0-9a-f]{64}$"
 
 # Published vector of the TTP step (also in docs/privacy.md): K2 = bytes 0x20..0x3f, applied to the
-# pseudonyms of `1234AB|12||` under the shared test key (../shared/vectors/pseudoniemen-v1.csv).
+# pseudonyms of `1234AB|12||` under the shared test key (tests/testdata/vectors/pseudoniemen-v1.csv).
 K2_VECTOR = Key(compute_key_id(bytes(range(32, 64))), "2026-01-01T00:00:00Z", bytes(range(32, 64)))
 STEP_ONE_ADRES = "57bcc4e4646f1232b056a942a379b71ea904b6c4bf0982987c39a9d1d1b71124"
 STEP_ONE_PAND = "166d9fe4cbcf38b19063c4aaf135b9055422612c7eaf0de23c4f35b4783d3297"

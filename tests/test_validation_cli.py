@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from linkage.keys import write_key
-from pipelines.cli import main
+from pipelines.cli.main import main
 
 EXTRACTS = Path(__file__).parent / "testdata" / "extracts"
 

@@ -1,4 +1,4 @@
-"""Every row rule of CONTRACT §4, run by the GX suites, with line, column, value and reason."""
+"""Every row rule of docs/contract.md §4, run by the GX suites, with line, column, value and reason."""
 
 from __future__ import annotations
 
@@ -10,9 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from linkage import canonical
-from linkage.delivery import validate_delivery
-from schemas import expectation_suites
+from pipelines.intake.delivery import validate_delivery
+from schemas import canonical, expectation_suites
 from schemas.codelist import load_code_list
 from schemas.expectation_suites import CSV_SUITE, MESSAGE_SUITE, SUITE_DIR, rule_checks, suite_definition
 from schemas.messages import fix, message, rule_codes

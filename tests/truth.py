@@ -39,7 +39,7 @@ INDICATORS: tuple[str, ...] = (
     "organisaties:2",
     "organisaties:3+",
 )
-"""The indicators of CONTRACT §7, spelled out here on purpose rather than imported."""
+"""The indicators of docs/contract.md §7, spelled out here on purpose rather than imported."""
 
 QUALITY_COLUMNS = ("records", "records_in_periode", "gekoppeld_adres", "gekoppeld_pand", "niet_gekoppeld")
 
@@ -96,7 +96,7 @@ def load_truth(folder: Path) -> Truth:
 
 
 def period_bounds(period: str) -> tuple[date, date]:
-    """First and last day of a period as CONTRACT §6 writes it: 2026, 2026H1, 2026Q3 or 2026-06-30."""
+    """First and last day of a period as docs/contract.md §6 writes it: 2026, 2026H1, 2026Q3 or 2026-06-30."""
     if m := re.fullmatch(r"(\d{4})", period):
         year = int(m[1])
         return date(year, 1, 1), date(year, 12, 31)

@@ -248,7 +248,7 @@ class Record:
     """The address as the partner has it (may differ from the register address for pand links)."""
     adres_id: int | None
     koppeling: str
-    """'adres', 'pand' or 'geen': how the record must link (CONTRACT §7)."""
+    """'adres', 'pand' or 'geen': how the record must link (docs/contract.md §7)."""
     code: str
     begin: date | None
     end: date | None
@@ -337,7 +337,7 @@ class Sample:
 
 
 def domain_of(code: str) -> str:
-    """The domain of a canonical voorziening code (CONTRACT §5); '' when unknown."""
+    """The domain of a canonical voorziening code (docs/contract.md §5); '' when unknown."""
     if code.startswith("PW") and code[2:] in {"01", "02", "03", "04", "05"}:
         return "werk_inkomen"
     if len(code) == 2 and code.isdigit():
@@ -692,7 +692,7 @@ def _unlinked_records(model: _Model) -> None:
 
 
 def _invalid_records(model: _Model) -> None:
-    """Rows a partner must get back: each is invalid under CONTRACT §4 whatever else it holds."""
+    """Rows a partner must get back: each is invalid under docs/contract.md §4 whatever else it holds."""
     rng = model.rng
     for style in PARTNERS:
         own = [r for r in model.records if r.partner == style.name]
@@ -982,7 +982,7 @@ de randen: einddatum 2026-01-01 telt mee, begindatum 2026-07-01 niet).
 
 | bestand | inhoud |
 | --- | --- |
-| `adressen.csv` | adresregister (CONTRACT §6), met de kolom `huishoudens` |
+| `adressen.csv` | adresregister (docs/contract.md §6), met de kolom `huishoudens` |
 | `gebieden.csv` | `code;naam` van de gemeente, alle wijken (WK + 6) en buurten (BU + 8) |
 | `wijken.geojson` | rechthoeken per wijk voor de kaart (eigenschappen `wijkcode`, `wijknaam`) |
 | `buurten.geojson` | rechthoeken per buurt (eigenschappen `buurtcode`, `buurtnaam`, `wijkcode`) |
@@ -1008,7 +1008,7 @@ Elke levering bevat ook:
 - cliënten buiten de gemeente (postcode niet in het register) en adressen die het register niet kent:
   niet te koppelen;
 - adressen die niet precies in het register staan, maar waarvan het pand (postcode + huisnummer) precies één
-  adres in het register heeft: die koppelen op pand (CONTRACT §7);
+  adres in het register heeft: die koppelen op pand (docs/contract.md §7);
 - voorzieningen die vóór de periode eindigden of erna beginnen;
 - dubbele regels (dezelfde regel twee keer geëxporteerd).
 

@@ -1,4 +1,4 @@
--- CONTRACT §7: link on the adres pseudonym; failing that on the pand pseudonym when exactly one
+-- docs/contract.md §7: link on the adres pseudonym; failing that on the pand pseudonym when exactly one
 -- register address has it; otherwise the record stays unlinked. Only records in the period are
 -- linked. A linked record carries the register's address number, never a pseudonym.
 CREATE TABLE linked AS

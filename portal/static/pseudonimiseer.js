@@ -1,6 +1,6 @@
 "use strict";
 // Factlab in-browser pseudonymiser. Reads the partner's CSV and the key file with FileReader,
-// checks the addresses by canonical address v1 (CONTRACT §3) and computes the pseudonyms with
+// checks the addresses by canonical address v1 (docs/contract.md §3) and computes the pseudonyms with
 // WebCrypto HMAC-SHA256. Nothing leaves this page except the pseudonymised file the user saves
 // or delivers. The rules (regular expressions, column names, messages) are injected by the
 // portal from the Python sources, so both implementations share them.
@@ -83,7 +83,7 @@
     return { canoniek: valid ? pand + "|" + letter + "|" + toev : null, pand, fouten };
   }
 
-  // ---- key file (CONTRACT §2) ----
+  // ---- key file (docs/contract.md §2) ----
 
   const encoder = new TextEncoder();
 
@@ -125,7 +125,7 @@
       await hmacHex(cryptoKey, CONFIG.building_prefix + pand)];
   }
 
-  // ---- reading the CSV (CONTRACT §4), as Python's reader does ----
+  // ---- reading the CSV (docs/contract.md §4), as Python's reader does ----
 
   class FileFault extends Error {}
 

@@ -1,6 +1,6 @@
-"""iJw/iWmo 301 messages (toewijzing, release 3.2) as partner input (CONTRACT §4).
+"""iJw/iWmo 301 messages (toewijzing, release 3.2) as partner input (docs/contract.md §4).
 
-A message is checked against its XSD (shipped in `schemas/xsd/`) before anything is read from it.
+A message is checked against its XSD (shipped in `schemas/readers/xsd/`) before anything is read from it.
 It yields one row per ToegewezenProduct: voorziening = Product/Categorie, begindatum = Ingangsdatum,
 einddatum = Einddatum. The address is the client's first Contact of Soort 01 (BRP) with an Adres,
 failing that the first of Soort 03 (verblijf); relatives' contacts are never used. The rows carry
@@ -19,10 +19,11 @@ from pathlib import Path
 import pandas as pd
 from lxml import etree
 
-from schemas.extract_reader import FileFault
 from schemas.messages import RowError
+from schemas.readers.csv_reader import CHUNK_ROWS, FileFault
 
 XSD_DIR = Path(__file__).resolve().parent / "xsd"
+MAX_FAULTS_LISTED = 10
 MAX_MESSAGE_BYTES = 20 * 1024 * 1024
 ROW_COLUMNS = ("regel", "postcode", "huisnummer", "huisletter", "huisnummertoevoeging", "voorziening",
                "begindatum", "einddatum", "landcode", "adres_gevonden")
@@ -202,6 +203,46 @@ def read_message(path: Path) -> tuple[MessageKind, pd.DataFrame]:
 
 
 def iter_rows(path: Path) -> Iterator[tuple[pd.DataFrame, list[RowError]]]:
-    """The rows of one message, in the form of `schemas.extract_reader.iter_rows` (one chunk)."""
+    """The rows of one message, in the form of `schemas.readers.csv_reader.iter_rows` (one chunk)."""
     _, rows = read_message(path)
     yield rows, []
+
+
+def read_chunks(
+    sources: list[Path], info, named: bool = False
+) -> Iterator[tuple[pd.DataFrame, list[RowError]]]:
+    """The registry's entry: rows of many small messages, gathered into chunks (one suite run per chunk).
+
+    Rows carry `bron`, the index of their message in `sources`. With `named` (a folder of messages) an
+    unreadable message does not stop the others from being read, but all such messages are named
+    together in one FileFault at the end, so nothing is written.
+    """
+    faults: list[str] = []
+    pending: list[pd.DataFrame] = []
+    pending_rows = 0
+    for index, path in enumerate(sources):
+        try:
+            kind, rows = read_message(path)
+        except FileFault as fault:
+            if not named:
+                raise
+            faults.append(str(fault))
+            continue
+        info.messages[kind.name] += 1
+        rows.insert(0, "bron", index)
+        pending.append(rows)
+        pending_rows += len(rows)
+        if pending_rows >= CHUNK_ROWS:
+            yield pd.concat(pending, ignore_index=True), []
+            pending.clear()
+            pending_rows = 0
+    if faults:
+        listed = "\n  ".join(faults[:MAX_FAULTS_LISTED])
+        hidden = len(faults) - MAX_FAULTS_LISTED
+        more = f"\n  (en nog {hidden} bericht(en))" if hidden > 0 else ""
+        raise FileFault(
+            f"{len(faults)} van de {len(sources)} berichten zijn niet te lezen; er is niets "
+            f"geschreven. Haal ze uit de map of maak ze opnieuw aan:\n  {listed}{more}"
+        )
+    if pending:
+        yield pd.concat(pending, ignore_index=True), []

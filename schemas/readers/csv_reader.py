@@ -1,4 +1,4 @@
-"""Reading partner extracts (CONTRACT §4) as people really export them.
+"""Reading partner extracts (docs/contract.md §4) as people really export them.
 
 Detects the encoding (UTF-8 with or without BOM, else Windows-1252) and the delimiter (`;` or
 `,`), normalises header names, and yields the rows in chunks of strings with their line number,
@@ -41,6 +41,8 @@ _BINARY_SIGNATURES = (
      "sla het in Excel op als 'CSV UTF-8' of 'CSV (puntkomma gescheiden)'"),
     (b"%PDF", "een PDF-bestand", "lever de gegevens aan als CSV-bestand"),
     (b"PAR1", "een Parquet-bestand", "lever het CSV-bestand aan, niet de gepseudonimiseerde uitvoer"),
+    (b"\x89PNG", "een afbeelding", "lever een CSV-bestand of 301-bericht aan"),
+    (b"\xff\xd8\xff", "een afbeelding", "lever een CSV-bestand of 301-bericht aan"),
     (b"\xff\xfe", "een bestand in UTF-16 ('Unicode-tekst')", "sla het in Excel op als 'CSV UTF-8'"),
     (b"\xfe\xff", "een bestand in UTF-16 ('Unicode-tekst')", "sla het in Excel op als 'CSV UTF-8'"),
 )
@@ -50,7 +52,7 @@ class FileFault(Exception):
     """A file-level fault: nothing of the file can be used. The message is Dutch."""
 
 
-def _unreadable(path: Path, exc: OSError) -> FileFault:
+def unreadable(path: Path, exc: OSError) -> FileFault:
     return FileFault(f"{path.name}: het bestand kan niet gelezen worden ({exc.strerror or 'leesfout'})")
 
 
@@ -72,12 +74,17 @@ def normalise_header(name: str) -> str:
     return COLUMN_ALIASES.get(key, key)
 
 
-def _check_not_binary(path: Path, head: bytes) -> None:
+def refuse_binary(name: str, head: bytes) -> None:
+    """FileFault (Dutch, with what to do) for a file that is a spreadsheet, PDF, Parquet or not text."""
     for signature, what, advice in _BINARY_SIGNATURES:
         if head.startswith(signature):
-            raise FileFault(f"{path.name}: dit is {what}, geen CSV-bestand; {advice}")
+            raise FileFault(f"{name}: dit is {what}, geen CSV-bestand; {advice}")
     if b"\x00" in head[:4096]:
-        raise FileFault(f"{path.name}: dit is geen tekstbestand (CSV); lever een CSV-bestand aan")
+        raise FileFault(f"{name}: dit is geen tekstbestand (CSV); lever een CSV-bestand aan")
+
+
+def _check_not_binary(path: Path, head: bytes) -> None:
+    refuse_binary(path.name, head)
 
 
 def detect_encoding(path: Path) -> str:
@@ -150,7 +157,7 @@ def read_layout(path: Path, required: tuple[str, ...] = REQUIRED_COLUMNS,
         encoding = detect_encoding(path)
         header_line, forced, preamble = _first_lines(path, encoding)
     except OSError as exc:
-        raise _unreadable(path, exc) from None
+        raise unreadable(path, exc) from None
     if not header_line:
         raise FileFault(f"{path.name}: het bestand bevat geen kopregel")
     delimiter = forced or _pick_delimiter(header_line, required)
@@ -240,7 +247,7 @@ def _iter_rows_csv(path: Path, layout: ExtractLayout, chunk_rows: int = CHUNK_RO
     try:
         handle = _open_text(path, layout.encoding)
     except OSError as exc:
-        raise _unreadable(path, exc) from None
+        raise unreadable(path, exc) from None
     with handle:
         reader = csv.reader(handle, delimiter=layout.delimiter)
         to_skip = layout.preamble_records + 1
@@ -272,7 +279,7 @@ def _iter_rows_csv(path: Path, layout: ExtractLayout, chunk_rows: int = CHUNK_RO
         except UnicodeDecodeError:
             raise FileFault(f"{path.name}: de tekens zijn niet te lezen als {layout.encoding}") from None
         except OSError as exc:
-            raise _unreadable(path, exc) from None
+            raise unreadable(path, exc) from None
     if lines or errors:
         yield _frame(buffer, lines), errors
 
@@ -489,7 +496,7 @@ class _FastReader:
         try:
             handle = self.path.open("rb")
         except OSError as exc:
-            raise _unreadable(self.path, exc) from None
+            raise unreadable(self.path, exc) from None
         with handle:
             self.blocks = self._blocks(handle)
             while self.pos < len(self.buf) or self._extend():
@@ -513,7 +520,7 @@ class _FastReader:
             try:
                 data = handle.read(_BLOCK_BYTES)
             except OSError as exc:
-                raise _unreadable(self.path, exc) from None
+                raise unreadable(self.path, exc) from None
             if data:
                 data = carry + data if carry else data
                 cut = data.rfind(b"\n") + 1
@@ -756,3 +763,16 @@ class _FastReader:
 def _blank(text: bytes, delimiter: str) -> bool:
     """`_is_blank` for the record on one plain line (UTF-8)."""
     return _is_blank(text.decode("utf-8").split(delimiter))
+
+
+def read_chunks(
+    sources: list[Path], info, named: bool = False
+) -> Iterator[tuple[pd.DataFrame, list[RowError]]]:
+    """The registry's entry: raw rows of one CSV extract in chunks, with the layout noted in `info`."""
+    (source,) = sources
+    layout = read_layout(source)
+    info.encoding, info.delimiter = layout.encoding, layout.delimiter
+    info.ignored_columns = list(layout.ignored_columns)
+    for table, structural in iter_tables(source, layout, chunk_rows=CHUNK_ROWS):
+        # Arrow-backed `str` columns: the row rules work on them without a copy per value.
+        yield table.to_pandas(), structural

@@ -6,15 +6,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from linkage.atomic import atomic_directory
-from linkage.indicators import LEVELS
 from linkage.link_rate import low_link_signals
 from linkage.linking import DeliveryFile, LinkageError, LinkageResult
-from linkage.manifest import CONTRACT_VERSION, now_iso, package_versions, sha256_of, write_manifest
-from linkage.outputs import read_area_names, write_households, write_quality, write_samenloop
-from linkage.parquet_meta import read_metadata
-from linkage.periods import Period
 from linkage.ttp import steps_of
+from pipelines.manifest import CONTRACT_VERSION, now_iso, package_versions, sha256_of, write_manifest
+from pipelines.outputs import write_households, write_quality, write_samenloop
+from schemas.areas import read_area_names
+from schemas.atomic import atomic_directory
+from schemas.formats import read_metadata
+from schemas.indicators import LEVELS
+from schemas.periods import Period
 
 OUTPUT_MARKER = "manifest.json"
 

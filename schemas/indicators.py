@@ -1,4 +1,4 @@
-"""The one place that knows the indicator names of CONTRACT §7 and how they relate.
+"""The one place that knows the indicator names of docs/contract.md §7 and how they relate.
 
 Everything that writes, protects or reports indicators takes the names and their order from here.
 """

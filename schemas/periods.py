@@ -1,4 +1,4 @@
-"""Reporting periods (CONTRACT §6): `2026`, `2026H1`, `2026Q3` or a peildatum `2026-06-30`."""
+"""Reporting periods (docs/contract.md §6): `2026`, `2026H1`, `2026Q3` or a peildatum `2026-06-30`."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Benchmark for big deliveries: validate and pseudonymise a generated messy extract in bounded memory.
 
-    python -m schemas.bench_big_extract                 # 250 000 and 1 000 000 rows
-    python -m schemas.bench_big_extract --rijen 1000000
+    python -m bench.big_extract                 # 250 000 and 1 000 000 rows
+    python -m bench.big_extract --rijen 1000000
 
 Generates a fictional extract the way partners export it (Windows-1252, `;`, CRLF, names and BSN
 in extra columns, Excel-mangled codes, mixed date forms, `12a`/`12-2` house numbers, about 2% invalid
@@ -111,8 +111,8 @@ def _cpu_seconds() -> float:
 
 def run_step(step: str, source: Path) -> dict[str, float | int]:
     """One step in this process: the numbers for it, with the memory after imports as baseline."""
-    from linkage.delivery import pseudonymise_delivery, validate_delivery
     from linkage.keys import new_key
+    from pipelines.intake.delivery import pseudonymise_delivery, validate_delivery
     from schemas.codelist import load_code_list
     from schemas.expectation_suites import CSV_SUITE, RowRuleSuite, suite_for
 
@@ -168,12 +168,12 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="factlab-bench-") as work:
         for rows in args.rijen:
             source = Path(work) / f"levering-{rows}.csv"
-            subprocess.run([sys.executable, "-m", "schemas.bench_big_extract", "--stap", "genereer",
+            subprocess.run([sys.executable, "-m", "bench.big_extract", "--stap", "genereer",
                             "--rijen", str(rows), "--bestand", str(source)], check=True)
             size_mb = source.stat().st_size / 1024 / 1024
             for step in ("validate", "pseudonymise"):
                 completed = subprocess.run(
-                    [sys.executable, "-m", "schemas.bench_big_extract", "--stap", step,
+                    [sys.executable, "-m", "bench.big_extract", "--stap", step,
                      "--bestand", str(source)],
                     capture_output=True, text=True, check=True,
                 )

@@ -8,9 +8,9 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from linkage.delivery import pseudonymise_delivery
 from linkage.keys import new_key, write_key
-from linkage.register import pseudonymise_register
+from pipelines.intake.delivery import pseudonymise_delivery
+from pipelines.intake.register import pseudonymise_register
 from schemas.codelist import load_code_list
 
 SAMPLE_SETTINGS = "demo.json"

@@ -1,4 +1,4 @@
-"""Pseudonymising the address register (CONTRACT §6 `factlab register`), done by the key custodian.
+"""Pseudonymising the address register (docs/contract.md §6 `factlab register`), done by the key custodian.
 
 The register of a whole country has millions of rows, so the work is done on Arrow columns: no
 Python object per address. Chunks of the CSV are checked as they are read; the valid rows are kept
@@ -21,14 +21,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from linkage.atomic import atomic_path
-from linkage.canonical import CANONICAL_VERSION, canonicalise_arrow
 from linkage.keys import Key
-from linkage.parquet_meta import FORMAT_VERSION, REGISTER_FORMAT, with_metadata
 from linkage.pseudonyms import HEX_LENGTH, address_pseudonym_column, building_pseudonym_column
-from linkage.rejects import RejectsWriter
-from schemas.extract_reader import iter_tables, read_layout
+from schemas.atomic import atomic_path
+from schemas.canonical import CANONICAL_VERSION, canonicalise_arrow
+from schemas.formats import FORMAT_VERSION, REGISTER_FORMAT, REGISTER_SCHEMA, with_metadata
 from schemas.messages import RowError
+from schemas.readers.csv_reader import iter_tables, read_layout
+from schemas.rejects import RejectsWriter
 from schemas.row_rules import ADDRESS_ERROR_COLUMNS
 
 REGISTER_REQUIRED = ("postcode", "huisnummer", "buurtcode")
@@ -46,16 +46,6 @@ HOUSEHOLDS_INVALID = "huishoudens_ongeldig"
 _PLAIN_COUNT = r"^[0-9]{1,15}$"
 """Household counts that are certainly valid integers; anything else is judged like pandas.to_numeric."""
 
-REGISTER_SCHEMA = pa.schema(
-    [
-        ("adres_pseudoniem", pa.string()),
-        ("pand_pseudoniem", pa.string()),
-        ("buurtcode", pa.string()),
-        ("wijkcode", pa.string()),
-        ("gemeentecode", pa.string()),
-        ("huishoudens", pa.int64()),
-    ]
-)
 _VALID_SCHEMA = pa.schema(
     [("regel", pa.int64()), ("canoniek", pa.string()), ("pand", pa.string()), ("buurtcode", pa.string()),
      ("huishoudens", pa.int64())]
@@ -75,7 +65,7 @@ class RegisterResult:
 
 
 def area_codes(buurtcode: pa.Array) -> tuple[pa.Array, pa.Array]:
-    """Wijk and gemeente codes nested in a buurt code (CONTRACT §6)."""
+    """Wijk and gemeente codes nested in a buurt code (docs/contract.md §6)."""
     return (pc.binary_join_element_wise("WK", pc.utf8_slice_codeunits(buurtcode, 2, 8), ""),
             pc.binary_join_element_wise("GM", pc.utf8_slice_codeunits(buurtcode, 2, 6), ""))
 

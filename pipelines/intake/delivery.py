@@ -1,4 +1,4 @@
-"""Pseudonymising a partner delivery (CONTRACT §4, §6): validate, canonicalise, HMAC, write Parquet.
+"""Pseudonymising a partner delivery (docs/contract.md §4, §6): validate, canonicalise, HMAC, write Parquet.
 
 Runs at the partner. A delivery is one CSV extract, one iJw/iWmo 301 message (`.xml`), or a folder
 of 301 messages. The output holds no address, name or BSN: only the two pseudonyms, the voorziening
@@ -26,55 +26,25 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from linkage.atomic import atomic_path
-from linkage.canonical import CANONICAL_VERSION
 from linkage.keys import Key, new_key
-from linkage.parquet_meta import DELIVERY_FORMAT, FORMAT_VERSION, with_metadata
 from linkage.pseudonyms import address_pseudonym_column, building_pseudonym_column
+from linkage.sql_units import execute
+from schemas.atomic import atomic_path
+from schemas.canonical import CANONICAL_VERSION
 from schemas.codelist import CodeList
-from schemas.controle_rapport import ErrorListWriter
-from schemas.expectation_suites import CSV_SUITE, MESSAGE_SUITE, suite_for
-from schemas.extract_reader import CHUNK_ROWS, FileFault, iter_tables, read_layout
-from schemas.istandaard import looks_like_message, read_message
+from schemas.expectation_suites import suite_for
+from schemas.formats import DELIVERY_FORMAT, DELIVERY_SCHEMA, FORMAT_VERSION, with_metadata
 from schemas.messages import RowError
+from schemas.readers.csv_reader import FileFault
+from schemas.readers.registry import READERS, Reader, reader_of_path
+from schemas.rejects import RejectsWriter
 from schemas.row_rules import judge_rows, prepare_rows
 
-DELIVERY_SCHEMA = pa.schema(
-    [
-        ("adres_pseudoniem", pa.string()),
-        ("pand_pseudoniem", pa.string()),
-        ("voorziening", pa.string()),
-        ("domein", pa.string()),
-        ("begindatum", pa.date32()),
-        ("einddatum", pa.date32()),
-    ]
-)
-_STAGING_SCHEMA = DELIVERY_SCHEMA.append(pa.field("bron", pa.int32())).append(pa.field("regel", pa.int64()))
+STAGING_SCHEMA = DELIVERY_SCHEMA.append(pa.field("bron", pa.int32())).append(pa.field("regel", pa.int64()))
 EXAMPLES_PER_RULE = 10
 LISTED_ERRORS = 5_000
 OUTPUT_BATCH_ROWS = 65_536
-MAX_FAULTS_LISTED = 10
 DUCKDB_MEMORY_LIMIT = "256MB"  # DuckDB spills beyond it: with CHUNK_ROWS this bounds memory per delivery
-
-DEDUPLICATE_SQL = """
-SELECT adres_pseudoniem, pand_pseudoniem, voorziening, domein, begindatum, einddatum
-FROM read_parquet($staging)
-QUALIFY row_number() OVER (
-    PARTITION BY adres_pseudoniem, voorziening, begindatum, einddatum ORDER BY bron, regel) = 1
-ORDER BY adres_pseudoniem, voorziening, begindatum, einddatum
-"""
-
-DUPLICATE_LINES_SQL = """
-SELECT bron, regel,
-    first_value(bron) OVER duplicates AS eerste_bron,
-    first_value(regel) OVER duplicates AS eerste_regel
-FROM read_parquet($staging)
-WINDOW duplicates AS (
-    PARTITION BY adres_pseudoniem, voorziening, begindatum, einddatum ORDER BY bron, regel)
-QUALIFY bron <> eerste_bron OR regel <> eerste_regel
-ORDER BY bron, regel
-"""
-
 
 @dataclass
 class DeliveryResult:
@@ -126,75 +96,35 @@ def delivery_sources(source: Path) -> tuple[list[Path], list[str]]:
     return messages, [p.name for p in entries if p.suffix.lower() != ".xml"]
 
 
-def _csv_chunks(
-    source: Path, codes: CodeList, result: DeliveryResult
-) -> Iterator[tuple[pd.DataFrame, list[RowError], int]]:
-    layout = read_layout(source)
-    result.encoding, result.delimiter = layout.encoding, layout.delimiter
-    result.ignored_columns = list(layout.ignored_columns)
-    suite = suite_for(CSV_SUITE, codes.codes())
-    for table, structural in iter_tables(source, layout, chunk_rows=CHUNK_ROWS):
-        # The chunk as Arrow-backed `str` columns: the row rules work on them without a copy per value.
-        rows = table.to_pandas()
-        valid, errors = judge_rows(prepare_rows(rows, codes), suite, codes)
-        yield valid, sorted(structural + errors, key=lambda e: e.regel), len(rows) + len(structural)
-
-
-def _message_chunks(
-    sources: list[Path], codes: CodeList, result: DeliveryResult, folder: bool
-) -> Iterator[tuple[pd.DataFrame, list[RowError], int]]:
-    """Rows of many small messages, checked together in chunks (one suite run per chunk, not per message)."""
-    suite = suite_for(MESSAGE_SUITE, codes.codes())
-    names = [p.name for p in sources] if folder else None
-    faults: list[str] = []
-    pending: list[pd.DataFrame] = []
-    pending_rows = 0
-
-    def judge() -> tuple[pd.DataFrame, list[RowError], int]:
-        rows = pd.concat(pending, ignore_index=True)
-        pending.clear()
-        valid, errors = judge_rows(prepare_rows(rows, codes), suite, codes, bestanden=names)
-        return valid, errors, len(rows)
-
-    for index, path in enumerate(sources):
-        try:
-            kind, rows = read_message(path)
-        except FileFault as fault:
-            if not folder:
-                raise
-            faults.append(str(fault))
-            continue
-        result.messages[kind.name] += 1
-        rows.insert(0, "bron", index)
-        pending.append(rows)
-        pending_rows += len(rows)
-        if pending_rows >= CHUNK_ROWS:
-            yield judge()
-            pending_rows = 0
-    if faults:
-        listed = "\n  ".join(faults[:MAX_FAULTS_LISTED])
-        hidden = len(faults) - MAX_FAULTS_LISTED
-        more = f"\n  (en nog {hidden} bericht(en))" if hidden > 0 else ""
-        raise FileFault(
-            f"{len(faults)} van de {len(sources)} berichten zijn niet te lezen; er is niets "
-            f"geschreven. Haal ze uit de map of maak ze opnieuw aan:\n  {listed}{more}"
-        )
-    if pending:
-        yield judge()
-
-
 def checked_chunks(
     source: Path, codes: CodeList, result: DeliveryResult
 ) -> Iterator[tuple[pd.DataFrame, list[RowError], int]]:
-    """(valid rows, errors, rows read) per chunk of a delivery; raises FileFault for a file-level fault."""
+    """(valid rows, errors, rows read) per chunk of a delivery; raises FileFault for a file-level fault.
+
+    The format is found by the reader registry (`schemas.readers.registry`); a folder holds 301 messages.
+    """
     sources, ignored = delivery_sources(source)
     result.sources = [p.name for p in sources]
     result.folder = source.is_dir()
     result.ignored_files = ignored
-    if result.folder or looks_like_message(source):
-        yield from _message_chunks(sources, codes, result, result.folder)
-    else:
-        yield from _csv_chunks(source, codes, result)
+    reader = READERS["301-xml"] if result.folder else reader_of_path(source)
+    yield from judged_chunks(reader, sources, codes, result, named=result.folder)
+
+
+def judged_chunks(
+    reader: Reader, sources: list, codes: CodeList, result: DeliveryResult, named: bool
+) -> Iterator[tuple[pd.DataFrame, list[RowError], int]]:
+    """The reader's raw chunks judged by its rule suite: (valid rows, errors in line order, rows read).
+
+    `sources` are paths, or in-memory stand-ins for them (the portal); with `named` errors name their file.
+    """
+    suite = suite_for(reader.suite, codes.codes())
+    names = [p.name for p in sources] if named else None
+    for rows, structural in reader.read(sources, result, named):
+        valid, errors = judge_rows(prepare_rows(rows, codes), suite, codes, bestanden=names)
+        if structural:  # the CSV reader's own row errors, merged into line order
+            errors = sorted(structural + errors, key=lambda e: e.regel)
+        yield valid, errors, len(rows) + len(structural)
 
 
 def pseudonymise_delivery(
@@ -214,10 +144,10 @@ def pseudonymise_delivery(
     with tempfile.TemporaryDirectory(prefix="factlab-") as work:
         work_dir = Path(work)
         staging = work_dir / "staging.parquet"
-        error_list = ErrorListWriter(work_dir / "afgekeurd.csv", source.name)
+        error_list = RejectsWriter(work_dir / "afgekeurd.csv", source.name)
         # Staging is read once by DuckDB and then deleted: no compression, and no dictionary for the
         # pseudonyms (random hex, every value distinct), which only cost time to attempt.
-        writer = pq.ParquetWriter(staging, _STAGING_SCHEMA, compression="none",
+        writer = pq.ParquetWriter(staging, STAGING_SCHEMA, compression="none",
                                   use_dictionary=["voorziening", "domein"])
         try:
             for valid, errors, rows_read in checked_chunks(source, codes, result):
@@ -226,19 +156,14 @@ def pseudonymise_delivery(
                 result.record(errors)
                 error_list.write(errors)
                 if len(valid):
-                    writer.write_table(_pseudonymise_rows(valid, key))
+                    writer.write_table(staging_table(valid, key))
             writer.close()
             with _duckdb(work_dir) as con:
-                staged = {"staging": str(staging)}
-                for batch in con.sql(DUPLICATE_LINES_SQL, params=staged).to_arrow_reader(OUTPUT_BATCH_ROWS):
-                    dup_errors = _duplicate_errors(batch, result.sources if result.folder else None)
-                    result.rows_duplicate += len(dup_errors)
-                    result.record(dup_errors)
+                con.read_parquet(str(staging)).create_view("staging")
+                for dup_errors in duplicate_rows(con, result):
                     error_list.write(dup_errors)
-                kept = con.sql("SELECT count(*) FROM read_parquet($staging)", params=staged).fetchall()[0][0]
-                result.rows_written = int(kept) - result.rows_duplicate
                 if out is not None:
-                    _write_delivery(con, staged, out, delivery_metadata(result, partner, key))
+                    _write_delivery(con, out, delivery_metadata(result, partner, key))
         finally:
             writer.close()
             error_list.close()
@@ -255,7 +180,7 @@ def _duckdb(work_dir: Path) -> duckdb.DuckDBPyConnection:
 
 
 def delivery_metadata(result: DeliveryResult, partner: str, key: Key) -> dict[str, object]:
-    """The file metadata of a pseudonymised delivery (CONTRACT §6)."""
+    """The file metadata of a pseudonymised delivery (docs/contract.md §6)."""
     return {
         "format": DELIVERY_FORMAT,
         "format_version": FORMAT_VERSION,
@@ -269,14 +194,33 @@ def delivery_metadata(result: DeliveryResult, partner: str, key: Key) -> dict[st
     }
 
 
-def _write_delivery(
-    con: duckdb.DuckDBPyConnection, params: dict[str, str], out: Path, metadata: dict[str, object]
-) -> None:
+def duplicate_rows(con: duckdb.DuckDBPyConnection, result: DeliveryResult) -> Iterator[list[RowError]]:
+    """Report the repeated rows of the staged delivery (view `staging`) into `result`, batch by batch.
+
+    Also sets `result.rows_written`: the records the delivery keeps (`records`).
+    """
+    names = result.sources if result.folder else None
+    for batch in execute(con, "delivery_duplicates").to_arrow_reader(OUTPUT_BATCH_ROWS):
+        dup_errors = _duplicate_errors(batch, names)
+        result.rows_duplicate += len(dup_errors)
+        result.record(dup_errors)
+        yield dup_errors
+    staged = execute(con, "staging_rows").fetchall()[0][0]
+    result.rows_written = int(staged) - result.rows_duplicate
+
+
+def records(con: duckdb.DuckDBPyConnection, schema: pa.Schema) -> Iterator[pa.Table]:
+    """The kept records of the staged delivery (view `staging`), in pseudonym order, as `schema`."""
+    for batch in execute(con, "delivery_records").to_arrow_reader(OUTPUT_BATCH_ROWS):
+        yield pa.Table.from_batches([batch]).cast(schema)
+
+
+def _write_delivery(con: duckdb.DuckDBPyConnection, out: Path, metadata: dict[str, object]) -> None:
     schema = with_metadata(DELIVERY_SCHEMA.empty_table(), metadata).schema
     with atomic_path(out) as tmp:
         with pq.ParquetWriter(tmp, schema) as parquet:
-            for batch in con.sql(DEDUPLICATE_SQL, params=params).to_arrow_reader(OUTPUT_BATCH_ROWS):
-                parquet.write_table(pa.Table.from_batches([batch]).cast(schema))
+            for table in records(con, schema):
+                parquet.write_table(table)
 
 
 def _duplicate_errors(batch: pa.RecordBatch, sources: list[str] | None) -> list[RowError]:
@@ -292,13 +236,23 @@ def _duplicate_errors(batch: pa.RecordBatch, sources: list[str] | None) -> list[
     return errors
 
 
-def _pseudonymise_rows(valid: pd.DataFrame, key: Key) -> pa.Table:
-    """The staging table of a chunk's valid rows: columns go to Arrow whole, no Python object per row."""
+def staging_table(
+    valid: pd.DataFrame, key: Key, pseudonyms: tuple[pa.Array, pa.Array] | None = None
+) -> pa.Table:
+    """The staging table of a chunk's valid rows: columns go to Arrow whole, no Python object per row.
+
+    The pseudonyms are computed from `canoniek` and `pand` with `key`, or given (adres, pand) when the
+    partner's browser already made them.
+    """
     bron = valid["bron"].to_numpy() if "bron" in valid else np.zeros(len(valid), dtype=np.int32)
+    if pseudonyms is None:
+        pseudonyms = (
+            address_pseudonym_column(key, valid["canoniek"]), building_pseudonym_column(key, valid["pand"])
+        )
     return pa.table(
         {
-            "adres_pseudoniem": address_pseudonym_column(key, valid["canoniek"]),
-            "pand_pseudoniem": building_pseudonym_column(key, valid["pand"]),
+            "adres_pseudoniem": pseudonyms[0],
+            "pand_pseudoniem": pseudonyms[1],
             "voorziening": pa.array(valid["voorziening"], pa.string()),
             "domein": pa.array(valid["domein"], pa.string()),
             # `datetime.date` objects, NaT where einddatum is open: Arrow converts them in one call.
@@ -307,7 +261,7 @@ def _pseudonymise_rows(valid: pd.DataFrame, key: Key) -> pa.Table:
             "bron": pa.array(bron, pa.int32()),
             "regel": pa.array(valid["regel"].to_numpy(), pa.int64()),
         },
-        schema=_STAGING_SCHEMA,
+        schema=STAGING_SCHEMA,
     )
 
 

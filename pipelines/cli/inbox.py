@@ -39,8 +39,8 @@ def inbox() -> None:
 @_period_option
 def status(inbox: Path, periode: str) -> None:
     """Toon wie er voor een periode geleverd heeft: 0 compleet, 1 iemand ontbreekt, 2 fout."""
-    from linkage.periods import PeriodError
     from pipelines.inbox import InboxError, inbox_status, resolve_period
+    from schemas.periods import PeriodError
 
     try:
         result = inbox_status(inbox, resolve_period(periode))
@@ -70,10 +70,10 @@ def run(inbox: Path, periode: str, out: Path, ook_onvolledig: bool, geen_pdf: bo
     configure_prefect()
     from disclosure.rules import RulesError
     from linkage.linking import LinkageError
-    from linkage.parquet_meta import PseudonymisedFileError
-    from linkage.periods import PeriodError
     from pipelines.inbox import InboxError, InboxIncomplete
     from pipelines.inbox_flow import inbox_stapelingsmonitor
+    from schemas.formats import PseudonymisedFileError
+    from schemas.periods import PeriodError
 
     try:
         result = inbox_stapelingsmonitor(

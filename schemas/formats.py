@@ -1,4 +1,4 @@
-"""Reading and writing the Factlab metadata stamped on pseudonymised Parquet files."""
+"""The formats of the files Factlab writes (docs/contract.md §6, §7): Parquet schemas, metadata, columns."""
 
 from __future__ import annotations
 
@@ -10,6 +10,45 @@ import pyarrow.parquet as pq
 DELIVERY_FORMAT = "factlab-levering"
 REGISTER_FORMAT = "factlab-register"
 FORMAT_VERSION = "1"
+
+DELIVERY_SCHEMA = pa.schema(
+    [
+        ("adres_pseudoniem", pa.string()),
+        ("pand_pseudoniem", pa.string()),
+        ("voorziening", pa.string()),
+        ("domein", pa.string()),
+        ("begindatum", pa.date32()),
+        ("einddatum", pa.date32()),
+    ]
+)
+REGISTER_SCHEMA = pa.schema(
+    [
+        ("adres_pseudoniem", pa.string()),
+        ("pand_pseudoniem", pa.string()),
+        ("buurtcode", pa.string()),
+        ("wijkcode", pa.string()),
+        ("gemeentecode", pa.string()),
+        ("huishoudens", pa.int64()),
+    ]
+)
+SAMENLOOP_COLUMNS = (
+    "gebiedscode",
+    "gebiedsnaam",
+    "niveau",
+    "indicator",
+    "aantal",
+    "per_1000_huishoudens",
+    "geheim",
+)
+QUALITY_COLUMNS = (
+    "partner",
+    "key_id",
+    "records",
+    "records_in_periode",
+    "gekoppeld_adres",
+    "gekoppeld_pand",
+    "niet_gekoppeld",
+)
 
 
 class PseudonymisedFileError(Exception):

@@ -1,4 +1,4 @@
-"""Writing the run's output files (CONTRACT §7): samenloop.csv, kwaliteit.csv, huishoudens.parquet."""
+"""Writing the run's output files (docs/contract.md §7): samenloop.csv, kwaliteit.csv, huishoudens.parquet."""
 
 from __future__ import annotations
 
@@ -9,48 +9,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-SAMENLOOP_COLUMNS = (
-    "gebiedscode",
-    "gebiedsnaam",
-    "niveau",
-    "indicator",
-    "aantal",
-    "per_1000_huishoudens",
-    "geheim",
-)
-QUALITY_COLUMNS = (
-    "partner",
-    "key_id",
-    "records",
-    "records_in_periode",
-    "gekoppeld_adres",
-    "gekoppeld_pand",
-    "niet_gekoppeld",
-)
-
-
-def read_area_names(path: Path) -> dict[str, str]:
-    """AREAS.csv (`code;naam`, `;` or `,`, UTF-8 or Windows-1252) as a code → name mapping."""
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("cp1252", errors="replace")
-    lines = [line for line in text.splitlines() if line.strip()]
-    if not lines:
-        return {}
-    delimiter = ";" if lines[0].count(";") >= lines[0].count(",") else ","
-    reader = csv.reader(lines, delimiter=delimiter)
-    header = [h.strip().lower() for h in next(reader)]
-    try:
-        code_at, name_at = header.index("code"), header.index("naam")
-    except ValueError:
-        code_at, name_at = 0, 1
-    return {
-        row[code_at].strip().upper(): row[name_at].strip()
-        for row in reader
-        if len(row) > max(code_at, name_at)
-    }
+from schemas.formats import QUALITY_COLUMNS, SAMENLOOP_COLUMNS
 
 
 def _format_count(value: object) -> str:

@@ -1,4 +1,4 @@
-"""Canonical address v1 (CONTRACT §3): the one canonicaliser, vectorised over Arrow columns.
+"""Canonical address v1 (docs/contract.md §3): the one canonicaliser, vectorised over Arrow columns.
 
 Every place that turns an address into a pseudonym goes through `canonicalise_addresses` (pandas in,
 pandas out) or `canonicalise_arrow` (Arrow in, Arrow out): the first is a thin wrapper around the

@@ -1,4 +1,4 @@
-"""The `factlab` command (CONTRACT §6). Messages are Dutch; row values are printed only by the
+"""The `factlab` command (docs/contract.md §6). Messages are Dutch; row values are printed only by the
 partner-side commands that read the partner's own file (validate, pseudonymise)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from pipelines.cli_ttp import ttp
+from pipelines.cli.ttp import ttp
 from pipelines.environment import PROJECT_ROOT, configure_prefect
 
 EXIT_OK, EXIT_ROWS_INVALID, EXIT_FILE_FAULT = 0, 1, 2
@@ -107,9 +107,9 @@ def validate(file: Path, rapport_dir: Path | None, codelijst: Path | None) -> No
 
     Exitcode 0 alles goed, 1 rijen afgekeurd, 2 bestandsfout.
     """
-    from linkage.delivery import validate_delivery
+    from pipelines.intake.delivery import validate_delivery
     from schemas.controle_rapport import report_paths, write_html_report
-    from schemas.extract_reader import FileFault
+    from schemas.readers.csv_reader import FileFault
 
     codes = _codes(codelijst)
     csv_path, html_path = report_paths(file, rapport_dir)
@@ -145,9 +145,9 @@ def pseudonymise(
     file: Path, keyfile: Path, partner: str, out: Path, rejects: Path | None, codelijst: Path | None
 ) -> None:
     """Controleer en pseudonimiseer een aanlevering (CSV, 301-bericht of map met 301-berichten)."""
-    from linkage.delivery import pseudonymise_delivery
     from linkage.keys import KeyFileError, load_key
-    from schemas.extract_reader import FileFault
+    from pipelines.intake.delivery import pseudonymise_delivery
+    from schemas.readers.csv_reader import FileFault
 
     if not partner.strip():
         _fail("--partner mag niet leeg zijn")
@@ -171,8 +171,8 @@ def pseudonymise(
 def register(file: Path, keyfile: Path, out: Path, rejects: Path | None) -> None:
     """Pseudonimiseer het adressenregister (bij de sleutelbeheerder)."""
     from linkage.keys import KeyFileError, load_key
-    from linkage.register import pseudonymise_register
-    from schemas.extract_reader import FileFault
+    from pipelines.intake.register import pseudonymise_register
+    from schemas.readers.csv_reader import FileFault
 
     try:
         loaded = load_key(keyfile)
@@ -234,10 +234,10 @@ def _run_flow(deliveries, register_path, areas, period, out, niveaus, regels, vo
     from disclosure.protect import DisclosureError
     from disclosure.rules import RulesError
     from linkage.linking import LinkageError
-    from linkage.parquet_meta import PseudonymisedFileError
-    from linkage.periods import PeriodError
     from pipelines.stapeling_flow import stapelingsmonitor
     from reports.figures import ReportInputError
+    from schemas.formats import PseudonymisedFileError
+    from schemas.periods import PeriodError
 
     try:
         stapelingsmonitor(
@@ -272,12 +272,12 @@ def _run_flow(deliveries, register_path, areas, period, out, niveaus, regels, vo
 @click.option("--geen-pdf", is_flag=True, default=False)
 def demo(out: Path, sample: Path, geen_pdf: bool) -> None:
     """De hele keten op data/sample met een wegwerpsleutel; toont waar het rapport staat."""
-    from pipelines.demo import run_demo
+    from pipelines.cli.demo import run_demo
 
     run_demo(sample, out, pdf=not geen_pdf, run_flow=_run_flow, echo=click.echo)
 
 
-from pipelines.inbox_cli import inbox as inbox_commands  # noqa: E402  (own module, attached here)
+from pipelines.cli.inbox import inbox as inbox_commands  # noqa: E402  (own module, attached here)
 
 main.add_command(inbox_commands)
 

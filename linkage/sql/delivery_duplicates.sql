@@ -1,0 +1,10 @@
+-- Rows of a staged delivery (view `staging`) that repeat an earlier row: same address pseudonym,
+-- voorziening and dates. The first row (by file, then line) is kept; each later one is named with it.
+SELECT bron, regel,
+    first_value(bron) OVER duplicates AS eerste_bron,
+    first_value(regel) OVER duplicates AS eerste_regel
+FROM staging
+WINDOW duplicates AS (
+    PARTITION BY adres_pseudoniem, voorziening, begindatum, einddatum ORDER BY bron, regel)
+QUALIFY bron <> eerste_bron OR regel <> eerste_regel
+ORDER BY bron, regel

@@ -1,0 +1,2 @@
+-- Rows in a staged delivery (view `staging`).
+SELECT count(*) FROM staging
