@@ -4,12 +4,14 @@ Every list of rejected rows Factlab writes (validate, pseudonymise, register, th
 goes through `RejectsWriter`: `;`-separated UTF-8 with BOM and CRLF, so it opens cleanly in Dutch
 Excel. Every text cell of every CSV Factlab writes goes through `neutralise_formula`: a cell that a
 spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`, tab or CR) gets a leading
-apostrophe, as OWASP advises for CSV injection. Line numbers and rule codes are written as they are.
+apostrophe, as OWASP advises for CSV injection. A plain number (`-1`, `+31`, `2.5`) runs nothing and
+stays as it is, as do line numbers and rule codes.
 """
 
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TextIO
@@ -18,12 +20,15 @@ from schemas.messages import RowError
 
 REJECT_COLUMNS = ("bestand", "regel", "kolom", "waarde", "code", "melding")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(?:[.,][0-9]+)?")
 
 
 def neutralise_formula(value: object) -> str:
     """The cell as text that no spreadsheet runs as a formula."""
     text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
+    if text.startswith(FORMULA_START) and not _PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
 
 
 class RejectsWriter:

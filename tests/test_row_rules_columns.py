@@ -164,7 +164,7 @@ def test_staging_table_equals_the_row_by_row_build(codes, test_key, message):
     assert valid["einddatum"].isna().any() and valid["einddatum"].notna().any()
     if message:
         assert valid["bron"].nunique() == 3
-    staged = delivery._pseudonymise_rows(valid, test_key)
+    staged = delivery.staging_table(valid, test_key)
     assert staged.equals(_staging_row_by_row(valid, test_key), check_metadata=True)
     assert staged.schema == delivery._STAGING_SCHEMA
 
@@ -173,7 +173,7 @@ def test_staging_table_of_a_chunk_without_any_einddatum(codes, test_key):
     rows = _messy_rows(200, seed=10).assign(einddatum="")
     valid, _ = judge_rows(prepare_rows(rows, codes), suite_for(CSV_SUITE, codes.codes()), codes)
     assert len(valid) and valid["einddatum"].isna().all()
-    staged = delivery._pseudonymise_rows(valid, test_key)
+    staged = delivery.staging_table(valid, test_key)
     assert staged.equals(_staging_row_by_row(valid, test_key), check_metadata=True)
     assert staged.column("einddatum").null_count == len(valid)
 

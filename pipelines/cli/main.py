@@ -293,3 +293,7 @@ main.add_command(portal_commands)
 from bench.cli import bench as bench_command  # noqa: E402  (own module, attached here)
 
 main.add_command(bench_command)
+
+
+if __name__ == "__main__":
+    main()
