@@ -152,7 +152,7 @@ def _staging_row_by_row(valid: pd.DataFrame, key) -> pa.Table:
             "bron": pa.array(bron.tolist(), pa.int32()),
             "regel": valid["regel"].tolist(),
         },
-        schema=delivery._STAGING_SCHEMA,
+        schema=delivery.STAGING_SCHEMA,
     )
 
 
@@ -166,7 +166,7 @@ def test_staging_table_equals_the_row_by_row_build(codes, test_key, message):
         assert valid["bron"].nunique() == 3
     staged = delivery.staging_table(valid, test_key)
     assert staged.equals(_staging_row_by_row(valid, test_key), check_metadata=True)
-    assert staged.schema == delivery._STAGING_SCHEMA
+    assert staged.schema == delivery.STAGING_SCHEMA
 
 
 def test_staging_table_of_a_chunk_without_any_einddatum(codes, test_key):
