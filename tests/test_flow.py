@@ -7,6 +7,7 @@ One small generated municipality (data/sample/generate.py) is pseudonymised into
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -30,10 +31,11 @@ from prefect.logging.handlers import APILogWorker
 from prefect.testing.utilities import prefect_test_harness
 
 from linkage.linking import LinkageError
-from pipelines import stapeling_flow
+from pipelines import stapeling_steps
 from pipelines.inbox import InboxIncomplete, fill_demo_inbox
 from pipelines.inbox_flow import INBOX_ARTIFACT, inbox_stapelingsmonitor
-from pipelines.stapeling_flow import KEY_FIGURES_ARTIFACT, QUALITY_ARTIFACT, stapelingsmonitor
+from pipelines.stapeling_flow import stapelingsmonitor
+from pipelines.stapeling_steps import KEY_FIGURES_ARTIFACT, QUALITY_ARTIFACT
 
 pytestmark = pytest.mark.slow
 
@@ -227,7 +229,7 @@ def test_file_errors_are_retried_and_other_errors_are_not(harness, inbox: Path, 
         calls.append(path.name)
         raise OSError("share niet bereikbaar")
 
-    monkeypatch.setattr(stapeling_flow, "describe_delivery", unreadable)
+    monkeypatch.setattr(stapeling_steps, "describe_delivery", unreadable)
     assert _run_direct(inbox, tmp_path / "a", return_state=True).is_failed()
     assert len(calls) == 3, "valideren: one try and two retries on a file error"
 
@@ -237,7 +239,7 @@ def test_file_errors_are_retried_and_other_errors_are_not(harness, inbox: Path, 
         calls.append(path.name)
         raise LinkageError("verkeerde levering")
 
-    monkeypatch.setattr(stapeling_flow, "describe_delivery", wrong)
+    monkeypatch.setattr(stapeling_steps, "describe_delivery", wrong)
     assert _run_direct(inbox, tmp_path / "b", return_state=True).is_failed()
     assert len(calls) == 1
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
@@ -305,3 +307,35 @@ def test_cli_inbox_run_reports_missing_partners_and_the_report(harness, inbox: P
     anyway = CliRunner().invoke(main, [*command, "--ook-onvolledig"])
     assert anyway.exit_code == 0, anyway.output
     assert f"rapport: {tmp_path / 'uit' / PERIOD / 'rapport.html'}" in anyway.output
+
+
+def test_local_run_writes_the_same_output_as_the_flow_without_importing_prefect(first_run, inbox: Path,
+                                                                                 tmp_path):
+    """`factlab run` without a configured Prefect server runs the same steps in-process, no server started."""
+    out, _ = first_run
+    folder = inbox / PERIOD
+    script = (
+        "import sys\n"
+        "from pipelines.cli.main import main\n"
+        "try:\n"
+        "    main(sys.argv[1:], standalone_mode=False)\n"
+        "finally:\n"
+        "    loaded = any(m == 'prefect' or m.startswith('prefect.') for m in sys.modules)\n"
+        "    print('PREFECT_IMPORTED=' + str(loaded))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
+    env.update(FACTLAB_PREFECT="auto", PREFECT_HOME=str(tmp_path / "prefect-home"))
+    local = tmp_path / "lokaal"
+    done = subprocess.run(
+        [sys.executable, "-c", script, "run", "--deliveries", str(folder / "leveringen"),
+         "--register", str(folder / "register.parquet"), "--areas", str(folder / "gebieden.csv"),
+         "--period", PERIOD, "--out", str(local), "--kaart", str(folder / "wijken.geojson"), "--geen-pdf"],
+        capture_output=True, text=True, env=env, cwd=ROOT, timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "PREFECT_IMPORTED=False" in done.stdout
+    assert done.stdout.strip().splitlines()[-2] == f"rapport: {local / 'rapport.html'}"
+    assert "huishoudens met een voorziening" in done.stderr, "the run shows its progress (counts only)"
+    for name in ("samenloop.csv", "kwaliteit.csv", "huishoudens.parquet", "rapport.html"):
+        assert _stable_output(local, name) == _stable_output(out, name), name
+    assert _stable_manifest(local) == _stable_manifest(out)

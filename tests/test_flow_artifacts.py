@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from linkage.linking import LinkageError
-from pipelines.stapeling_flow import key_figures_markdown, quality_artifact_rows, retry_on_file_errors
+from pipelines.stapeling_flow import retry_on_file_errors
+from pipelines.stapeling_steps import key_figures_markdown, quality_artifact_rows
 
 
 class _State:

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from pipelines.cli.ttp import ttp
-from pipelines.environment import PROJECT_ROOT, configure_prefect
+from pipelines.environment import PROJECT_ROOT, configure_prefect, show_run_progress, use_prefect
 
 EXIT_OK, EXIT_ROWS_INVALID, EXIT_FILE_FAULT = 0, 1, 2
 SAMPLE_DIR = PROJECT_ROOT / "data" / "sample"
@@ -229,29 +229,38 @@ def run(
 
 
 def _run_flow(deliveries, register_path, areas, period, out, niveaus, regels, vorige, geojson, pdf) -> None:
-    configure_prefect()
+    """The stapelingsmonitor: as a Prefect flow when a Prefect server is configured, else in this process."""
     from disclosure.model import TableInputError
     from disclosure.protect import DisclosureError
     from disclosure.rules import RulesError
     from linkage.linking import LinkageError
-    from pipelines.stapeling_flow import stapelingsmonitor
     from reports.figures import ReportInputError
     from schemas.formats import PseudonymisedFileError
     from schemas.periods import PeriodError
 
+    parameters = dict(
+        deliveries=str(deliveries),
+        register=str(register_path),
+        areas=str(areas),
+        period=period,
+        out=str(out),
+        niveaus=niveaus,
+        regels=str(regels) if regels else None,
+        vorige=str(vorige) if vorige else None,
+        geojson=str(geojson) if geojson else None,
+        pdf=pdf,
+    )
     try:
-        stapelingsmonitor(
-            deliveries=str(deliveries),
-            register=str(register_path),
-            areas=str(areas),
-            period=period,
-            out=str(out),
-            niveaus=niveaus,
-            regels=str(regels) if regels else None,
-            vorige=str(vorige) if vorige else None,
-            geojson=str(geojson) if geojson else None,
-            pdf=pdf,
-        )
+        if use_prefect():
+            configure_prefect()
+            from pipelines.stapeling_flow import stapelingsmonitor
+
+            stapelingsmonitor(**parameters)
+        else:
+            from pipelines.stapeling_steps import run_locally
+
+            show_run_progress()
+            run_locally(**parameters)
     except (
         LinkageError,
         PseudonymisedFileError,
