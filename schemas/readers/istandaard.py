@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -279,7 +279,6 @@ class Versions:
     """ToegewezenProducten replaced by a later version of their toewijzing."""
     withdrawn: int = 0
     """ToegewezenProducten of toewijzingen whose latest version is RedenWijziging 13 (all versions)."""
-    withdrawn_toewijzingen: list[str] = field(default_factory=list)
 
 
 def latest_versions(rows: pd.DataFrame, rank: pd.Series) -> Versions:
@@ -291,10 +290,9 @@ def latest_versions(rows: pd.DataFrame, rank: pd.Series) -> Versions:
     latest = rank.groupby(rows["toewijzing"]).transform("max")
     is_latest = rank.eq(latest)
     withdrawing = is_latest & rows["reden_wijziging"].eq(WITHDRAWN)
-    gone = sorted(set(rows.loc[withdrawing, "toewijzing"]))
-    withdrawn = rows["toewijzing"].isin(gone)
+    withdrawn = rows["toewijzing"].isin(set(rows.loc[withdrawing, "toewijzing"]))
     kept = rows.loc[is_latest & ~withdrawn].reset_index(drop=True)
-    return Versions(kept, int((~is_latest & ~withdrawn).sum()), int(withdrawn.sum()), gone)
+    return Versions(kept, int((~is_latest & ~withdrawn).sum()), int(withdrawn.sum()))
 
 
 def _gather(sources: list[Path], info, named: bool) -> tuple[list[dict[str, object]], list[MessageVersion]]:
@@ -333,8 +331,8 @@ def read_chunks(
     Every message is read first (they are small), then each toewijzing keeps its latest version
     (`latest_versions`, counted on `info.superseded` and `info.withdrawn`), then the rows go out in
     chunks of `csv_reader.CHUNK_ROWS` (one suite run per chunk), in message and line order. Rows carry
-    `bron`, the index of their message in `sources`. With `named` (a folder of messages) an unreadable message
-    does not stop the others from being read, but all such messages are named together in one
+    `bron`, the index of their message in `sources`. With `named` (a folder of messages) an unreadable
+    message does not stop the others from being read, but all such messages are named together in one
     FileFault before any row is given, so nothing is written.
     """
     records, versions = _gather(sources, info, named)
