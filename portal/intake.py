@@ -157,6 +157,10 @@ class IntakeResult:
     ignored_columns: list[str] = field(default_factory=list)
     files: int = 1
     messages: dict[str, int] = field(default_factory=dict)
+    superseded: int = 0
+    """301 ToegewezenProducten replaced by a later version of their toewijzing (not in rows_read)."""
+    withdrawn: int = 0
+    """301 ToegewezenProducten of toewijzingen withdrawn with RedenWijziging 13 (not in rows_read)."""
     table: pa.Table | None = field(default=None, repr=False)
 
     @property
@@ -274,6 +278,7 @@ def _extract_chunks(
     result.encoding, result.delimiter = reading.encoding, reading.delimiter
     result.ignored_columns = list(reading.ignored_columns)
     result.messages = dict(reading.messages)
+    result.superseded, result.withdrawn = reading.superseded, reading.withdrawn
 
 
 def _staging_table(adres: list[str], pand: list[str], valid: pd.DataFrame) -> pa.Table:

@@ -43,6 +43,19 @@ def _where(error: RowError, with_file: bool) -> str:
     return f"{place}regel {error.regel}, kolom {error.kolom}{value}"
 
 
+def version_lines(result: Any) -> list[str]:
+    """What the 301 reader set aside as earlier or withdrawn versions (no errors; docs/istandaarden.md)."""
+    lines = []
+    if getattr(result, "superseded", 0):
+        lines.append(f"  {result.superseded} ToegewezenProduct(en) vervangen door een latere versie van "
+                     "dezelfde toewijzing (zelfde ToewijzingNummer, later bericht); alleen de laatste "
+                     "versie telt, dit is geen fout")
+    if getattr(result, "withdrawn", 0):
+        lines.append(f"  {result.withdrawn} ToegewezenProduct(en) vervallen: de toewijzing is verwijderd "
+                     "(RedenWijziging 13) en telt als niet verzonden; dit is geen fout")
+    return lines
+
+
 def summary_lines(name: str, result: Any) -> list[str]:
     """The summary printed by `factlab validate` and `factlab pseudonymise` (Dutch)."""
     lines = [f"{name}: {result.rows_read} rijen gelezen, {result.rows_rejected} afgekeurd, "
@@ -50,6 +63,7 @@ def summary_lines(name: str, result: Any) -> list[str]:
     if result.messages:
         kinds = ", ".join(f"{count} {kind}" for kind, count in sorted(result.messages.items()))
         lines.append(f"  301-berichten gelezen: {kinds}")
+    lines.extend(version_lines(result))
     if result.ignored_files:
         lines.append(f"  overgeslagen bestanden (geen .xml): {', '.join(result.ignored_files[:10])}"
                      + (" …" if len(result.ignored_files) > 10 else ""))

@@ -38,7 +38,8 @@ ADDRESS_ERROR_COLUMNS = {
 RAW_COLUMNS = ("postcode", "huisnummer", "huisletter", "huisnummertoevoeging", "voorziening",
                "begindatum", "einddatum")
 MESSAGE_COLUMNS = ("landcode", "adres_gevonden")
-"""Extra columns of rows read from a 301 message (schemas/readers/istandaard.py)."""
+"""Extra columns of rows read from a 301 message (schemas/readers/istandaard.py); they also carry
+`adres_aanduiding`, the AanduidingWoonadres of an address that cannot be used (missing means none)."""
 
 
 def parse_timestamps(raw: pd.Series) -> pd.Series:
@@ -168,9 +169,14 @@ def prepare_rows(rows: pd.DataFrame, codes: CodeList) -> pd.DataFrame:
         found = rows["adres_gevonden"].astype(bool)
         landcode = rows["landcode"].astype("object").where(rows["landcode"].notna(), None)
         prepared["adres_gevonden"] = _categories(found.to_numpy().astype(np.int8), [False, True], index)
-        # Only a found address judges the country; only a Dutch one is judged field by field.
+        # Only a found address judges the country; only a Dutch one its AanduidingWoonadres; only a
+        # Dutch one without an aanduiding is judged field by field (one reason per row).
         prepared["landcode"] = landcode.where(found, None).astype("category")
         dutch = found & (landcode.isna() | landcode.eq("NL"))
+        aanduiding = rows["adres_aanduiding"] if "adres_aanduiding" in rows else pd.Series(None, index=index)
+        aanduiding = aanduiding.astype("object").where(aanduiding.notna() & dutch, None)
+        prepared["adres_aanduiding"] = aanduiding.astype("category")
+        dutch &= aanduiding.isna()
         for column in ADDRESS_ERROR_COLUMNS:
             prepared[column] = prepared[column].where(dutch, pd.NA)
         prepared[["canoniek", "pand"]] = prepared[["canoniek", "pand"]].where(dutch, pd.NA)

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from testdata_paths import ISTANDAARDEN
+from testdata_paths import ISTANDAARDEN, jw301_without_aanduiding
 
 import pipelines.intake.delivery as delivery
 from schemas.codelist import load_code_list
-from schemas.readers import csv_reader, istandaard
+from schemas.readers import csv_reader
 
 EXTRACTS = Path(__file__).parent / "testdata" / "extracts"
 EXAMPLES = ISTANDAARDEN
@@ -41,10 +41,10 @@ def test_messages_are_checked_in_chunks_across_files(tmp_path, monkeypatch, test
     folder = tmp_path / "berichten"
     folder.mkdir()
     for n in range(3):
-        shutil.copyfile(EXAMPLES / "JW301.xml", folder / f"JW301-{n}.xml")
+        (folder / f"JW301-{n}.xml").write_bytes(jw301_without_aanduiding())
     shutil.copyfile(EXAMPLES / "WMO301.xml", folder / "WMO301.xml")
     whole, whole_rejects, whole_rows = _run(folder, tmp_path / "heel", test_key)
-    monkeypatch.setattr(istandaard, "CHUNK_ROWS", 3)
+    monkeypatch.setattr(csv_reader, "CHUNK_ROWS", 3)
     split, split_rejects, split_rows = _run(folder, tmp_path / "blokken", test_key)
     assert (split_rows, split_rejects) == (whole_rows, whole_rejects)
     assert (split.rows_read, split.rows_rejected, split.rows_duplicate, split.rows_written) == (7, 1, 4, 2)

@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 from lxml import etree
-from testdata_paths import ISTANDAARDEN
+from testdata_paths import ISTANDAARDEN, jw301_without_aanduiding
 
 from linkage.keys import write_key
 from linkage.pseudonyms import address_pseudonyms, building_pseudonyms
@@ -31,7 +31,8 @@ def codes():
 
 
 def _jw301() -> etree._ElementTree:
-    return etree.parse(str(EXAMPLES / "JW301.xml"))
+    """The published JW301 without the `TO` on the client's address (see `jw301_without_aanduiding`)."""
+    return etree.ElementTree(etree.fromstring(jw301_without_aanduiding()))
 
 
 def _save(tree: etree._ElementTree, path: Path) -> Path:
@@ -56,9 +57,24 @@ def test_the_xsds_ship_inside_the_product():
         "ijw/JW301.xsd", "ijw/basisschema.xsd", "iwmo/WMO301.xsd", "iwmo/basisschema.xsd"]
 
 
+def test_real_jw301_is_rejected_because_its_address_is_tegenover(codes, tmp_path, test_key):
+    rejects = tmp_path / "afgekeurd.csv"
+    out = tmp_path / "jw.parquet"
+    result = pseudonymise_delivery(EXAMPLES / "JW301.xml", test_key, "jeugd", out, codes, rejects)
+    assert (result.rows_read, result.rows_rejected, result.rows_written) == (2, 2, 0)
+    listed = list(csv.DictReader(rejects.open(encoding="utf-8-sig"), delimiter=";"))
+    assert [(r["regel"], r["code"], r["waarde"], r["kolom"]) for r in listed] == [
+        (line, "adres_aanduiding", "TO", "Client/Contactgegevens/Contact/Adres/Huis/AanduidingWoonadres")
+        for line in ("170", "188")]
+    assert "TO tegenover" in listed[0]["melding"] and "niet het eigen adres" in listed[0]["melding"]
+    assert pq.read_table(out).num_rows == 0
+
+
 def test_real_jw301_gives_one_row_per_toegewezen_product_at_the_verblijf_address(codes, tmp_path, test_key):
     out = tmp_path / "jw.parquet"
-    result = pseudonymise_delivery(EXAMPLES / "JW301.xml", test_key, "jeugd", out, codes)
+    path = tmp_path / "JW301.xml"
+    path.write_bytes(jw301_without_aanduiding())
+    result = pseudonymise_delivery(path, test_key, "jeugd", out, codes)
     assert (result.rows_read, result.rows_rejected, result.rows_written) == (2, 0, 2)
     assert result.messages == {"JW301": 1}
     rows = pq.read_table(out).to_pylist()
@@ -87,9 +103,9 @@ def test_real_wmo301_is_rejected_as_foreign_with_line_and_reason(codes, tmp_path
 def test_a_folder_of_messages_in_one_go(codes, tmp_path, test_key):
     folder = tmp_path / "berichten"
     folder.mkdir()
-    for name in ("JW301.xml", "WMO301.xml"):
-        (folder / name).write_bytes((EXAMPLES / name).read_bytes())
-    (folder / "JW301-nogmaals.xml").write_bytes((EXAMPLES / "JW301.xml").read_bytes())
+    (folder / "JW301.xml").write_bytes(jw301_without_aanduiding())
+    (folder / "WMO301.xml").write_bytes((EXAMPLES / "WMO301.xml").read_bytes())
+    (folder / "JW301-nogmaals.xml").write_bytes(jw301_without_aanduiding())
     (folder / "leesmij.txt").write_text("geen bericht", encoding="utf-8")
     rejects = tmp_path / "afgekeurd.csv"
     result = pseudonymise_delivery(folder, test_key, "zorg", tmp_path / "uit.parquet", codes, rejects)
@@ -192,7 +208,7 @@ def test_cli_pseudonymises_a_folder_and_recognises_a_message_by_content(tmp_path
     write_key(test_key, key)
     folder = tmp_path / "berichten"
     folder.mkdir()
-    (folder / "JW301.xml").write_bytes((EXAMPLES / "JW301.xml").read_bytes())
+    (folder / "JW301.xml").write_bytes(jw301_without_aanduiding())
     (folder / "WMO301.xml").write_bytes((EXAMPLES / "WMO301.xml").read_bytes())
     runner = CliRunner()
     result = runner.invoke(main, ["pseudonymise", str(folder), "--key", str(key), "--partner", "zorg",
@@ -201,7 +217,7 @@ def test_cli_pseudonymises_a_folder_and_recognises_a_message_by_content(tmp_path
     assert "301-berichten gelezen: 1 JW301, 1 WMO301" in result.output
     assert "2 records gepseudonimiseerd" in result.output
     renamed = tmp_path / "export.dat"
-    renamed.write_bytes((EXAMPLES / "JW301.xml").read_bytes())
+    renamed.write_bytes(jw301_without_aanduiding())
     result = runner.invoke(main, ["validate", str(renamed), "--rapport", str(tmp_path / "rapport")])
     assert result.exit_code == 0, result.output
     assert "2 rijen gelezen, 0 afgekeurd" in result.output

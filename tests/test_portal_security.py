@@ -313,12 +313,14 @@ def test_raw_upload_never_touches_disk(portal):
 
 def test_several_301_messages_are_delivered_in_one_upload(portal):
     from test_portal_intake import MESSAGES
+    from testdata_paths import jw301_without_aanduiding
 
     c = client(portal)
     log_in(c)
     files = [
-        ("bestand", (name, (MESSAGES / name).read_bytes(), "text/xml"))
-        for name in ("WMO301.xml", "JW301.xml")
+        ("bestand", ("WMO301.xml", (MESSAGES / "WMO301.xml").read_bytes(), "text/xml")),
+        # The published JW301's address is qualified TO (rejected): without it, its rows go through.
+        ("bestand", ("JW301.xml", jw301_without_aanduiding(), "text/xml")),
     ]
     page = c.post("/aanleveren/controleren", data={"csrf": session_csrf(c)}, files=files)
     assert page.status_code == 200 and "2 bestanden" in page.text

@@ -54,6 +54,8 @@ def _messy_rows(n: int, seed: int, message: bool = False) -> pd.DataFrame:
     if message:
         rows["landcode"] = pd.Series([rng.choice(["NL", "NL", None, "BE"]) for _ in range(n)], dtype="object")
         rows["adres_gevonden"] = [rng.random() < 0.9 for _ in range(n)]
+        rows["adres_aanduiding"] = pd.Series([rng.choice([None] * 8 + ["TO", "BY"]) for _ in range(n)],
+                                             dtype="object")
         rows.insert(0, "bron", [rng.randrange(3) for _ in range(n)])
     return rows
 

@@ -61,6 +61,10 @@ class DeliveryResult:
     sources: list[str] = field(default_factory=list)
     messages: Counter[str] = field(default_factory=Counter)
     """301 messages read, per kind (JW301, WMO301)."""
+    superseded: int = 0
+    """301 ToegewezenProducten replaced by a later version of their toewijzing (not in rows_read)."""
+    withdrawn: int = 0
+    """301 ToegewezenProducten of toewijzingen withdrawn with RedenWijziging 13 (not in rows_read)."""
     ignored_files: list[str] = field(default_factory=list)
     folder: bool = False
     """True when the delivery is a folder of messages: errors then name their message."""

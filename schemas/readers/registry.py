@@ -31,6 +31,10 @@ class ReadInfo(Protocol):
     ignored_columns: list[str]
     messages: Counter[str]
     """301 messages read, per kind (JW301, WMO301)."""
+    superseded: int
+    """301: ToegewezenProducten replaced by a later version of their toewijzing (not rows, not errors)."""
+    withdrawn: int
+    """301: ToegewezenProducten of toewijzingen withdrawn with RedenWijziging 13 (not rows, not errors)."""
 
 
 RawChunk = tuple[pd.DataFrame, list[RowError]]
