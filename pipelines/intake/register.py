@@ -23,11 +23,12 @@ import pyarrow.parquet as pq
 
 from linkage.keys import Key
 from linkage.pseudonyms import HEX_LENGTH, address_pseudonym_column, building_pseudonym_column
+from schemas.areas import BUURT_PATTERN
 from schemas.atomic import atomic_path
 from schemas.canonical import CANONICAL_VERSION, canonicalise_arrow
 from schemas.formats import FORMAT_VERSION, REGISTER_FORMAT, REGISTER_SCHEMA, with_metadata
-from schemas.messages import RowError
-from schemas.readers.csv_reader import iter_tables, read_layout
+from schemas.messages import RowError, nothing_accepted
+from schemas.readers.csv_reader import FileFault, iter_tables, read_layout
 from schemas.rejects import RejectsWriter
 from schemas.row_rules import ADDRESS_ERROR_COLUMNS
 
@@ -40,7 +41,6 @@ REGISTER_COLUMNS = (
     "buurtcode",
     "huishoudens",
 )
-BUURT_PATTERN = r"^BU[0-9]{8}$"
 BUURT_INVALID = "buurtcode_ongeldig"
 HOUSEHOLDS_INVALID = "huishoudens_ongeldig"
 _PLAIN_COUNT = r"^[0-9]{1,15}$"
@@ -184,6 +184,8 @@ def pseudonymise_register(source: Path, key: Key, out: Path, rejects: Path | Non
                 chunks.append(valid)
             register = pa.concat_tables(chunks) if chunks else _VALID_SCHEMA.empty_table()
             del chunks
+            if register.num_rows == 0:
+                raise FileFault(nothing_accepted(source.name, result.rows_read, result.errors_by_rule))
             # An address listed twice has one pseudonym: duplicates sit side by side in pseudonym order.
             adres = address_pseudonym_column(key, register["canoniek"])
             order, repeats = _pseudonym_order(adres)
