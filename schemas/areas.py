@@ -62,6 +62,20 @@ def gemeente_of(code: str) -> str:
     return "GM" + code[2:6]
 
 
+def code_part(number: int) -> str:
+    """Two characters of a wijk or buurt code for the number-th wijk (in a gemeente) or buurt (in a wijk).
+
+    0..99 as two digits, like CBS; from 100 on two capital letters (100 → `AA`, 101 → `AB`, …), as CBS
+    does for gemeenten with 100 or more wijken (Amsterdam `WK0363AF`). Up to 775.
+    """
+    if not 0 <= number < 100 + 26 * 26:
+        raise ValueError(f"no CBS code part for {number}")
+    if number < 100:
+        return f"{number:02d}"
+    first, second = divmod(number - 100, 26)
+    return chr(ord("A") + first) + chr(ord("A") + second)
+
+
 def _decode(path: Path) -> str:
     try:
         raw = path.read_bytes()

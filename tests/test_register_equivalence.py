@@ -48,7 +48,7 @@ def _reference(text: str) -> tuple[list[tuple], list[tuple], dict[str, int]]:
                                               ("huisnummertoevoeging", "toevoeging", addition))
                   if not pd.isna(address[f"fout_{name}"])]
         code = buurt.strip().upper()
-        if not re.fullmatch(r"BU[0-9]{8}", code):
+        if not re.fullmatch(r"BU\d{4}[\dA-Z]{4}", code):  # CBS: letters since 2022 (BU0363AF01)
             errors.append(("buurtcode", buurt, "buurtcode_ongeldig"))
         count = pd.to_numeric(households.strip() or "1", errors="coerce")
         if pd.isna(count) or count < 0 or count % 1:
