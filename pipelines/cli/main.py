@@ -228,7 +228,21 @@ def run(
         click.echo(f"rapport: {out / 'rapport.pdf'}")
 
 
+def _check_areas_and_map(areas: Path, geojson: Path | None) -> None:
+    """AREAS.csv and the map (--kaart) before Prefect starts: a wrong file stops at once, no traceback."""
+    from reports.figures import MapFileError, read_wijk_geojson
+    from schemas.areas import AreasFileError, read_area_names
+
+    try:
+        read_area_names(areas)
+        if geojson is not None:
+            read_wijk_geojson(geojson)
+    except (AreasFileError, MapFileError) as exc:
+        _fail(str(exc))
+
+
 def _run_flow(deliveries, register_path, areas, period, out, niveaus, regels, vorige, geojson, pdf) -> None:
+    _check_areas_and_map(Path(areas), Path(geojson) if geojson else None)
     configure_prefect()
     from disclosure.model import TableInputError
     from disclosure.protect import DisclosureError
@@ -236,6 +250,7 @@ def _run_flow(deliveries, register_path, areas, period, out, niveaus, regels, vo
     from linkage.linking import LinkageError
     from pipelines.stapeling_flow import stapelingsmonitor
     from reports.figures import ReportInputError
+    from schemas.areas import AreasFileError
     from schemas.formats import PseudonymisedFileError
     from schemas.periods import PeriodError
 
@@ -260,6 +275,7 @@ def _run_flow(deliveries, register_path, areas, period, out, niveaus, regels, vo
         TableInputError,
         DisclosureError,
         ReportInputError,
+        AreasFileError,
     ) as exc:
         _fail(str(exc))
 
