@@ -168,7 +168,14 @@ def pseudonymise(
 @click.option("--key", "keyfile", required=True, type=click.Path(path_type=Path))
 @click.option("--out", "out", required=True, type=click.Path(path_type=Path))
 @click.option("--rejects", type=click.Path(path_type=Path), default=None)
-def register(file: Path, keyfile: Path, out: Path, rejects: Path | None) -> None:
+@click.option(
+    "--cbs-buurten",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="CBS-tabel 'Buurt, wijk en gemeente <jaar> voor postcode en huisnummer' (pc6hnr); "
+    "FILE is dan een adressenlijst zonder buurtcode.",
+)
+def register(file: Path, keyfile: Path, out: Path, rejects: Path | None, cbs_buurten: Path | None) -> None:
     """Pseudonimiseer het adressenregister (bij de sleutelbeheerder)."""
     from linkage.keys import KeyFileError, load_key
     from pipelines.intake.register import pseudonymise_register
@@ -176,7 +183,7 @@ def register(file: Path, keyfile: Path, out: Path, rejects: Path | None) -> None
 
     try:
         loaded = load_key(keyfile)
-        result = pseudonymise_register(file, loaded, out, rejects)
+        result = pseudonymise_register(file, loaded, out, rejects, cbs_buurten=cbs_buurten)
     except (KeyFileError, FileFault) as exc:
         _fail(str(exc))
     click.echo(
