@@ -213,7 +213,8 @@ def _with_cbs_buurten(register: pa.Table, cbs: CbsLayout, result: RegisterResult
     result.errors_by_rule.update(e.code for e in errors)
     rejects_writer.write(errors)
     keep = pa.array(~rejected)
-    return register.filter(keep).set_column(3, "buurtcode", buurt.filter(keep))
+    column = register.schema.get_field_index("buurtcode")
+    return register.filter(keep).set_column(column, "buurtcode", buurt.filter(keep))
 
 
 def pseudonymise_register(source: Path, key: Key, out: Path, rejects: Path | None = None,
