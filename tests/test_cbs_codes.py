@@ -351,3 +351,26 @@ def test_pc6hnr_file_faults(tmp_path, key_file) -> None:
     assert not out.exists()
     with pytest.raises(FileFault, match="postcode"):
         pseudonymise_register(tmp_path / "gemeenten.csv", None, out, cbs_buurten=PC6HNR_2025)
+
+
+def test_flow_checks_areas_against_the_register_and_the_map_before_linking(tmp_path, test_key) -> None:
+    from types import SimpleNamespace
+
+    from pipelines.stapeling_flow import check_areas_and_map, register_gemeenten
+
+    source = tmp_path / "adressen.csv"
+    source.write_text("postcode;huisnummer;buurtcode\n1011AB;99;BU0363AF01\n5611AA;1;BU07721110\n",
+                      encoding="utf-8")
+    register = tmp_path / "reg.parquet"
+    pseudonymise_register(source, test_key, register)
+    assert register_gemeenten(register) == ["GM0363", "GM0772"]
+    areas = tmp_path / "gebieden.csv"
+    areas.write_text("code;naam\nGM0363;Amsterdam\nWK0363AF;Nieuwmarkt/Lastage\n", encoding="utf-8")
+    settings = SimpleNamespace(areas=areas, register=register, geojson=None)
+    with pytest.raises(AreasFileError, match="mist de gemeente\\(n\\) GM0772"):
+        check_areas_and_map(settings)
+    areas.write_text("code;naam\nGM0363;Amsterdam\nGM0772;Eindhoven\n", encoding="utf-8")
+    check_areas_and_map(settings)
+    settings.geojson = BUURT_MAP
+    with pytest.raises(MapFileError, match="bevat buurten"):
+        check_areas_and_map(settings)
