@@ -17,6 +17,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from schemas.areas import code_part
+
 FORBIDDEN_LETTERS = {"SA", "SD", "SS"}
 LETTER_PAIRS = np.array(
     [a + b for a in string.ascii_uppercase for b in string.ascii_uppercase if a + b not in FORBIDDEN_LETTERS]
@@ -120,8 +122,11 @@ def _area_codes(buurt: np.ndarray, scale: Scale, first: int) -> tuple[np.ndarray
     wijk_in_gemeente = wijk % scale.wijken_per_gemeente
     buurt_in_wijk = buurt % scale.buurten_per_wijk
     gm = np.char.zfill(gemeente.astype(str), 4)
-    wk = np.char.add(gm, np.char.zfill(wijk_in_gemeente.astype(str), 2))
-    bu = np.char.add(wk, np.char.zfill(buurt_in_wijk.astype(str), 2))
+    # From 100 wijken in a gemeente (or buurten in a wijk) on, CBS uses letters: WK0363AF, BU0363AF01.
+    parts = np.array([code_part(i) for i in range(int(max(wijk_in_gemeente.max(initial=0),
+                                                          buurt_in_wijk.max(initial=0))) + 1)])
+    wk = np.char.add(gm, parts[wijk_in_gemeente])
+    bu = np.char.add(wk, parts[buurt_in_wijk])
     return gm, wk, bu
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from schemas.areas import code_part, wijk_of
 from schemas.indicators import (
     DOMAIN_INDICATORS,
     DOMAINS,
@@ -43,10 +44,10 @@ def synthetic_households(rng: np.random.Generator, spec: SyntheticGemeente = Syn
     users = []
     for w in range(spec.wijken):
         for b in range(spec.buurten_per_wijk):
-            buurtcode = f"BU0999{w:02d}{b:02d}"
+            buurtcode = f"BU0999{code_part(w)}{code_part(b)}"
             households = int(rng.integers(spec.min_huishoudens, spec.max_huishoudens + 1))
-            buurten.append({"buurtcode": buurtcode, "wijkcode": f"WK0999{w:02d}", "gemeentecode": "GM0999",
-                            "huishoudens": households})
+            buurten.append({"buurtcode": buurtcode, "wijkcode": wijk_of(buurtcode),
+                            "gemeentecode": "GM0999", "huishoudens": households})
             share = rng.uniform(spec.min_gebruik, spec.max_gebruik)
             n_users = int(rng.binomial(households, share))
             domain_p = rng.uniform(0.15, 0.6, size=len(DOMAINS))

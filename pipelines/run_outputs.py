@@ -11,7 +11,7 @@ from linkage.linking import DeliveryFile, LinkageError, LinkageResult
 from linkage.ttp import steps_of
 from pipelines.manifest import CONTRACT_VERSION, now_iso, package_versions, sha256_of, write_manifest
 from pipelines.outputs import write_households, write_quality, write_samenloop
-from schemas.areas import read_area_names
+from schemas.areas import gemeente_of, read_area_names
 from schemas.atomic import atomic_directory
 from schemas.formats import read_metadata
 from schemas.indicators import LEVELS
@@ -70,12 +70,7 @@ def find_deliveries(folder: Path) -> list[Path]:
 def _gemeente(linkage: LinkageResult, names: dict[str, str]) -> dict[str, str]:
     codes = sorted(linkage.counts.loc[linkage.counts["niveau"] == "gemeente", "gebiedscode"].unique())
     if not codes:
-        codes = sorted(
-            {
-                c[:2].replace("BU", "GM").replace("WK", "GM") + c[2:6]
-                for c in linkage.counts["gebiedscode"].unique()
-            }
-        )
+        codes = sorted({gemeente_of(c) for c in linkage.counts["gebiedscode"].unique()})
     return {"code": ", ".join(codes), "naam": ", ".join(names.get(c, c) for c in codes)}
 
 

@@ -21,6 +21,8 @@ from typing import Any, Protocol
 
 import duckdb
 import pandas as pd
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from disclosure.rules import load_rules
 from linkage.link_rate import low_link_signals
@@ -35,6 +37,7 @@ from linkage.linking import (
 )
 from pipelines.manifest import sha256_of
 from pipelines.run_outputs import RunSettings, assemble_outputs, find_deliveries
+from reports.figures import read_wijk_geojson
 from schemas.areas import read_area_names
 from schemas.formats import QUALITY_COLUMNS, REGISTER_FORMAT, expect_format
 from schemas.indicators import (
@@ -177,11 +180,25 @@ def key_figures_markdown(protected: pd.DataFrame, names: dict[str, str], period:
     return "\n".join(lines)
 
 
+def register_gemeenten(register: Path) -> list[str]:
+    """The gemeente codes in a pseudonymised register (one column read; codes only)."""
+    column = pq.read_table(register, columns=["gemeentecode"])["gemeentecode"]
+    return sorted(str(code) for code in pc.unique(column).to_pylist() if code)
+
+
+def check_areas_and_map(settings: RunSettings) -> None:
+    """AREAS.csv names every gemeente of the register, and the map (--kaart) is usable: before linking."""
+    read_area_names(settings.areas, gemeenten=register_gemeenten(settings.register))
+    if settings.geojson is not None:
+        read_wijk_geojson(settings.geojson)
+
+
 def valideren(settings: RunSettings, report: StepReporter) -> ValidatedInputs:
     """Check each delivery's metadata and key against the register, fingerprint the inputs; no rows yet."""
     deliveries = [describe_delivery(p) for p in find_deliveries(settings.deliveries)]
     register_meta = expect_format(settings.register, REGISTER_FORMAT)
     check_keys(deliveries, register_meta)
+    check_areas_and_map(settings)
     validated = ValidatedInputs(deliveries, inputs_fingerprint(deliveries, settings))
     report.info(
         "%d leveringen van %d partners gevonden; sleutels kloppen met het register",

@@ -33,7 +33,7 @@ def build_report(
     """Write rapport.html (and rapport.pdf unless `pdf` is False) into `out_dir`; returns their paths.
 
     `vorige` is the output folder of an earlier run to compare with; `geojson` a GeoJSON file of wijken
-    (property `wijkcode`) for the map.
+    (a CBS or PDOK wijkkaart, see `read_wijk_geojson`) for the map.
     """
     out_dir = Path(out_dir)
     data = load_report_data(
@@ -66,7 +66,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Maak het stapelingsrapport uit de beschermde uitvoer.")
     parser.add_argument("out", type=Path, help="map met samenloop.csv, kwaliteit.csv en manifest.json")
     parser.add_argument("--vorige", type=Path, help="uitvoermap van de vorige periode, om te vergelijken")
-    parser.add_argument("--kaart", type=Path, help="GeoJSON met wijken (eigenschap wijkcode)")
+    parser.add_argument("--kaart", type=Path,
+                        help="GeoJSON met wijken van CBS of PDOK (wijkcode, wk_code, WK_CODE of statcode)")
     parser.add_argument("--zonder-pdf", action="store_true", help="alleen rapport.html maken")
     args = parser.parse_args(argv)
     html_path, pdf_path = build_report(

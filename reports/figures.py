@@ -6,8 +6,10 @@ Every figure the report shows is a published cell of `samenloop.csv` or a simple
 
 from __future__ import annotations
 
+import functools
 import json
 import math
+import re
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from schemas.areas import CODE_EXAMPLES, is_area_code, normalise_code
 from schemas.formats import QUALITY_COLUMNS as KWALITEIT_COLUMNS
 from schemas.formats import SAMENLOOP_COLUMNS
 from schemas.indicators import (
@@ -331,76 +334,173 @@ def period_changes(
     return table
 
 
-# RD New (EPSG:28992) to WGS84, the polynomial approximation of Schreutelkamp and Strang van Hees
-# (accurate to about a metre); CBS wijk- en buurtkaarten come in RD, plotly draws longitude/latitude.
-_RD_LAT = (
-    (0, 1, 3235.65389),
-    (2, 0, -32.58297),
-    (0, 2, -0.2475),
-    (2, 1, -0.84978),
-    (0, 3, -0.0655),
-    (2, 2, -0.01709),
-    (1, 0, -0.00738),
-    (4, 0, 0.0053),
-    (2, 3, -0.00039),
-    (4, 1, 0.00033),
-    (1, 1, -0.00012),
-)
-_RD_LON = (
-    (1, 0, 5260.52916),
-    (1, 1, 105.94684),
-    (1, 2, 2.45656),
-    (3, 0, -0.81885),
-    (1, 3, 0.05594),
-    (3, 1, -0.05607),
-    (0, 1, 0.01199),
-    (3, 2, -0.00256),
-    (1, 4, 0.00128),
-    (0, 2, 0.00022),
-    (2, 0, -0.00022),
-    (5, 0, 0.00026),
-)
+# ---- The map (--kaart) -------------------------------------------------------------------------------
+# CBS and PDOK ship wijk- en buurtkaarten with different property names (GeoPackage/OGC API `wijkcode`,
+# shapefile `WK_CODE`, PostGIS `wk_code`, gebiedsindelingen `statcode`) and mostly in RD New (EPSG:28992);
+# plotly draws longitude/latitude (WGS84). The reader checks and normalises, so the report only ever sees
+# `properties.wijkcode` (or `buurtcode`) in WGS84. It is cheap enough to run before a run starts.
+
+MAP_CODE_PROPERTIES: dict[str, tuple[str, ...]] = {
+    "wijk": ("wijkcode", "wk_code", "WK_CODE", "statcode"),
+    "buurt": ("buurtcode", "bu_code", "BU_CODE", "statcode"),
+}
+MAP_KEY = {"wijk": "wijkcode", "buurt": "buurtcode"}
+"""The property that carries the code after reading (charts use `properties.<key>` as featureidkey)."""
+
+RD_NEW, WGS84 = "EPSG:28992", "EPSG:4326"
+_RD_BOUNDS = ((-7000.0, 300000.0), (289000.0, 629000.0))
+_WGS84_BOUNDS = ((-180.0, 180.0), (-90.0, 90.0))
+_CRS_ALIASES = {"28992": RD_NEW, "4326": WGS84, "4258": WGS84, "CRS84": WGS84}
+"""ETRS89 (4258) differs from WGS84 by well under a metre here: drawn as WGS84."""
+
+
+class MapFileError(ReportInputError):
+    """The map given with --kaart cannot be used; the Dutch message names file and what is missing."""
+
+
+@functools.cache
+def _rd_transformer():
+    from pyproj import Transformer
+
+    return Transformer.from_crs(RD_NEW, WGS84, always_xy=True)
 
 
 def rd_to_wgs84(x: float, y: float) -> tuple[float, float]:
-    """Convert Rijksdriehoek (x, y) in metres to (longitude, latitude) in degrees."""
-    dx, dy = (x - 155000) * 1e-5, (y - 463000) * 1e-5
-    lat = 52.15517440 + sum(c * dx**p * dy**q for p, q, c in _RD_LAT) / 3600
-    lon = 5.38720621 + sum(c * dx**p * dy**q for p, q, c in _RD_LON) / 3600
-    return lon, lat
+    """Convert Rijksdriehoek (x, y) in metres to (longitude, latitude) in degrees (pyproj, PROJ)."""
+    lon, lat = _rd_transformer().transform(x, y)
+    return float(lon), float(lat)
 
 
-def _map_coordinates(coords: Any, convert: Any) -> Any:
-    if coords and isinstance(coords[0], (int, float)):
-        return list(convert(coords[0], coords[1]))
-    return [_map_coordinates(c, convert) for c in coords]
+def _positions(coords: Any, out: list[Any]) -> None:
+    """Collect every position ([x, y, ...]) of a GeoJSON coordinates array, in order."""
+    if isinstance(coords, list) and coords and isinstance(coords[0], (int, float)):
+        out.append(coords)
+    elif isinstance(coords, list):
+        for part in coords:
+            _positions(part, out)
 
 
-def _first_position(coords: Any) -> list[float] | None:
-    while isinstance(coords, list) and coords and isinstance(coords[0], list):
-        coords = coords[0]
-    return coords if isinstance(coords, list) and len(coords) >= 2 else None
+def _replace_positions(coords: Any, new: Any) -> Any:
+    if isinstance(coords, list) and coords and isinstance(coords[0], (int, float)):
+        return next(new)
+    return [_replace_positions(part, new) for part in coords] if isinstance(coords, list) else coords
+
+
+def _declared_crs(path: Path, data: dict[str, Any]) -> str | None:
+    """RD_NEW or WGS84 from the (GeoJSON 2008) `crs` member, None without one."""
+    crs = data.get("crs")
+    if not isinstance(crs, dict):
+        return None
+    name = str((crs.get("properties") or {}).get("name", ""))
+    match = re.search(r"EPSG(?::+|/0/)(\d+)$|(CRS84)$", name.strip())
+    found = _CRS_ALIASES.get(next((g for g in match.groups() if g), "")) if match else None
+    if found is None:
+        raise MapFileError(
+            f"kaart {path}: coördinatenstelsel '{name[:80]}' wordt niet ondersteund; "
+            "gebruik RD New (urn:ogc:def:crs:EPSG::28992) of WGS84 (EPSG:4326)"
+        )
+    return found
+
+
+def _within(xs: Any, ys: Any, bounds: tuple[tuple[float, float], ...]) -> bool:
+    (x0, x1), (y0, y1) = bounds
+    return bool(((xs >= x0) & (xs <= x1) & (ys >= y0) & (ys <= y1)).all())
+
+
+def _to_wgs84(path: Path, data: dict[str, Any], features: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The features in WGS84: RD by the `crs` member or, without one, by coordinates in the RD range."""
+    import numpy as np
+
+    per_feature: list[list[Any]] = []
+    for feature in features:
+        found: list[Any] = []
+        _positions(feature["geometry"].get("coordinates"), found)
+        per_feature.append(found)
+    flat = [p for found in per_feature for p in found]
+    try:
+        xy = np.array([p[:2] for p in flat], dtype="float64").reshape(-1, 2)
+    except (TypeError, ValueError) as exc:
+        raise MapFileError(f"kaart {path}: de coördinaten zijn geen getallenparen") from exc
+    if not len(xy) or not np.isfinite(xy).all():
+        raise MapFileError(f"kaart {path}: de vlakken hebben geen (geldige) coördinaten")
+    declared = _declared_crs(path, data)
+    xs, ys = xy[:, 0], xy[:, 1]
+    in_wgs84, in_rd = _within(xs, ys, _WGS84_BOUNDS), _within(xs, ys, _RD_BOUNDS)
+    crs = declared or (WGS84 if in_wgs84 else RD_NEW if in_rd else None)
+    if crs is None or (crs == RD_NEW and not in_rd) or (crs == WGS84 and not in_wgs84):
+        raise MapFileError(
+            f"kaart {path}: de coördinaten (x {xs.min():.0f} tot {xs.max():.0f}, y {ys.min():.0f} tot "
+            f"{ys.max():.0f}) passen niet bij {crs or 'RD New (EPSG:28992) of WGS84'}"
+        )
+    if crs == WGS84:
+        return features
+    lon, lat = _rd_transformer().transform(xs, ys)
+    converted = iter([[float(a), float(b)] for a, b in zip(lon, lat, strict=True)])
+    return [
+        {**feature, "geometry": {**feature["geometry"],
+                                 "coordinates": _replace_positions(feature["geometry"]["coordinates"],
+                                                                   converted)}}
+        for feature in features
+    ]
+
+
+def _code_of(properties: dict[str, Any], level: str) -> str | None:
+    """The feature's code of `level` from the first property name CBS or PDOK use for it."""
+    for name in MAP_CODE_PROPERTIES[level]:
+        value = properties.get(name)
+        if isinstance(value, str) and is_area_code(value, level):
+            return normalise_code(value)
+    return None
+
+
+def _missing_codes(path: Path, features: list[dict[str, Any]], level: str) -> MapFileError:
+    names = sorted({str(k) for f in features for k in (f.get("properties") or {})})
+    other = "buurt" if level == "wijk" else "wijk"
+    found_other = any(_code_of(f.get("properties") or {}, other) for f in features)
+    hint = f"; het lijkt een {other}kaart" if found_other else ""
+    wanted = ", ".join(MAP_CODE_PROPERTIES[level])
+    return MapFileError(
+        f"kaart {path}: geen vlak heeft een {level}code (eigenschap {wanted}, met codes als "
+        f"{CODE_EXAMPLES[level]}){hint}; gevonden eigenschappen: {', '.join(names[:20]) or 'geen'}"
+    )
+
+
+def read_area_geojson(path: Path, level: str = "wijk") -> dict[str, Any]:
+    """A CBS/PDOK map of wijken or buurten as a FeatureCollection in WGS84 with `properties.<MAP_KEY>`.
+
+    Raises MapFileError (Dutch: file, what is missing, which property names were found) for a file that
+    is no GeoJSON, has no polygons with a code of `level`, or whose coordinates fit neither RD nor WGS84.
+    """
+    path = Path(path)
+    try:
+        data = json.loads(path.read_bytes().decode("utf-8-sig"))
+    except OSError as exc:
+        raise MapFileError(f"kaart {path}: het bestand kan niet gelezen worden ({exc.strerror})") from exc
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise MapFileError(f"kaart {path} is geen GeoJSON (geen geldige JSON in UTF-8)") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("features"), list):
+        raise MapFileError(f"kaart {path} is geen GeoJSON-FeatureCollection (het lid 'features' ontbreekt)")
+    features = [
+        f for f in data["features"]
+        if isinstance(f, dict) and isinstance(f.get("geometry"), dict)
+        and f["geometry"].get("type") in ("Polygon", "MultiPolygon")
+    ]
+    if not features:
+        raise MapFileError(f"kaart {path} bevat geen vlakken (Polygon of MultiPolygon)")
+    if level == "wijk" and any(_code_of(f.get("properties") or {}, "buurt") for f in features):
+        raise MapFileError(f"kaart {path} bevat buurten (buurtcodes als {CODE_EXAMPLES['buurt']}); "
+                           "geef bij --kaart een wijkkaart")
+    coded = []
+    for feature in features:
+        properties = feature.get("properties") or {}
+        code = _code_of(properties, level)
+        if code is not None:
+            coded.append({**feature, "properties": {**properties, MAP_KEY[level]: code}})
+    if not coded:
+        raise _missing_codes(path, features, level)
+    return {"type": "FeatureCollection", "features": _to_wgs84(path, data, coded)}
 
 
 def read_wijk_geojson(path: Path) -> dict[str, Any]:
-    """Read a GeoJSON FeatureCollection of wijken (property `wijkcode`), converted to WGS84 when in RD."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ReportInputError(f"De wijkkaart {path} kan niet gelezen worden als GeoJSON.") from exc
-    features = [f for f in data.get("features", []) if isinstance(f, dict) and f.get("geometry")]
-    if not any((f.get("properties") or {}).get("wijkcode") for f in features):
-        raise ReportInputError(f"De wijkkaart {path} heeft geen features met de eigenschap 'wijkcode'.")
-    first = next((p for f in features if (p := _first_position(f["geometry"].get("coordinates")))), None)
-    if first is not None and (abs(first[0]) > 180 or abs(first[1]) > 90):
-        features = [
-            {
-                **f,
-                "geometry": {
-                    **f["geometry"],
-                    "coordinates": _map_coordinates(f["geometry"]["coordinates"], rd_to_wgs84),
-                },
-            }
-            for f in features
-        ]
-    return {"type": "FeatureCollection", "features": features}
+    """The wijkkaart for --kaart (see read_area_geojson); usable as a check before a run."""
+    return read_area_geojson(path, "wijk")

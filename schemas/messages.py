@@ -46,3 +46,13 @@ class RowError:
     def of(cls, regel: int, kolom: str, waarde: str, code: str, verwacht: str = "",
            bestand: str = "") -> RowError:
         return cls(regel, kolom, waarde, code, message(code, waarde, verwacht), bestand)
+
+
+def nothing_accepted(file_name: str, rows_read: int, errors_by_rule: dict[str, int]) -> str:
+    """The Dutch file-fault message for a file in which no row was accepted (no row values)."""
+    text = f"{file_name}: geen enkele rij is geaccepteerd ({rows_read} rijen gelezen); er is niets geschreven"
+    if errors_by_rule:
+        code, count = max(errors_by_rule.items(), key=lambda item: (item[1], item[0]))
+        hint = fix(code) if code in _rules() else ""
+        text += f". Meest voorkomende reden: {code} ({count}×)" + (f": {hint}" if hint else "")
+    return text

@@ -72,6 +72,8 @@ def run(inbox: Path, periode: str, out: Path, ook_onvolledig: bool, geen_pdf: bo
     from linkage.linking import LinkageError
     from pipelines.inbox import InboxError, InboxIncomplete
     from pipelines.inbox_flow import inbox_stapelingsmonitor
+    from reports.figures import ReportInputError
+    from schemas.areas import AreasFileError
     from schemas.formats import PseudonymisedFileError
     from schemas.periods import PeriodError
 
@@ -85,7 +87,8 @@ def run(inbox: Path, periode: str, out: Path, ook_onvolledig: bool, geen_pdf: bo
         )
     except InboxIncomplete as exc:
         _fail(str(exc), EXIT_INCOMPLETE)
-    except (InboxError, LinkageError, PseudonymisedFileError, PeriodError, RulesError) as exc:
+    except (InboxError, LinkageError, PseudonymisedFileError, PeriodError, RulesError, AreasFileError,
+            ReportInputError) as exc:
         _fail(str(exc))
     click.echo(f"rapport: {Path(result) / 'rapport.html'}")
 

@@ -168,7 +168,14 @@ def pseudonymise(
 @click.option("--key", "keyfile", required=True, type=click.Path(path_type=Path))
 @click.option("--out", "out", required=True, type=click.Path(path_type=Path))
 @click.option("--rejects", type=click.Path(path_type=Path), default=None)
-def register(file: Path, keyfile: Path, out: Path, rejects: Path | None) -> None:
+@click.option(
+    "--cbs-buurten",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="CBS-tabel 'Buurt, wijk en gemeente <jaar> voor postcode en huisnummer' (pc6hnr); "
+    "FILE is dan een adressenlijst zonder buurtcode.",
+)
+def register(file: Path, keyfile: Path, out: Path, rejects: Path | None, cbs_buurten: Path | None) -> None:
     """Pseudonimiseer het adressenregister (bij de sleutelbeheerder)."""
     from linkage.keys import KeyFileError, load_key
     from pipelines.intake.register import pseudonymise_register
@@ -176,7 +183,7 @@ def register(file: Path, keyfile: Path, out: Path, rejects: Path | None) -> None
 
     try:
         loaded = load_key(keyfile)
-        result = pseudonymise_register(file, loaded, out, rejects)
+        result = pseudonymise_register(file, loaded, out, rejects, cbs_buurten=cbs_buurten)
     except (KeyFileError, FileFault) as exc:
         _fail(str(exc))
     click.echo(
@@ -228,13 +235,28 @@ def run(
         click.echo(f"rapport: {out / 'rapport.pdf'}")
 
 
+def _check_areas_and_map(areas: Path, geojson: Path | None) -> None:
+    """AREAS.csv and the map (--kaart) before Prefect starts: a wrong file stops at once, no traceback."""
+    from reports.figures import MapFileError, read_wijk_geojson
+    from schemas.areas import AreasFileError, read_area_names
+
+    try:
+        read_area_names(areas)
+        if geojson is not None:
+            read_wijk_geojson(geojson)
+    except (AreasFileError, MapFileError) as exc:
+        _fail(str(exc))
+
+
 def _run_flow(deliveries, register_path, areas, period, out, niveaus, regels, vorige, geojson, pdf) -> None:
     """The stapelingsmonitor: as a Prefect flow when a Prefect server is configured, else in this process."""
+    _check_areas_and_map(Path(areas), Path(geojson) if geojson else None)
     from disclosure.model import TableInputError
     from disclosure.protect import DisclosureError
     from disclosure.rules import RulesError
     from linkage.linking import LinkageError
     from reports.figures import ReportInputError
+    from schemas.areas import AreasFileError
     from schemas.formats import PseudonymisedFileError
     from schemas.periods import PeriodError
 
@@ -269,6 +291,7 @@ def _run_flow(deliveries, register_path, areas, period, out, niveaus, regels, vo
         TableInputError,
         DisclosureError,
         ReportInputError,
+        AreasFileError,
     ) as exc:
         _fail(str(exc))
 

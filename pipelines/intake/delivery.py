@@ -34,7 +34,7 @@ from schemas.canonical import CANONICAL_VERSION
 from schemas.codelist import CodeList
 from schemas.expectation_suites import suite_for
 from schemas.formats import DELIVERY_FORMAT, DELIVERY_SCHEMA, FORMAT_VERSION, with_metadata
-from schemas.messages import RowError
+from schemas.messages import RowError, nothing_accepted
 from schemas.readers.csv_reader import FileFault
 from schemas.readers.registry import READERS, Reader, reader_of_path
 from schemas.rejects import RejectsWriter
@@ -154,14 +154,19 @@ def pseudonymise_delivery(
         writer = pq.ParquetWriter(staging, STAGING_SCHEMA, compression="none",
                                   use_dictionary=["voorziening", "domein"])
         try:
+            accepted = 0
             for valid, errors, rows_read in checked_chunks(source, codes, result):
                 result.rows_read += rows_read
                 result.rows_rejected += len({(e.bestand, e.regel) for e in errors})
                 result.record(errors)
                 error_list.write(errors)
                 if len(valid):
+                    accepted += len(valid)
                     writer.write_table(staging_table(valid, key))
             writer.close()
+            if out is not None and not accepted:
+                # Checking only (`validate`) lists every rejected row; a delivery to send must hold one.
+                raise FileFault(nothing_accepted(source.name, result.rows_read, result.errors_by_rule))
             with _duckdb(work_dir) as con:
                 con.read_parquet(str(staging)).create_view("staging")
                 for dup_errors in duplicate_rows(con, result):

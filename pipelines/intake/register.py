@@ -23,15 +23,19 @@ import pyarrow.parquet as pq
 
 from linkage.keys import Key
 from linkage.pseudonyms import HEX_LENGTH, address_pseudonym_column, building_pseudonym_column
+from pipelines.intake.cbs_buurten import CbsLayout, lookup_buurten, read_cbs_layout
+from schemas.areas import BUURT_PATTERN
 from schemas.atomic import atomic_path
 from schemas.canonical import CANONICAL_VERSION, canonicalise_arrow
 from schemas.formats import FORMAT_VERSION, REGISTER_FORMAT, REGISTER_SCHEMA, with_metadata
-from schemas.messages import RowError
-from schemas.readers.csv_reader import iter_tables, read_layout
+from schemas.messages import RowError, nothing_accepted
+from schemas.readers.csv_reader import FileFault, iter_tables, read_layout
 from schemas.rejects import RejectsWriter
 from schemas.row_rules import ADDRESS_ERROR_COLUMNS
 
 REGISTER_REQUIRED = ("postcode", "huisnummer", "buurtcode")
+ADDRESSES_REQUIRED = ("postcode", "huisnummer")
+"""With --cbs-buurten the buurt comes from CBS; a buurtcode column in the address list is then ignored."""
 REGISTER_COLUMNS = (
     "postcode",
     "huisnummer",
@@ -40,8 +44,9 @@ REGISTER_COLUMNS = (
     "buurtcode",
     "huishoudens",
 )
-BUURT_PATTERN = r"^BU[0-9]{8}$"
 BUURT_INVALID = "buurtcode_ongeldig"
+BUURT_NOT_IN_CBS = "buurt_niet_in_cbs"
+BUURT_AMBIGUOUS_IN_CBS = "buurt_dubbel_in_cbs"
 HOUSEHOLDS_INVALID = "huishoudens_ongeldig"
 _PLAIN_COUNT = r"^[0-9]{1,15}$"
 """Household counts that are certainly valid integers; anything else is judged like pandas.to_numeric."""
@@ -95,18 +100,24 @@ def _households(raw: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     return counts, bad
 
 
-def _check_chunk(rows: pa.Table) -> tuple[pa.Table, list[RowError]]:
-    """The valid rows of a chunk (regel, canoniek, pand, buurtcode, huishoudens) and the row errors."""
+def _check_chunk(rows: pa.Table, check_buurt: bool = True) -> tuple[pa.Table, list[RowError]]:
+    """The valid rows of a chunk (regel, canoniek, pand, buurtcode, huishoudens) and the row errors.
+
+    Without `check_buurt` (the buurt comes from CBS later) the buurtcode column is left empty.
+    """
     address = canonicalise_arrow(rows["postcode"], rows["huisnummer"], rows["huisletter"],
                                  rows["huisnummertoevoeging"])
     buurt = pc.utf8_upper(pc.utf8_trim_whitespace(rows["buurtcode"].combine_chunks()))
+    if not check_buurt:
+        buurt = pa.array(np.full(rows.num_rows, ""), type=pa.string())
     households, bad_households = _households(rows["huishoudens"].combine_chunks())
     # Per check: the column, the rows that fail it, and its rule (per row for the address fields).
     failures: list[tuple[str, np.ndarray, pa.Array | str]] = [
         (column, _mask(address[error].is_valid()), address[error])
         for error, column in ADDRESS_ERROR_COLUMNS.items()
     ]
-    failures.append(("buurtcode", ~_mask(pc.match_substring_regex(buurt, BUURT_PATTERN)), BUURT_INVALID))
+    if check_buurt:
+        failures.append(("buurtcode", ~_mask(pc.match_substring_regex(buurt, BUURT_PATTERN)), BUURT_INVALID))
     failures.append(("huishoudens", bad_households, HOUSEHOLDS_INVALID))
     rejected = np.logical_or.reduce([failed for _, failed, _ in failures])
     errors: list[RowError] = []
@@ -166,24 +177,65 @@ def _pseudonym_order(pseudonyms: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     return order, repeats
 
 
-def pseudonymise_register(source: Path, key: Key, out: Path, rejects: Path | None = None) -> RegisterResult:
-    """Pseudonymise the address register; an address listed twice counts once (first line wins)."""
-    layout = read_layout(source, required=REGISTER_REQUIRED, known=REGISTER_COLUMNS)
-    result = RegisterResult()
+def _valid_rows(source: Path, layout, result: RegisterResult, rejects_writer: RejectsWriter,
+                check_buurt: bool) -> pa.Table:
+    """All valid rows of the register file; rejected rows go to the writer and the counts."""
     chunks: list[pa.Table] = []
+    for rows, structural in iter_tables(source, layout, known=REGISTER_COLUMNS):
+        valid, errors = _check_chunk(rows, check_buurt)
+        all_errors = sorted(structural + errors, key=lambda e: e.regel)
+        result.rows_read += rows.num_rows + len(structural)
+        result.rows_rejected += len({e.regel for e in all_errors})
+        result.errors_by_rule.update(e.code for e in all_errors)
+        rejects_writer.write(all_errors)
+        chunks.append(valid)
+    return pa.concat_tables(chunks) if chunks else _VALID_SCHEMA.empty_table()
+
+
+def _with_cbs_buurten(register: pa.Table, cbs: CbsLayout, result: RegisterResult,
+                      rejects_writer: RejectsWriter) -> pa.Table:
+    """The rows whose postcode and huisnummer have one valid buurt in the CBS table, with that buurt."""
+    match = lookup_buurten(register["pand"].combine_chunks(), cbs)
+    buurt = match.buurt
+    valid_code = _mask(pc.fill_null(pc.match_substring_regex(buurt, BUURT_PATTERN), False))
+    missing = _mask(buurt.is_null()) & ~match.ambiguous
+    rejected = ~valid_code
+    lines = _mask(register["regel"].combine_chunks())
+    errors: list[RowError] = []
+    for position in np.flatnonzero(rejected).tolist():
+        line = int(lines[position])
+        if match.ambiguous[position] or missing[position]:
+            rule = BUURT_AMBIGUOUS_IN_CBS if match.ambiguous[position] else BUURT_NOT_IN_CBS
+            errors.append(RowError.of(line, "postcode+huisnummer", "", rule, cbs.path.name))
+        else:
+            errors.append(RowError.of(line, "buurtcode", buurt[position].as_py(), BUURT_INVALID))
+    result.rows_rejected += len(errors)
+    result.errors_by_rule.update(e.code for e in errors)
+    rejects_writer.write(errors)
+    keep = pa.array(~rejected)
+    column = register.schema.get_field_index("buurtcode")
+    return register.filter(keep).set_column(column, "buurtcode", buurt.filter(keep))
+
+
+def pseudonymise_register(source: Path, key: Key, out: Path, rejects: Path | None = None,
+                          cbs_buurten: Path | None = None) -> RegisterResult:
+    """Pseudonymise the address register; an address listed twice counts once (first line wins).
+
+    With `cbs_buurten` (the CBS pc6hnr table) the source is an address list without buurtcode, and each
+    address gets the buurt of its postcode and huisnummer; an address not in the table is rejected.
+    """
+    layout = read_layout(source, required=REGISTER_REQUIRED if cbs_buurten is None else ADDRESSES_REQUIRED,
+                         known=REGISTER_COLUMNS)
+    cbs = read_cbs_layout(cbs_buurten) if cbs_buurten is not None else None
+    result = RegisterResult()
     with tempfile.TemporaryDirectory(prefix="factlab-") as work:
         rejects_writer = RejectsWriter(Path(work) / "afgekeurd.csv", source.name)
         try:
-            for rows, structural in iter_tables(source, layout, known=REGISTER_COLUMNS):
-                valid, errors = _check_chunk(rows)
-                all_errors = sorted(structural + errors, key=lambda e: e.regel)
-                result.rows_read += rows.num_rows + len(structural)
-                result.rows_rejected += len({e.regel for e in all_errors})
-                result.errors_by_rule.update(e.code for e in all_errors)
-                rejects_writer.write(all_errors)
-                chunks.append(valid)
-            register = pa.concat_tables(chunks) if chunks else _VALID_SCHEMA.empty_table()
-            del chunks
+            register = _valid_rows(source, layout, result, rejects_writer, check_buurt=cbs is None)
+            if cbs is not None and register.num_rows:
+                register = _with_cbs_buurten(register, cbs, result, rejects_writer)
+            if register.num_rows == 0:
+                raise FileFault(nothing_accepted(source.name, result.rows_read, result.errors_by_rule))
             # An address listed twice has one pseudonym: duplicates sit side by side in pseudonym order.
             adres = address_pseudonym_column(key, register["canoniek"])
             order, repeats = _pseudonym_order(adres)
