@@ -356,7 +356,7 @@ def test_pc6hnr_file_faults(tmp_path, key_file) -> None:
 def test_flow_checks_areas_against_the_register_and_the_map_before_linking(tmp_path, test_key) -> None:
     from types import SimpleNamespace
 
-    from pipelines.stapeling_flow import check_areas_and_map, register_gemeenten
+    from pipelines.stapeling_steps import check_areas_and_map, register_gemeenten
 
     source = tmp_path / "adressen.csv"
     source.write_text("postcode;huisnummer;buurtcode\n1011AB;99;BU0363AF01\n5611AA;1;BU07721110\n",
