@@ -387,7 +387,7 @@ def create_app(
         session.pending.clear()
         pending = PendingDelivery(new_token(), result, settings.periode, datetime.now(UTC))
         session.pending[pending.token] = pending
-        examples = sorted(result.examples, key=lambda e: (e.bestand, e.regel))[:REPORT_ROWS]
+        examples = sorted(result.listed, key=lambda e: (e.bestand, e.regel))[:REPORT_ROWS]
         return render(
             request,
             "controle.html",
@@ -409,7 +409,7 @@ def create_app(
             )
         out = io.StringIO()
         writer = RejectsWriter(out, pending.result.display_name)
-        writer.write(sorted(pending.result.examples, key=lambda e: (e.bestand, e.regel)))
+        writer.write(sorted(pending.result.listed, key=lambda e: (e.bestand, e.regel)))
         return Response(
             out.getvalue().encode("utf-8"),
             media_type="text/csv; charset=utf-8",

@@ -90,6 +90,23 @@ def test_csv_in_memory_equals_factlab_pseudonymise(tmp_path, test_key, codes):
     assert b"Jansen" not in parquet.read_bytes() and b"1234" not in parquet.read_bytes()
 
 
+def test_open_and_closed_periods_are_kept_and_ordered_as_factlab_pseudonymise(tmp_path, test_key, codes):
+    rows = [
+        ("1234AB", "1", "", "", "01", "01-02-2026", "", "x"),
+        ("1234AB", "1", "", "", "01", "01-02-2026", "30-06-2026", "x"),
+        ("1234AB", "1", "", "", "01", "01-02-2026", "", "x"),
+        ("1234AB", "2", "", "", "01", "01-02-2026", "30-06-2026", "x"),
+        ("1234AB", "2", "", "", "01", "01-02-2026", "", "x"),
+    ]
+    source = tmp_path / "levering.csv"
+    source.write_bytes(extract(rows))
+    expected = pseudonymise_delivery(source, test_key, "zorg-a", tmp_path / "verwacht.parquet", codes)
+    result = check_upload([("levering.csv", extract(rows))], test_key, codes)
+    assert result.table.to_pylist() == pq.read_table(tmp_path / "verwacht.parquet").to_pylist()
+    assert (result.rows_duplicate, result.rows_written) == (expected.rows_duplicate, expected.rows_written)
+    assert [(e.regel, e.code) for e in result.listed] == [(4, "dubbele_regel")]
+
+
 def test_301_messages_in_memory_equal_factlab_pseudonymise(tmp_path, test_key, codes):
     folder = tmp_path / "berichten"
     folder.mkdir()

@@ -331,6 +331,21 @@ def test_several_301_messages_are_delivered_in_one_upload(portal):
     assert read_metadata(portal.inbox_folder / "zorg-a.parquet")["aangeleverd_via"] == "portal:301-xml"
 
 
+def test_rejects_download_lists_every_error_in_line_order(portal):
+    import csv
+    import io
+
+    c = client(portal)
+    log_in(c)
+    rows = [(f"{1000 + n}AB", "1", "", "", "99", "01-02-2026", "", "x") for n in range(700)]
+    page = upload(c, extract(rows + partner_rows(1, 1)))
+    assert page.status_code == 200
+    download = c.get(f"/aanleveren/afgekeurd/{form_token(page.text)}")
+    listed = list(csv.DictReader(io.StringIO(download.content.decode("utf-8-sig")), delimiter=";"))
+    assert [int(r["regel"]) for r in listed] == list(range(2, 702))
+    assert {r["code"] for r in listed} == {"voorziening_onbekend"}
+
+
 def test_unknown_pages_get_a_dutch_page(portal):
     response = client(portal).get("/../../etc/passwd")
     assert response.status_code == 404 and "Niet gevonden" in response.text
