@@ -378,7 +378,7 @@ def test_stuffed_forms_are_refused(portal):
 
 
 def test_an_internal_error_shows_no_row_value(portal, monkeypatch, caplog):
-    import portal.app as app_module
+    import portal.routes.partner as app_module
 
     def broken(*args, **kwargs):
         raise ValueError("waarde 'Zeldzame-Achternaam-Q7' kon niet")
@@ -390,4 +390,3 @@ def test_an_internal_error_shows_no_row_value(portal, monkeypatch, caplog):
     assert response.status_code == 500 and "niets opgeslagen" in response.text
     assert "Zeldzame" not in response.text and "Zeldzame" not in caplog.text
     assert "ValueError" in caplog.text
-
