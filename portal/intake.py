@@ -3,8 +3,9 @@
 A thin bytes adapter over `pipelines.intake.delivery`: the reader registry (`schemas.readers.registry`)
 names the format, `judged_chunks` reads and judges the rows from in-memory stand-ins for the files,
 `staging_table` pseudonymises them, and the delivery's own named SQL units (`duplicate_rows`, `records`)
-deduplicate them on an in-memory DuckDB. Only pseudonyms, voorziening, domain and dates come out.
-Nothing here writes a file: the caller stores the Parquet bytes once the partner has confirmed.
+deduplicate them on an in-memory DuckDB (`portal.dedup`). Only pseudonyms, voorziening, domain and
+dates come out. Nothing here writes a file: the caller stores the Parquet bytes once the partner has
+confirmed.
 
 Three kinds of upload are accepted: a CSV extract, one or more iStandaarden 301 messages (XML), and the
 file made by the in-browser pseudonymiser (`factlab-browserlevering`, JSON), whose addresses were
@@ -21,21 +22,13 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-import duckdb
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from linkage.keys import Key
-from pipelines.intake.delivery import (
-    STAGING_SCHEMA,
-    DeliveryResult,
-    delivery_metadata,
-    duplicate_rows,
-    judged_chunks,
-    records,
-    staging_table,
-)
+from pipelines.intake.delivery import DeliveryResult, delivery_metadata, judged_chunks, staging_table
+from portal.dedup import deduplicate
 from schemas.canonical import CANONICAL_VERSION
 from schemas.codelist import CodeList
 from schemas.formats import DELIVERY_SCHEMA, with_metadata
@@ -125,7 +118,12 @@ class IntakeResult(DeliveryResult):
     upload_bytes: int = 0
     rows_rejected_in_browser: int = 0
     files: int = 1
-    table: pa.Table | None = field(default=None, repr=False)
+    records_parquet: bytes = field(default=b"", repr=False)
+    """The kept records (zstd Parquet, `portal.dedup`): compact while the partner decides."""
+
+    @property
+    def table(self) -> pa.Table | None:
+        return pq.read_table(io.BytesIO(self.records_parquet)) if self.records_parquet else None
 
 
 def display_name(filename: str | None) -> str:
@@ -187,8 +185,7 @@ def check_upload(files: list[tuple[str | None, bytes]], key: Key, codes: CodeLis
         chunks = _browser_chunks(named[0][1], result.display_name, key, codes, result)
     else:
         chunks = _extract_chunks(reader, named, key, codes, result)
-    staged = [chunk for chunk in chunks if chunk.num_rows]
-    result.table = _deduplicated(pa.concat_tables(staged) if staged else STAGING_SCHEMA.empty_table(), result)
+    result.records_parquet = deduplicate([chunk for chunk in chunks if chunk.num_rows], result)
     return result
 
 
@@ -224,20 +221,6 @@ def _count(result: IntakeResult, errors: list[RowError], rows_read: int) -> None
     result.rows_read += rows_read
     result.rows_rejected += len({(e.bestand, e.regel) for e in errors})
     result.record(errors)
-
-
-def _deduplicated(staged: pa.Table, result: IntakeResult) -> pa.Table:
-    """The kept records, in pseudonym order; repeated rows are counted and listed in `result`.
-
-    The one deduplication of `pipelines.intake.delivery` (named SQL units), on an in-memory DuckDB
-    that may not spill: nothing reaches the disk.
-    """
-    with duckdb.connect(config={"temp_directory": ""}) as con:  # "" : DuckDB may not spill to disk
-        con.register("staging", staged)
-        for _ in duplicate_rows(con, result):
-            pass  # recorded into `result` as they come
-        kept = list(records(con, DELIVERY_SCHEMA))
-    return pa.concat_tables(kept) if kept else DELIVERY_SCHEMA.empty_table()
 
 
 def _browser_chunks(

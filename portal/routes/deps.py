@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
@@ -47,7 +49,12 @@ class PortalSettings:
     gemeente: str = ""
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
     secure_cookies: bool = False
-    parallel_checks: int = 4
+    parallel_uploads: int = 4
+    """Uploads received and held in memory at once; more wait before their body is read."""
+    parallel_checks: int = 1
+    """Checks (reading, judging, pseudonymising, deduplicating) at once: each takes the most memory."""
+    trusted_proxies: frozenset[str] = frozenset()
+    """Addresses of reverse proxies whose X-Forwarded-For names the client (`--vertrouwde-proxy`)."""
 
 
 class PortalError(Exception):
@@ -68,6 +75,30 @@ def _templates() -> Environment:
     return env
 
 
+class CheckGate:
+    """At most `limit` checks at once, in order of arrival; counts who runs and who waits."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.running = 0
+        self.waiting = 0
+        self._semaphore = asyncio.Semaphore(limit)
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        self.waiting += 1
+        try:
+            await self._semaphore.acquire()
+        finally:
+            self.waiting -= 1
+        self.running += 1
+        try:
+            yield
+        finally:
+            self.running -= 1
+            self._semaphore.release()
+
+
 class Portal:
     """The state of one running portal: settings, accounts, sessions, throttle, templates, limits."""
 
@@ -80,7 +111,8 @@ class Portal:
         self.throttle = throttle
         self.templates = _templates()
         self.offline = OfflinePage(settings.codes, settings.key.key_id)
-        self.check_slots = asyncio.Semaphore(settings.parallel_checks)
+        self.upload_slots = asyncio.Semaphore(settings.parallel_uploads)
+        self.check_gate = CheckGate(settings.parallel_checks)
         self.login_slots = asyncio.Semaphore(2)  # argon2 takes 64 MiB per verification: bound the memory
         self._write_locks: dict[str, threading.Lock] = {}
         self._write_locks_guard = threading.Lock()

@@ -27,7 +27,7 @@ from portal.routes.deps import (
 )
 from portal.security import Session, new_token
 from portal.store import Receipt
-from portal.uploads import UploadRejected, parse_multipart, read_body
+from portal.uploads import UploadRejected, read_multipart
 from schemas.atomic import atomic_path
 from schemas.readers.csv_reader import FileFault
 from schemas.rejects import RejectsWriter
@@ -60,10 +60,13 @@ async def partner_home(state: PortalDep, session: PartnerSession) -> Response:
 
 @router.post("/aanleveren/controleren", dependencies=[SameOrigin])
 async def check(request: Request, state: PortalDep, session: PartnerSession) -> Response:
-    async with state.check_slots:
+    async with state.upload_slots:
         uploads = await _uploaded_files(request, state, session)
         try:
-            result = await run_in_threadpool(check_upload, uploads, state.settings.key, state.settings.codes)
+            async with state.check_gate.slot():
+                result = await run_in_threadpool(
+                    check_upload, uploads, state.settings.key, state.settings.codes
+                )
         except FileFault as exc:
             return state.render("controle.html", status=422, session=session, bestandsfout=str(exc))
         except Exception as exc:  # noqa: BLE001 - its message may quote row values: log only its type
@@ -86,15 +89,14 @@ async def check(request: Request, state: PortalDep, session: PartnerSession) -> 
 
 
 async def _uploaded_files(request: Request, state: Portal, session: Session) -> list[tuple[str, bytes]]:
-    """The files of the upload form, read into memory within the size limit, after its CSRF check."""
+    """The files of the upload form, parsed as they arrive within the size limit, after its CSRF check."""
     try:
-        body = await read_body(
+        form = await read_multipart(
             request.stream(),
             request.headers.get("content-length"),
+            request.headers.get("content-type"),
             state.settings.max_upload_bytes + 64 * 1024,
         )
-        form = parse_multipart(body, request.headers.get("content-type"))
-        del body
     except UploadRejected as exc:
         raise PortalError(exc.status, "Upload geweigerd", exc.message) from None
     check_csrf(session, form.fields.get("csrf"))
