@@ -23,7 +23,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from linkage.keys import Key
 from portal.intake import KIND_LABELS
 from portal.offline_page import OfflinePage
-from portal.security import LoginThrottle, Session, SessionStore, tokens_equal
+from portal.security import LoginThrottle, Session, SessionStore, client_address, tokens_equal
 from portal.store import PortalStore
 from portal.uploads import UploadRejected, read_body
 from schemas.codelist import CodeList
@@ -192,6 +192,15 @@ async def same_origin(request: Request) -> None:
 
 
 SameOrigin = Depends(same_origin)
+
+
+async def client(request: Request, state: PortalDep) -> str:
+    """The client's address for login throttling: the peer, or what a trusted proxy says it is."""
+    peer = request.client.host if request.client else None
+    return client_address(peer, request.headers.get("x-forwarded-for"), state.settings.trusted_proxies)
+
+
+ClientAddress = Annotated[str, Depends(client)]
 
 
 def check_csrf(session: Session, given: str | None) -> None:

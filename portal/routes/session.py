@@ -13,6 +13,7 @@ from portal.routes.deps import (
     SESSION_COOKIE,
     AnySession,
     CheckedForm,
+    ClientAddress,
     PortalDep,
     PortalError,
     SameOrigin,
@@ -46,11 +47,10 @@ async def login_page(state: PortalDep) -> Response:
 
 
 @router.post("/inloggen", dependencies=[SameOrigin])
-async def login(request: Request, state: PortalDep, form: SmallForm) -> Response:
+async def login(request: Request, state: PortalDep, form: SmallForm, address: ClientAddress) -> Response:
     if not tokens_equal(form.get("csrf"), request.cookies.get(LOGIN_COOKIE)):
         raise PortalError(403, "Geweigerd", "Het inlogformulier is verlopen. Open de inlogpagina opnieuw.")
     naam = form.get("naam", "").strip().lower()[:64]
-    address = request.client.host if request.client else "onbekend"
     wait = state.throttle.seconds_locked(naam, address)
     if wait > 0:
         minutes = int(wait // 60) + 1
