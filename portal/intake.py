@@ -326,6 +326,8 @@ def delivery_parquet(result: IntakeResult, partner: str, key: Key) -> bytes:
     """The delivery as Parquet bytes with the metadata of docs/contract.md §6."""
     metadata = {**delivery_metadata(result, partner, key), "aangeleverd_via": f"portal:{result.kind}"}
     buffer = io.BytesIO()
-    table = result.table if result.table is not None else DELIVERY_SCHEMA.empty_table()
+    table = result.table  # decoded once from the compact records
+    if table is None:
+        table = DELIVERY_SCHEMA.empty_table()
     pq.write_table(with_metadata(table, metadata), buffer)
     return buffer.getvalue()
