@@ -132,6 +132,16 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _proxies(addresses: tuple[str, ...]) -> frozenset[str]:
+    proxies = set()
+    for address in addresses:
+        try:
+            proxies.add(str(ipaddress.ip_address(address.strip())))
+        except ValueError:
+            _fail(f"--vertrouwde-proxy {address!r} is geen IP-adres (bijvoorbeeld 127.0.0.1 of ::1)")
+    return frozenset(proxies)
+
+
 @portal.command("start")
 @click.option(
     "--sleutel",
@@ -169,6 +179,22 @@ def _is_loopback(host: str) -> bool:
     default=None,
     help="Gemeentelijke aanvulling op de codelijst (code;naam;domein).",
 )
+@click.option(
+    "--vertrouwde-proxy",
+    "trusted_proxies",
+    multiple=True,
+    metavar="IP",
+    help="Adres van de reverse proxy voor de portal; alleen van dat adres telt X-Forwarded-For als adres "
+    "van de gebruiker (voor het afremmen van inlogpogingen). Mag vaker.",
+)
+@click.option(
+    "--controles-tegelijk",
+    "parallel_checks",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 8),
+    help="Zoveel uploads worden tegelijk gecontroleerd (elk tot ongeveer 0,5 GB geheugen bij 50 MB).",
+)
 @_data_option
 def start(
     keyfile: Path,
@@ -180,6 +206,8 @@ def start(
     max_mb: int,
     secure_cookies: bool | None,
     codelijst: Path | None,
+    trusted_proxies: tuple[str, ...],
+    parallel_checks: int,
     data_dir: Path | None,
 ) -> None:
     """Start de portal (standaard alleen op deze computer: http://127.0.0.1:8800)."""
@@ -197,6 +225,7 @@ def start(
         codes = load_code_list(codelijst)
     except (KeyFileError, PeriodError, CodeListError) as exc:
         _fail(str(exc))
+    proxies = _proxies(trusted_proxies)
     loopback = _is_loopback(host)
     if secure_cookies is None:
         secure_cookies = not loopback
@@ -222,6 +251,8 @@ def start(
         gemeente=gemeente,
         max_upload_bytes=max_mb * 1024 * 1024,
         secure_cookies=secure_cookies,
+        parallel_checks=parallel_checks,
+        trusted_proxies=proxies,
     )
     app = create_app(settings, store=store)
     from portal.intake import warm_up

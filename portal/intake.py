@@ -1,13 +1,15 @@
 """Turning an upload into a pseudonymised delivery entirely in memory (docs/contract.md §4, §6).
 
-The raw bytes of a partner's extract are read from memory by the project's own readers and rules
-(`pipelines.intake.delivery.checked_chunks`: the readers of `schemas.readers` and the row-rule suites),
-given an in-memory stand-in for the file path; only pseudonyms, voorziening, domain and dates come out.
-Nothing here writes a file: the caller stores the Parquet bytes once the partner has confirmed.
+A thin bytes adapter over `pipelines.intake.delivery`: the reader registry (`schemas.readers.registry`)
+names the format, `judged_chunks` reads and judges the rows from in-memory stand-ins for the files,
+`staging_table` pseudonymises them, and the delivery's own named SQL units (`duplicate_rows`, `records`)
+deduplicate them on an in-memory DuckDB (`portal.dedup`). Only pseudonyms, voorziening, domain and
+dates come out. Nothing here writes a file: the caller stores the Parquet bytes once the partner has
+confirmed.
 
 Three kinds of upload are accepted: a CSV extract, one or more iStandaarden 301 messages (XML), and the
 file made by the in-browser pseudonymiser (`factlab-browserlevering`, JSON), whose addresses were
-already turned into pseudonyms on the partner's own machine.
+already turned into pseudonyms on the partner's own machine. Only that last kind is the portal's own.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ import io
 import json
 import os
 import re
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -26,41 +27,28 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from linkage.keys import Key
-from linkage.pseudonyms import address_pseudonyms, building_pseudonyms
-from pipelines.intake.delivery import DeliveryResult, checked_chunks, delivery_metadata
+from pipelines.intake.delivery import DeliveryResult, delivery_metadata, judged_chunks, staging_table
+from portal.dedup import deduplicate
 from schemas.canonical import CANONICAL_VERSION
 from schemas.codelist import CodeList
 from schemas.formats import DELIVERY_SCHEMA, with_metadata
 from schemas.messages import RowError
 from schemas.readers.csv_reader import FileFault
+from schemas.readers.registry import HEAD_BYTES, READERS, Reader, reader_for
 from schemas.row_rules import validate_rows
 
-KIND_CSV = "csv"
-KIND_XML = "301-xml"
 KIND_BROWSER = "browser"
 KIND_LABELS = {
-    KIND_CSV: "CSV-bestand",
-    KIND_XML: "iStandaarden 301-bericht(en)",
+    **{reader.name: reader.label for reader in READERS.values()},
     KIND_BROWSER: "in de browser gepseudonimiseerd bestand",
 }
 BROWSER_FORMAT = "factlab-browserlevering"
 BROWSER_VERSION = 1
 BROWSER_COLUMNS = ["regel", "adres_pseudoniem", "pand_pseudoniem", "voorziening", "begindatum", "einddatum"]
-EXAMPLE_LIMIT = 500
-DEDUPLICATION_KEY = ["adres_pseudoniem", "voorziening", "begindatum", "einddatum"]
 _PSEUDONYM = re.compile(r"^[0-9a-f]{64}$")
 # Placeholder address for rows whose address the browser already checked and pseudonymised: the row
 # rules then judge only voorziening and dates, so those rules stay in one place.
 _CHECKED_POSTCODE, _CHECKED_HUISNUMMER = "1000AA", "1"
-
-_BINARY_SIGNATURES = (
-    (b"PK\x03\x04", "een Excel-werkmap (.xlsx) of zip-bestand"),
-    (b"\xd0\xcf\x11\xe0", "een oud Excel-bestand (.xls)"),
-    (b"%PDF", "een PDF-bestand"),
-    (b"\x89PNG", "een afbeelding"),
-    (b"\xff\xd8\xff", "een afbeelding"),
-    (b"PAR1", "een Parquet-bestand"),
-)
 
 
 class InMemoryExtract:
@@ -115,63 +103,27 @@ class InMemoryExtract:
         return io.TextIOWrapper(raw, encoding=encoding, errors=errors, newline=newline)
 
 
-class InMemoryFolder:
-    """Several uploaded 301 messages, offered to the delivery reader as a folder of files."""
-
-    def __init__(self, name: str, files: list[InMemoryExtract]) -> None:
-        self.name = name
-        self._files = files
-
-    def __str__(self) -> str:
-        return self.name
-
-    def is_dir(self) -> bool:
-        return True
-
-    def is_file(self) -> bool:
-        return False
-
-    def exists(self) -> bool:
-        return True
-
-    def iterdir(self) -> Iterator[InMemoryExtract]:
-        return iter(self._files)
-
-
 @dataclass
-class IntakeResult:
-    """The checked, pseudonymised upload. Holds pseudonyms only, plus the errors shown to the partner."""
+class IntakeResult(DeliveryResult):
+    """The checked, pseudonymised upload: a `DeliveryResult` plus what only the portal shows.
 
-    kind: str
-    display_name: str
-    upload_sha256: str
-    upload_bytes: int
-    rows_read: int = 0
-    rows_rejected: int = 0
-    rows_duplicate: int = 0
+    A subclass, not a holder: the delivery path (`judged_chunks`, `duplicate_rows`, `delivery_metadata`)
+    fills and reads it directly, so every count or note the delivery path gains reaches the portal as is.
+    Holds pseudonyms only, plus the errors shown to the partner (`listed`, `examples`).
+    """
+
+    kind: str = ""
+    display_name: str = ""
+    upload_sha256: str = ""
+    upload_bytes: int = 0
     rows_rejected_in_browser: int = 0
-    errors_by_rule: Counter[str] = field(default_factory=Counter)
-    examples: list[RowError] = field(default_factory=list, repr=False)
-    encoding: str = ""
-    delimiter: str = ""
-    ignored_columns: list[str] = field(default_factory=list)
     files: int = 1
-    messages: dict[str, int] = field(default_factory=dict)
-    superseded: int = 0
-    """301 ToegewezenProducten replaced by a later version of their toewijzing (not in rows_read)."""
-    withdrawn: int = 0
-    """301 ToegewezenProducten of toewijzingen withdrawn with RedenWijziging 13 (not in rows_read)."""
-    table: pa.Table | None = field(default=None, repr=False)
+    records_parquet: bytes = field(default=b"", repr=False)
+    """The kept records (zstd Parquet, `portal.dedup`): compact while the partner decides."""
 
     @property
-    def rows_written(self) -> int:
-        return 0 if self.table is None else self.table.num_rows
-
-    def record(self, errors: list[RowError]) -> None:
-        self.errors_by_rule.update(e.code for e in errors)
-        room = EXAMPLE_LIMIT - len(self.examples)
-        if room > 0:
-            self.examples.extend(errors[:room])
+    def table(self) -> pa.Table | None:
+        return pq.read_table(io.BytesIO(self.records_parquet)) if self.records_parquet else None
 
 
 def display_name(filename: str | None) -> str:
@@ -184,24 +136,16 @@ def display_name(filename: str | None) -> str:
     return base[:80] or "upload"
 
 
-def detect_kind(data: bytes, name: str) -> str:
-    """What the upload is, judged by its content; raises FileFault for anything the portal cannot read."""
+def detect_reader(data: bytes, name: str) -> Reader | None:
+    """The reader of an upload, judged by its content; None for the browser file (portal only).
+
+    Raises FileFault (Dutch) for an empty file and, through the registry, for binary files.
+    """
     if not data.strip():
         raise FileFault(f"{name}: het bestand is leeg")
-    for signature, what in _BINARY_SIGNATURES:
-        if data.startswith(signature):
-            advice = "lever een CSV-bestand of 301-bericht aan"
-            if "Excel" in what:
-                advice = "sla het in Excel op als 'CSV UTF-8' of 'CSV (puntkomma gescheiden)'; lever dat aan"
-            raise FileFault(f"{name}: dit is {what}; {advice}")
-    head = data[:512].lstrip(b"\xef\xbb\xbf \t\r\n")
-    if head.startswith(b"<"):
-        return KIND_XML
-    if head.startswith(b"{"):
-        return KIND_BROWSER
-    if b"\x00" in data[:4096]:
-        raise FileFault(f"{name}: dit is geen tekstbestand; lever een CSV-bestand of 301-bericht aan")
-    return KIND_CSV
+    if data[:HEAD_BYTES].lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
+        return None
+    return reader_for(data[:HEAD_BYTES], name)
 
 
 def upload_digest(files: list[tuple[str, bytes]]) -> str:
@@ -219,25 +163,29 @@ def check_upload(files: list[tuple[str | None, bytes]], key: Key, codes: CodeLis
     """
     if not files:
         raise FileFault("er is geen bestand gekozen")
-    named = _unique_names([(display_name(name), data) for name, data in files])
-    kinds = [detect_kind(data, name) for name, data in named]
-    if len(named) > 1 and any(kind != KIND_XML for kind in kinds):
+    shown = [(display_name(name), data) for name, data in files]
+    readers = [detect_reader(data, name) for name, data in shown]
+    reader = readers[0]
+    if len(shown) > 1 and not all(r is not None and r.many_files and r == reader for r in readers):
         raise FileFault(
             "meerdere bestanden tegelijk kan alleen bij 301-berichten (.xml); lever één CSV-bestand "
             "of één gepseudonimiseerd bestand per keer aan"
         )
-    kind = kinds[0]
-    name = named[0][0] if len(named) == 1 else f"{len(named)} berichten"
+    named = _unique_names(shown)
     result = IntakeResult(
-        kind, name, upload_digest(named), sum(len(data) for _, data in named), files=len(named)
+        kind=KIND_BROWSER if reader is None else reader.name,
+        display_name=named[0][0] if len(named) == 1 else f"{len(named)} berichten",
+        upload_sha256=upload_digest(named),
+        upload_bytes=sum(len(data) for _, data in named),
+        files=len(named),
+        sources=[name for name, _ in named],
+        folder=len(named) > 1,
     )
-    if kind == KIND_BROWSER:
-        chunks = _browser_chunks(named[0][1], name, key, codes, result)
+    if reader is None:
+        chunks = _browser_chunks(named[0][1], result.display_name, key, codes, result)
     else:
-        chunks = _extract_chunks(named, key, codes, result)
-    tables = [chunk for chunk in chunks if chunk.num_rows]
-    staged = pa.concat_tables(tables) if tables else _STAGING_SCHEMA.empty_table()
-    result.table = _deduplicate(staged, result, [n for n, _ in named] if len(named) > 1 else None)
+        chunks = _extract_chunks(reader, named, key, codes, result)
+    result.records_parquet = deduplicate([chunk for chunk in chunks if chunk.num_rows], result)
     return result
 
 
@@ -258,63 +206,36 @@ def _unique_names(files: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
     return unique
 
 
-_STAGING_SCHEMA = DELIVERY_SCHEMA.append(pa.field("bron", pa.int32())).append(pa.field("regel", pa.int64()))
-
-
 def _extract_chunks(
-    named: list[tuple[str, bytes]], key: Key, codes: CodeList, result: IntakeResult
+    reader: Reader, named: list[tuple[str, bytes]], key: Key, codes: CodeList, result: IntakeResult
 ) -> Iterator[pa.Table]:
-    """CSV or 301 messages through the same reader and rules as `factlab pseudonymise`."""
-    extracts = [InMemoryExtract(name, data) for name, data in named]
-    source = extracts[0] if len(extracts) == 1 else InMemoryFolder("upload", extracts)
-    reading = DeliveryResult()
-    for valid, errors, rows_read in checked_chunks(source, codes, reading):
-        result.rows_read += rows_read
-        result.rows_rejected += len({(e.bestand, e.regel) for e in errors})
-        result.record(errors)
-        yield _staging_table(
-            address_pseudonyms(key, valid["canoniek"]), building_pseudonyms(key, valid["pand"]), valid
-        )
-    result.encoding, result.delimiter = reading.encoding, reading.delimiter
-    result.ignored_columns = list(reading.ignored_columns)
-    result.messages = dict(reading.messages)
-    result.superseded, result.withdrawn = reading.superseded, reading.withdrawn
+    """CSV or 301 messages through the same reader, rules and staging as `factlab pseudonymise`."""
+    sources = [InMemoryExtract(name, data) for name, data in named]
+    for valid, errors, rows_read in judged_chunks(reader, sources, codes, result, named=result.folder):
+        _count(result, errors, rows_read)
+        yield staging_table(valid, key)
 
 
-def _staging_table(adres: list[str], pand: list[str], valid: pd.DataFrame) -> pa.Table:
-    bron = valid["bron"].tolist() if "bron" in valid else [0] * len(valid)
-    return pa.table(
-        {
-            "adres_pseudoniem": adres,
-            "pand_pseudoniem": pand,
-            "voorziening": valid["voorziening"].tolist(),
-            "domein": valid["domein"].tolist(),
-            "begindatum": pa.array(valid["begindatum"].tolist(), pa.date32()),
-            "einddatum": pa.array(
-                [None if pd.isna(d) else d for d in valid["einddatum"].tolist()], pa.date32()
-            ),
-            "bron": pa.array(bron, pa.int32()),
-            "regel": pa.array(valid["regel"].tolist(), pa.int64()),
-        },
-        schema=_STAGING_SCHEMA,
-    )
+def _count(result: IntakeResult, errors: list[RowError], rows_read: int) -> None:
+    """Count a judged chunk as `pseudonymise_delivery` does: a rejected row once, however many errors."""
+    result.rows_read += rows_read
+    result.rows_rejected += len({(e.bestand, e.regel) for e in errors})
+    result.record(errors)
 
 
 def _browser_chunks(
     data: bytes, name: str, key: Key, codes: CodeList, result: IntakeResult
 ) -> Iterator[pa.Table]:
+    """The browser's rows judged on voorziening and dates by the CSV rules; its pseudonyms go on as given."""
     document = _browser_document(data, name, key)
-    rows = document["rijen"]
-    frame = pd.DataFrame(rows, columns=BROWSER_COLUMNS, dtype="object")
+    frame = pd.DataFrame(document["rijen"], columns=BROWSER_COLUMNS, dtype="object")
     bad = _first_malformed_row(frame)
     if bad is not None:
         raise FileFault(
             f"{name}: rij {bad + 1} van het bestand is beschadigd; maak het bestand opnieuw aan "
             "met de pseudonimiseerpagina"
         )
-    rejected_in_browser = document["regels_afgekeurd"]
-    result.rows_read = document["regels_gelezen"]
-    result.rows_rejected_in_browser = rejected_in_browser
+    result.rows_rejected_in_browser = document["regels_afgekeurd"]
     checked = pd.DataFrame(
         {
             "regel": frame["regel"].astype("int64"),
@@ -328,11 +249,15 @@ def _browser_chunks(
         }
     )
     valid, errors = validate_rows(checked, codes)
-    result.rows_rejected = rejected_in_browser + len({e.regel for e in errors})
-    result.record(errors)
-    pseudonyms = frame.set_index(frame["regel"].astype("int64"))
-    chosen = pseudonyms.loc[valid["regel"].tolist()]
-    yield _staging_table(chosen["adres_pseudoniem"].tolist(), chosen["pand_pseudoniem"].tolist(), valid)
+    result.rows_read = document["regels_gelezen"]
+    result.rows_rejected = document["regels_afgekeurd"]
+    _count(result, errors, 0)
+    chosen = frame.set_index(frame["regel"].astype("int64")).loc[valid["regel"].tolist()]
+    pseudonyms = (
+        pa.array(chosen["adres_pseudoniem"].tolist(), pa.string()),
+        pa.array(chosen["pand_pseudoniem"].tolist(), pa.string()),
+    )
+    yield staging_table(valid, key, pseudonyms)
 
 
 def _browser_document(data: bytes, name: str, key: Key) -> dict:
@@ -389,37 +314,6 @@ def _first_malformed_row(frame: pd.DataFrame) -> int | None:
     return None
 
 
-def _deduplicate(staged: pa.Table, result: IntakeResult, sources: list[str] | None) -> pa.Table:
-    """One record per address, voorziening and dates (the first line wins), in pseudonym order.
-
-    The same rule as `pipelines.intake.delivery`: a repeated row counts once and is reported as a duplicate.
-    """
-    frame = staged.to_pandas(date_as_object=True).sort_values(["bron", "regel"], kind="stable")
-    groups = frame.groupby(DEDUPLICATION_KEY, dropna=False, sort=False)
-    first_bron = groups["bron"].transform("first")
-    first_regel = groups["regel"].transform("first")
-    duplicate = (frame["bron"] != first_bron) | (frame["regel"] != first_regel)
-    dup_errors = []
-    for bron, regel, orig_bron, orig_regel in zip(
-        frame.loc[duplicate, "bron"],
-        frame.loc[duplicate, "regel"],
-        first_bron[duplicate],
-        first_regel[duplicate],
-        strict=True,
-    ):
-        name = sources[bron] if sources else ""
-        first = (
-            str(orig_regel) if not sources or orig_bron == bron else f"{orig_regel} van {sources[orig_bron]}"
-        )
-        dup_errors.append(RowError.of(int(regel), "(regel)", "", "dubbele_regel", first, bestand=name))
-    result.rows_duplicate = len(dup_errors)
-    result.record(dup_errors)
-    kept = frame.loc[~duplicate].sort_values(DEDUPLICATION_KEY, kind="stable", na_position="first")
-    return pa.Table.from_pandas(
-        kept.drop(columns=["bron", "regel"]), schema=DELIVERY_SCHEMA, preserve_index=False
-    )
-
-
 def warm_up(codes: CodeList) -> None:
     """Build the row-rule suites before the first partner waits for them (made-up row, throw-away key)."""
     from linkage.keys import new_key
@@ -432,6 +326,8 @@ def delivery_parquet(result: IntakeResult, partner: str, key: Key) -> bytes:
     """The delivery as Parquet bytes with the metadata of docs/contract.md §6."""
     metadata = {**delivery_metadata(result, partner, key), "aangeleverd_via": f"portal:{result.kind}"}
     buffer = io.BytesIO()
-    table = result.table if result.table is not None else DELIVERY_SCHEMA.empty_table()
+    table = result.table  # decoded once from the compact records
+    if table is None:
+        table = DELIVERY_SCHEMA.empty_table()
     pq.write_table(with_metadata(table, metadata), buffer)
     return buffer.getvalue()

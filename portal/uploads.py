@@ -2,7 +2,8 @@
 
 Starlette's own form parser writes file parts larger than 1 MB to a temporary file. A raw
 extract must never touch the server's disk, so the portal reads the request body itself and
-parses multipart/form-data with python-multipart's streaming parser into memory.
+parses multipart/form-data with python-multipart's streaming parser into memory, chunk by chunk
+as the body arrives (`read_multipart`): the body is never held whole next to its parts.
 """
 
 from __future__ import annotations
@@ -42,12 +43,7 @@ class ParsedForm:
 
 async def read_body(chunks: AsyncIterator[bytes], declared_length: str | None, limit: int) -> bytes:
     """The whole request body in memory; refuses (413) as soon as it exceeds `limit` bytes."""
-    if declared_length is not None:
-        try:
-            if int(declared_length) > limit:
-                raise UploadRejected(413, _too_large(limit))
-        except ValueError:
-            raise UploadRejected(400, "ongeldige Content-Length") from None
+    _check_declared(declared_length, limit)
     buffer = bytearray()
     async for chunk in chunks:
         buffer.extend(chunk)
@@ -63,71 +59,94 @@ def _too_large(limit: int) -> str:
     )
 
 
-def parse_multipart(body: bytes, content_type: str | None) -> ParsedForm:
-    """Parse a multipart/form-data body held in memory; refuses (415) any other content type."""
-    media_type, params = parse_options_header(content_type or "")
-    if media_type != b"multipart/form-data" or b"boundary" not in params:
-        raise UploadRejected(415, "verkeerd soort verzoek: gebruik het aanleverformulier van de portal")
-    parts: list[dict] = []
-    header_field = bytearray()
-    header_value = bytearray()
+async def read_multipart(
+    chunks: AsyncIterator[bytes], declared_length: str | None, content_type: str | None, limit: int
+) -> ParsedForm:
+    """Parse a multipart/form-data body while it arrives, chunk by chunk, within `limit` bytes.
 
-    def on_part_begin() -> None:
-        if len(parts) >= MAX_PARTS:
-            raise UploadRejected(400, "te veel onderdelen in het formulier")
-        parts.append({"headers": {}, "data": io.BytesIO()})
+    Only the parts' contents are kept (once): the body itself is never held as a whole.
+    """
+    parser = _FormParser(content_type)
+    _check_declared(declared_length, limit)
+    received = 0
+    async for chunk in chunks:
+        received += len(chunk)
+        if received > limit:
+            raise UploadRejected(413, _too_large(limit))
+        parser.feed(chunk)
+    return parser.finish()
 
-    def on_part_data(data: bytes, start: int, end: int) -> None:
-        parts[-1]["data"].write(data[start:end])
 
-    def on_header_field(data: bytes, start: int, end: int) -> None:
-        header_field.extend(data[start:end])
-
-    def on_header_value(data: bytes, start: int, end: int) -> None:
-        header_value.extend(data[start:end])
-
-    def on_header_end() -> None:
-        parts[-1]["headers"][bytes(header_field).lower()] = bytes(header_value)
-        header_field.clear()
-        header_value.clear()
-
-    parser = MultipartParser(
-        params[b"boundary"],
-        {
-            "on_part_begin": on_part_begin,
-            "on_part_data": on_part_data,
-            "on_header_field": on_header_field,
-            "on_header_value": on_header_value,
-            "on_header_end": on_header_end,
-        },
-    )
+def _check_declared(declared_length: str | None, limit: int) -> None:
+    if declared_length is None:
+        return
     try:
-        parser.write(body)
-        parser.finalize()
-    except UploadRejected:
-        raise
-    except Exception:  # the parser's own errors name internals; the partner needs one clear message
-        raise UploadRejected(400, "het formulier is niet goed aangekomen; probeer het opnieuw") from None
+        declared = int(declared_length)
+    except ValueError:
+        raise UploadRejected(400, "ongeldige Content-Length") from None
+    if declared > limit:
+        raise UploadRejected(413, _too_large(limit))
 
-    form = ParsedForm({}, [])
-    for part in parts:
-        disposition, options = parse_options_header(part["headers"].get(b"content-disposition", b""))
-        if disposition != b"form-data" or b"name" not in options:
-            continue
-        name = options[b"name"].decode("utf-8", "replace")
-        data = part["data"].getvalue()
-        if b"filename" in options:
-            part_type, _ = parse_options_header(part["headers"].get(b"content-type", b""))
-            form.files.append(
-                UploadedFile(
-                    name,
-                    options[b"filename"].decode("utf-8", "replace"),
-                    part_type.decode("latin-1").lower(),
-                    data,
-                )
-            )
-        else:
-            if len(data) > MAX_FORM_FIELD_BYTES:
-                raise UploadRejected(400, "een formulierveld is te lang")
-            form.fields[name] = data.decode("utf-8", "replace")
-    return form
+
+class _FormParser:
+    """python-multipart's streaming parser, collecting fields and files in memory."""
+
+    def __init__(self, content_type: str | None) -> None:
+        media_type, params = parse_options_header(content_type or "")
+        if media_type != b"multipart/form-data" or b"boundary" not in params:
+            raise UploadRejected(415, "verkeerd soort verzoek: gebruik het aanleverformulier van de portal")
+        self._parts: list[dict] = []
+        self._header_field = bytearray()
+        self._header_value = bytearray()
+        callbacks = {
+            "on_part_begin": self._part_begin,
+            "on_part_data": lambda data, start, end: self._parts[-1]["data"].write(data[start:end]),
+            "on_header_field": lambda data, start, end: self._header_field.extend(data[start:end]),
+            "on_header_value": lambda data, start, end: self._header_value.extend(data[start:end]),
+            "on_header_end": self._header_end,
+        }
+        self._parser = MultipartParser(params[b"boundary"], callbacks)
+
+    def _part_begin(self) -> None:
+        if len(self._parts) >= MAX_PARTS:
+            raise UploadRejected(400, "te veel onderdelen in het formulier")
+        self._parts.append({"headers": {}, "data": io.BytesIO()})
+
+    def _header_end(self) -> None:
+        self._parts[-1]["headers"][bytes(self._header_field).lower()] = bytes(self._header_value)
+        self._header_field.clear()
+        self._header_value.clear()
+
+    def feed(self, data: bytes) -> None:
+        try:
+            self._parser.write(data)
+        except UploadRejected:
+            raise
+        except Exception:  # the parser's own errors name internals; the partner needs one clear message
+            raise UploadRejected(400, "het formulier is niet goed aangekomen; probeer het opnieuw") from None
+
+    def finish(self) -> ParsedForm:
+        try:
+            self._parser.finalize()
+        except Exception:
+            raise UploadRejected(400, "het formulier is niet goed aangekomen; probeer het opnieuw") from None
+        form = ParsedForm({}, [])
+        while self._parts:
+            _add_part(form, self._parts.pop(0))
+        return form
+
+
+def _add_part(form: ParsedForm, part: dict) -> None:
+    disposition, options = parse_options_header(part["headers"].get(b"content-disposition", b""))
+    if disposition != b"form-data" or b"name" not in options:
+        return
+    name = options[b"name"].decode("utf-8", "replace")
+    data = part["data"].getvalue()  # the BytesIO's own buffer, not a copy
+    if b"filename" in options:
+        part_type, _ = parse_options_header(part["headers"].get(b"content-type", b""))
+        filename = options[b"filename"].decode("utf-8", "replace")
+        form.files.append(UploadedFile(name, filename, part_type.decode("latin-1").lower(), data))
+    elif len(data) > MAX_FORM_FIELD_BYTES:
+        raise UploadRejected(400, "een formulierveld is te lang")
+    else:
+        form.fields[name] = data.decode("utf-8", "replace")

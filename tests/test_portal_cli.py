@@ -134,3 +134,14 @@ def test_start_refuses_an_unusable_key_or_period(tmp_path):
         ],
     )
     assert bad_period.exit_code == 2 and "periode" in bad_period.output
+
+
+def test_start_refuses_a_trusted_proxy_that_is_no_address(tmp_path):
+    from linkage.keys import new_key, write_key
+
+    key_file = tmp_path / "sleutel.json"
+    write_key(new_key(), key_file)
+    arguments = ["portal", "start", "--sleutel", str(key_file), "--inbox", str(tmp_path / "in")]
+    arguments += ["--periode", "2026H1", "--data", str(tmp_path / "d"), "--vertrouwde-proxy", "proxy.local"]
+    result = CliRunner().invoke(main, arguments)
+    assert result.exit_code == 2 and "geen IP-adres" in result.output

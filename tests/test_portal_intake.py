@@ -90,6 +90,23 @@ def test_csv_in_memory_equals_factlab_pseudonymise(tmp_path, test_key, codes):
     assert b"Jansen" not in parquet.read_bytes() and b"1234" not in parquet.read_bytes()
 
 
+def test_open_and_closed_periods_are_kept_and_ordered_as_factlab_pseudonymise(tmp_path, test_key, codes):
+    rows = [
+        ("1234AB", "1", "", "", "01", "01-02-2026", "", "x"),
+        ("1234AB", "1", "", "", "01", "01-02-2026", "30-06-2026", "x"),
+        ("1234AB", "1", "", "", "01", "01-02-2026", "", "x"),
+        ("1234AB", "2", "", "", "01", "01-02-2026", "30-06-2026", "x"),
+        ("1234AB", "2", "", "", "01", "01-02-2026", "", "x"),
+    ]
+    source = tmp_path / "levering.csv"
+    source.write_bytes(extract(rows))
+    expected = pseudonymise_delivery(source, test_key, "zorg-a", tmp_path / "verwacht.parquet", codes)
+    result = check_upload([("levering.csv", extract(rows))], test_key, codes)
+    assert result.table.to_pylist() == pq.read_table(tmp_path / "verwacht.parquet").to_pylist()
+    assert (result.rows_duplicate, result.rows_written) == (expected.rows_duplicate, expected.rows_written)
+    assert [(e.regel, e.code) for e in result.listed] == [(4, "dubbele_regel")]
+
+
 def test_301_messages_in_memory_equal_factlab_pseudonymise(tmp_path, test_key, codes):
     folder = tmp_path / "berichten"
     folder.mkdir()
@@ -113,6 +130,39 @@ def test_301_messages_in_memory_equal_factlab_pseudonymise(tmp_path, test_key, c
     )
     assert result.table.to_pylist() == pq.read_table(expected_out).to_pylist()
     assert {e.bestand for e in result.examples} <= {"WMO301.xml", "JW301.xml"}
+
+
+def _outcome(result) -> tuple:
+    counts = (result.rows_read, result.rows_rejected, result.rows_duplicate, result.rows_written)
+    return counts, dict(result.errors_by_rule)
+
+
+def test_deduplication_in_shards_equals_one_pass(monkeypatch, test_key, codes):
+    import portal.dedup
+
+    rows = [
+        (
+            f"{1000 + n % 40}AB",
+            str(n % 9 + 1),
+            "",
+            "",
+            ("01", "99", "PW01")[n % 3],
+            f"0{n % 3 + 1}-02-2026",
+            "",
+            "x",
+        )
+        for n in range(900)
+    ]
+    messages = [(name, (MESSAGES / "JW301.xml").read_bytes()) for name in ("a.xml", "b.xml", "c.xml")]
+    one_pass = [check_upload(files, test_key, codes) for files in ([("x.csv", extract(rows))], messages)]
+    monkeypatch.setattr(portal.dedup, "SHARD_ROWS", 2)
+    monkeypatch.setattr(portal.dedup, "LISTED_ERRORS", 30)  # each shard keeps fewer than the whole lists
+    sharded = [check_upload(files, test_key, codes) for files in ([("x.csv", extract(rows))], messages)]
+    for whole, parts in zip(one_pass, sharded, strict=True):
+        assert _outcome(parts) == _outcome(whole) and parts.rows_duplicate > 0
+        assert parts.listed == whole.listed[: len(parts.listed)] and parts.examples == whole.examples
+        assert parts.table.to_pylist() == whole.table.to_pylist()
+    assert len(sharded[0].listed) > 30  # row errors plus the first 30 repeated rows
 
 
 def test_check_upload_writes_no_file_at_all(test_key, codes):

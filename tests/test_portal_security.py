@@ -245,6 +245,66 @@ def test_password_spraying_from_one_address_is_throttled(portal):
     assert log_in(sprayer, "extra-2").status_code == 429
 
 
+def test_guessed_names_do_not_lock_out_a_partner_behind_the_same_address(portal):
+    shared = client(portal, "10.6.6.8")  # one office address (NAT) for the guesser and the partner
+    for i in range(35):
+        assert log_in(shared, f"verzonnen-{i}", "zomer2026!zomer").status_code == 401, i
+    assert log_in(shared, "verzonnen-3", "nog-een-gok-123").status_code == 429  # a guessed name waits
+    assert log_in(shared, "zorg-a").status_code == 303  # the partner's own name did not fail here
+
+
+def test_waits_grow_with_every_failure(portal):
+    from portal.security import LoginThrottle
+
+    clock = [0.0]
+    throttle = LoginThrottle(clock=lambda: clock[0])
+    waits = []
+    for _ in range(9):
+        clock[0] += throttle.seconds_locked("zorg-a", "10.6.6.9")
+        throttle.failed("zorg-a", "10.6.6.9")
+        waits.append(throttle.seconds_locked("zorg-a", "10.6.6.9"))
+    assert waits == [0, 0, 0, 0, 60, 120, 240, 480, 900]
+    assert throttle.seconds_locked("zorg-a", "10.0.0.9") == 0  # the account elsewhere: not yet
+    for n in range(20):  # one guesser with many addresses
+        throttle.failed("zorg-b", f"10.7.0.{n}")
+    assert throttle.seconds_locked("zorg-b", "10.0.0.9") == 30
+
+
+def test_client_address_comes_from_a_trusted_proxy_only(tmp_path, test_key):
+    from portal.security import client_address
+
+    proxy = frozenset({"10.0.0.5"})
+    assert client_address("10.0.0.5", "203.0.113.7", proxy) == "203.0.113.7"
+    assert client_address("10.0.0.5", "198.51.100.1, 203.0.113.7", proxy) == "203.0.113.7"
+    assert client_address("10.0.0.5", "203.0.113.7, 10.0.0.5", proxy) == "203.0.113.7"
+    assert client_address("10.0.0.5", "geen-adres", proxy) == "10.0.0.5"
+    assert client_address("10.6.6.6", "203.0.113.7", proxy) == "10.6.6.6"
+    assert client_address("10.6.6.6", "203.0.113.7", frozenset()) == "10.6.6.6"
+
+    behind = make_portal(tmp_path, test_key, trusted_proxies=proxy)
+    via_proxy = client(behind, "10.0.0.5")
+
+    def attempt(forwarded: str, wachtwoord: str) -> int:
+        token = login_csrf(via_proxy.get("/inloggen").text)
+        form = {"naam": "zorg-a", "wachtwoord": wachtwoord, "csrf": token}
+        return via_proxy.post("/inloggen", data=form, headers={"x-forwarded-for": forwarded}).status_code
+
+    for _ in range(5):
+        assert attempt("203.0.113.7", "raden-raden-1") == 401
+    assert attempt("203.0.113.7", PASSWORD) == 429  # that client waits
+    assert attempt("198.51.100.1", PASSWORD) == 303  # another client behind the same proxy does not
+
+    direct = client(make_portal(tmp_path / "zonder", test_key), "10.6.6.6")
+    for n in range(5):  # without a trusted proxy a made-up header changes nothing
+        token = login_csrf(direct.get("/inloggen").text)
+        form = {"naam": "zorg-a", "wachtwoord": "raden-raden-1", "csrf": token}
+        assert (
+            direct.post("/inloggen", data=form, headers={"x-forwarded-for": f"192.0.2.{n}"}).status_code
+            == 401
+        )
+    assert log_in(direct).status_code == 429
+
+
 def test_sessions_end_at_logout_and_when_idle(portal):
     c = client(portal)
     log_in(c)
@@ -333,6 +393,21 @@ def test_several_301_messages_are_delivered_in_one_upload(portal):
     assert read_metadata(portal.inbox_folder / "zorg-a.parquet")["aangeleverd_via"] == "portal:301-xml"
 
 
+def test_rejects_download_lists_every_error_in_line_order(portal):
+    import csv
+    import io
+
+    c = client(portal)
+    log_in(c)
+    rows = [(f"{1000 + n}AB", "1", "", "", "99", "01-02-2026", "", "x") for n in range(700)]
+    page = upload(c, extract(rows + partner_rows(1, 1)))
+    assert page.status_code == 200
+    download = c.get(f"/aanleveren/afgekeurd/{form_token(page.text)}")
+    listed = list(csv.DictReader(io.StringIO(download.content.decode("utf-8-sig")), delimiter=";"))
+    assert [int(r["regel"]) for r in listed] == list(range(2, 702))
+    assert {r["code"] for r in listed} == {"voorziening_onbekend"}
+
+
 def test_unknown_pages_get_a_dutch_page(portal):
     response = client(portal).get("/../../etc/passwd")
     assert response.status_code == 404 and "Niet gevonden" in response.text
@@ -365,7 +440,7 @@ def test_stuffed_forms_are_refused(portal):
 
 
 def test_an_internal_error_shows_no_row_value(portal, monkeypatch, caplog):
-    import portal.app as app_module
+    import portal.routes.partner as app_module
 
     def broken(*args, **kwargs):
         raise ValueError("waarde 'Zeldzame-Achternaam-Q7' kon niet")
@@ -377,4 +452,3 @@ def test_an_internal_error_shows_no_row_value(portal, monkeypatch, caplog):
     assert response.status_code == 500 and "niets opgeslagen" in response.text
     assert "Zeldzame" not in response.text and "Zeldzame" not in caplog.text
     assert "ValueError" in caplog.text
-

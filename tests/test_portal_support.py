@@ -45,6 +45,7 @@ def make_portal(
     partners: list[str] = ("zorg-a", "zorg-b"),
     max_upload_bytes: int = 2 * 1024 * 1024,
     analists: list[str] = ("analist",),
+    **settings: object,
 ) -> Portal:
     clock = [1000.0]
     store = PortalStore(tmp_path / "portal-data", hasher=TEST_HASHER)
@@ -60,6 +61,7 @@ def make_portal(
         codes=load_code_list(),
         gemeente="Voorbeeldstad",
         max_upload_bytes=max_upload_bytes,
+        **settings,
     )
     sessions = SessionStore(clock=lambda: clock[0])
     throttle = LoginThrottle(clock=lambda: clock[0])
