@@ -153,7 +153,7 @@ def test_deduplication_in_shards_equals_one_pass(monkeypatch, test_key, codes):
         )
         for n in range(900)
     ]
-    messages = [(name, (MESSAGES / "JW301.xml").read_bytes()) for name in ("a.xml", "b.xml", "c.xml")]
+    messages = [(name, jw301_without_aanduiding()) for name in ("a.xml", "b.xml", "c.xml")]
     one_pass = [check_upload(files, test_key, codes) for files in ([("x.csv", extract(rows))], messages)]
     monkeypatch.setattr(portal.dedup, "SHARD_ROWS", 2)
     monkeypatch.setattr(portal.dedup, "LISTED_ERRORS", 30)  # each shard keeps fewer than the whole lists

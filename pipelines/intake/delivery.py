@@ -164,8 +164,9 @@ def pseudonymise_delivery(
                     accepted += len(valid)
                     writer.write_table(staging_table(valid, key))
             writer.close()
-            if out is not None and not accepted:
+            if out is not None and not accepted and result.rows_rejected:
                 # Checking only (`validate`) lists every rejected row; a delivery to send must hold one.
+                # A file with no rows to judge (every 301 toewijzing withdrawn) is empty, not faulty.
                 raise FileFault(nothing_accepted(source.name, result.rows_read, result.errors_by_rule))
             with _duckdb(work_dir) as con:
                 con.read_parquet(str(staging)).create_view("staging")
