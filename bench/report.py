@@ -59,8 +59,20 @@ def _rate(stage: dict[str, Any]) -> str:
 
 
 def render(document: dict[str, Any]) -> str:
+    """The generated block: machine, targets, every scale, baselines, profile and kernels, as Markdown."""
+    lines = _machine_lines(document)
+    lines += _target_lines(document["doelen"])
+    for name, scale in document["schalen"].items():
+        lines += _scale_lines(name, scale)
+    lines += _baseline_lines(document["basislijnen"])
+    lines += _profile_lines(document["schalen"])
+    lines += _kernel_lines(document["schalen"])
+    return "\n".join(lines) + "\n"
+
+
+def _machine_lines(document: dict[str, Any]) -> list[str]:
     machine, versions = document["machine"], document["versies"]
-    lines = [
+    return [
         f"Laatste meting: {document['gemaakt']}, met `{document['commando']}`.",
         "",
         f"Machine: {machine.get('cpu', '?')}, `nproc` = {machine.get('nproc')}, "
@@ -68,61 +80,78 @@ def render(document: dict[str, Any]) -> str:
         f"1/5/15 min) bij start {machine.get('load_bij_start')}, bij einde {machine.get('load_bij_einde')}. "
         f"DuckDB {versions['duckdb']}, pyarrow {versions['pyarrow']}, pandas {versions['pandas']}; "
         f"HMAC: {versions['hmac']}. Prefect: {document.get('prefect', '?')}.",
+    ]
+
+
+def _target_lines(targets: dict[str, Any]) -> list[str]:
+    lines = [
         "",
         "### Doelen",
         "",
         "| doel | gevraagd | gemeten | gehaald | toelichting |",
         "| --- | ---: | ---: | --- | --- |",
     ]
-    for key, target in document["doelen"].items():
-        note = target.get("waarom", "") if not target["gehaald"] else ""
-        if "verhouding_tot_sha256_limiet" in target:
-            note = (
-                f"{target['verhouding_tot_sha256_limiet']:.0%} van de SHA-256-limiet van deze machine "
-                f"({_number(target['sha256_limiet_hmacs_per_s_per_kern'])} HMAC's/s per kern). " + note
-            )
-        if len(target.get("per_schaal", {})) > 1:
-            note = (
-                "Per schaal: "
-                + ", ".join(f"{name} {_number(value)}" for name, value in target["per_schaal"].items())
-                + f"; het oordeel geldt de grootste ({target.get('schaal')}). "
-                + note
-            )
-        if target.get("tekort_factor"):
-            note = f"{target['tekort_factor']:.1f}× te langzaam/groot. " + note
+    for key, target in targets.items():
         lines.append(
             f"| {TARGET_LABELS.get(key, key)} | {_number(target['doel'])} | {_number(target['gemeten'])} | "
-            f"{'ja' if target['gehaald'] else 'nee'} | {note} |"
+            f"{'ja' if target['gehaald'] else 'nee'} | {_target_note(target)} |"
         )
-    for name, scale in document["schalen"].items():
-        info, e2e = scale["schaal"], scale["eind_tot_eind"]
-        lines += [
-            "",
-            f"### Schaal {name}: {_number(info['adressen'])} adressen, {_number(info['records'])} records, "
-            f"{info['partners']} partners, {info['gemeenten']} gemeente(n)",
-            "",
-            f"Eind-tot-eind ({' + '.join(e2e['stappen'])}): **{_number(e2e['seconden'])} s**, "
-            f"piekgeheugen {_number(e2e['piek_mb'])} MB.",
-            "",
-            "| stap | seconden | rijen of records/s | piek MB (procesboom) | maxrss MB |",
-            "| --- | ---: | ---: | ---: | ---: |",
-        ]
-        for stage, values in scale["stappen"].items():
-            label = STAGE_LABELS.get(stage, stage)
-            if values.get("fout"):
-                label += f" — **fout**: {values['fout']}"
-            lines.append(
-                f"| {label} | {_number(values['seconden'])} | {_rate(values)} | "
-                f"{_number(values['piek_mb'])} | {_number(values['maxrss_mb'])} |"
-            )
-    lines += [
+    return lines
+
+
+def _target_note(target: dict[str, Any]) -> str:
+    """Why a target is missed, the SHA-256 limit and the value per scale, for the toelichting column."""
+    note = target.get("waarom", "") if not target["gehaald"] else ""
+    if "verhouding_tot_sha256_limiet" in target:
+        note = (
+            f"{target['verhouding_tot_sha256_limiet']:.0%} van de SHA-256-limiet van deze machine "
+            f"({_number(target['sha256_limiet_hmacs_per_s_per_kern'])} HMAC's/s per kern). " + note
+        )
+    if len(target.get("per_schaal", {})) > 1:
+        note = (
+            "Per schaal: "
+            + ", ".join(f"{name} {_number(value)}" for name, value in target["per_schaal"].items())
+            + f"; het oordeel geldt de grootste ({target.get('schaal')}). "
+            + note
+        )
+    if target.get("tekort_factor"):
+        note = f"{target['tekort_factor']:.1f}× te langzaam/groot. " + note
+    return note
+
+
+def _scale_lines(name: str, scale: dict[str, Any]) -> list[str]:
+    info, e2e = scale["schaal"], scale["eind_tot_eind"]
+    lines = [
+        "",
+        f"### Schaal {name}: {_number(info['adressen'])} adressen, {_number(info['records'])} records, "
+        f"{info['partners']} partners, {info['gemeenten']} gemeente(n)",
+        "",
+        f"Eind-tot-eind ({' + '.join(e2e['stappen'])}): **{_number(e2e['seconden'])} s**, "
+        f"piekgeheugen {_number(e2e['piek_mb'])} MB.",
+        "",
+        "| stap | seconden | rijen of records/s | piek MB (procesboom) | maxrss MB |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    for stage, values in scale["stappen"].items():
+        label = STAGE_LABELS.get(stage, stage)
+        if values.get("fout"):
+            label += f" — **fout**: {values['fout']}"
+        lines.append(
+            f"| {label} | {_number(values['seconden'])} | {_rate(values)} | "
+            f"{_number(values['piek_mb'])} | {_number(values['maxrss_mb'])} |"
+        )
+    return lines
+
+
+def _baseline_lines(baselines: dict[str, Any]) -> list[str]:
+    lines = [
         "",
         "### Basislijnen",
         "",
         "| schaal | vergelijking | Factlab | basislijn | verhouding |",
         "| --- | --- | ---: | ---: | ---: |",
     ]
-    for name, entry in document["basislijnen"].items():
+    for name, entry in baselines.items():
         if "pandas_merge_records_per_s" in entry:
             lines.append(
                 f"| {name} | koppelen + aggregeren (records/s) vs pandas-merge | "
@@ -145,56 +174,63 @@ def render(document: dict[str, Any]) -> str:
             )
         if "clkhash_fout" in entry:
             lines.append(f"| {name} | clkhash | – | – | niet gemeten: {entry['clkhash_fout']} |")
+    return lines
+
+
+def _profile_lines(scales: dict[str, Any]) -> list[str]:
+    """The profile of the largest scale that has one: one delivery and, when measured, the register."""
     profile_scale, profile = next(
         (
             (name, scale["stappen"]["profiel"])
-            for name, scale in reversed(list(document["schalen"].items()))
+            for name, scale in reversed(list(scales.items()))
             if scale["stappen"].get("profiel", {}).get("levering")
         ),
         (None, None),
     )
-    if profile:
-        parts = [("één levering", profile)]
-        if profile.get("register"):
-            parts.append(
-                (f"het register ({_number(profile['register']['rijen'])} rijen)", profile["register"])
-            )
-        for title, part in parts:
-            functions = part.get("levering") or part.get("functies") or []
-            packages = ", ".join(f"{name} {share:.0%}" for name, share in part.get("per_pakket", {}).items())
-            lines += [
-                "",
-                f"### Profiel ({profile_scale}): waar de tijd van {title} heen gaat",
-                "",
-                f"Eigen tijd per pakket: {packages}.",
-                "",
-                "| functie | aanroepen | eigen s | aandeel |",
-                "| --- | ---: | ---: | ---: |",
-            ]
-            for row in functions[:12]:
-                lines.append(
-                    f"| `{row['functie']}` | {row['aanroepen']} | {_number(row['eigen_s'])} | "
-                    f"{row['aandeel_eigen']:.0%} |"
-                )
-    kernel = next(
-        (
-            s["stappen"]["kern"]
-            for s in reversed(list(document["schalen"].values()))
-            if s["stappen"].get("kern")
-        ),
-        None,
-    )
-    if kernel and kernel.get("canonicaliseren_per_kernel_ns_per_rij"):
+    if not profile:
+        return []
+    parts = [("één levering", profile)]
+    if profile.get("register"):
+        parts.append((f"het register ({_number(profile['register']['rijen'])} rijen)", profile["register"]))
+    lines: list[str] = []
+    for title, part in parts:
+        functions = part.get("levering") or part.get("functies") or []
+        packages = ", ".join(f"{name} {share:.0%}" for name, share in part.get("per_pakket", {}).items())
         lines += [
             "",
-            "### Canonicaliseren per Arrow-kernel (CPU-tijd, één draad)",
+            f"### Profiel ({profile_scale}): waar de tijd van {title} heen gaat",
             "",
-            "| kernel | ns per rij |",
-            "| --- | ---: |",
+            f"Eigen tijd per pakket: {packages}.",
+            "",
+            "| functie | aanroepen | eigen s | aandeel |",
+            "| --- | ---: | ---: | ---: |",
         ]
-        for name, value in kernel["canonicaliseren_per_kernel_ns_per_rij"].items():
-            lines.append(f"| `{name}` | {_number(float(value))} |")
-    return "\n".join(lines) + "\n"
+        for row in functions[:12]:
+            lines.append(
+                f"| `{row['functie']}` | {row['aanroepen']} | {_number(row['eigen_s'])} | "
+                f"{row['aandeel_eigen']:.0%} |"
+            )
+    return lines
+
+
+def _kernel_lines(scales: dict[str, Any]) -> list[str]:
+    """Canonicalisation time per Arrow kernel, from the largest scale that measured the kernel."""
+    kernel = next(
+        (s["stappen"]["kern"] for s in reversed(list(scales.values())) if s["stappen"].get("kern")),
+        None,
+    )
+    if not (kernel and kernel.get("canonicaliseren_per_kernel_ns_per_rij")):
+        return []
+    lines = [
+        "",
+        "### Canonicaliseren per Arrow-kernel (CPU-tijd, één draad)",
+        "",
+        "| kernel | ns per rij |",
+        "| --- | ---: |",
+    ]
+    for name, value in kernel["canonicaliseren_per_kernel_ns_per_rij"].items():
+        lines.append(f"| `{name}` | {_number(float(value))} |")
+    return lines
 
 
 def write_markdown(document: dict[str, Any], path: Path) -> None:

@@ -15,6 +15,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from typing import Any
 from bench.clkhash_baseline import encode_in_venv, make_venv
 from bench.measure import StageRun, prefect_environment, prefect_server, run_stage
 from bench.report import write_markdown
-from bench.synthetic import PERIOD, SCALES
+from bench.synthetic import PERIOD, SCALES, Scale
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_JSON = PROJECT_ROOT / "docs" / "benchmarks.json"
@@ -82,85 +83,154 @@ def versions() -> dict[str, str]:
     }
 
 
-def run_scale(
-    name: str, work: Path, *, clkhash: bool, echo: Callable[[str], None], api_url: str | None = None
-) -> dict[str, Any]:
-    scale = SCALES[name]
-    data, key, deliveries = work / "data", work / "sleutel.json", work / "leveringen"
-    register, out = work / "register.parquet", work / "uitvoer"
-    workers = os.cpu_count() or 1
-    runs: dict[str, StageRun] = {}
+@dataclass
+class _Stages:
+    """Runs the stages of one scale, each in its own process, and keeps their measurements by label."""
 
-    def step(stage: str, args: dict[str, Any], label: str | None = None, **kwargs: Any) -> StageRun:
+    scale: str
+    echo: Callable[[str], None]
+    runs: dict[str, StageRun] = field(default_factory=dict)
+
+    def step(self, stage: str, args: dict[str, Any], label: str | None = None, **kwargs: Any) -> StageRun:
         label = label or stage
-        echo(f"  {name}: {label} ...")
+        self.echo(f"  {self.scale}: {label} ...")
         run = run_stage(stage, args, **kwargs)
         run.naam = label
-        runs[label] = run
-        echo(
-            f"  {name}: {label} {run.seconden:.1f} s, piek {run.piek_mb:.0f} MB"
+        self.runs[label] = run
+        self.echo(
+            f"  {self.scale}: {label} {run.seconden:.1f} s, piek {run.piek_mb:.0f} MB"
             + (f" FOUT {run.fout}" if run.fout else "")
         )
         return run
 
-    step("genereren", {"schaal": name, "map": str(data)})
-    extracts = sorted(str(p) for p in (data / "leveringen").glob("*.csv"))
-    step("sleutel", {"sleutel": str(key)})
+
+@dataclass(frozen=True)
+class _ScaleFiles:
+    """Where the stages of one scale read and write, all under its work folder."""
+
+    work: Path
+
+    @property
+    def data(self) -> Path:
+        return self.work / "data"
+
+    @property
+    def key(self) -> Path:
+        return self.work / "sleutel.json"
+
+    @property
+    def deliveries(self) -> Path:
+        return self.work / "leveringen"
+
+    @property
+    def register(self) -> Path:
+        return self.work / "register.parquet"
+
+    @property
+    def areas(self) -> str:
+        return str(self.data / "gebieden.csv")
+
+    @property
+    def addresses(self) -> str:
+        return str(self.data / "adressen.csv")
+
+
+def run_scale(
+    name: str, work: Path, *, clkhash: bool, echo: Callable[[str], None], api_url: str | None = None
+) -> dict[str, Any]:
+    """Every stage at one scale, then the scale's end-to-end sum."""
+    scale = SCALES[name]
+    stages = _Stages(name, echo)
+    files = _ScaleFiles(work)
+    extracts = _run_chain(stages, files, name, api_url)
+    _run_separate_measurements(stages, files, name, extracts, api_url)
+    if clkhash:
+        _run_clkhash(stages, files, name)
+    return _scale_result(name, scale, stages.runs)
+
+
+def _run_chain(stages: _Stages, files: _ScaleFiles, name: str, api_url: str | None) -> list[str]:
+    """Data and key, then the stages a user runs from extract files to output; returns the extracts."""
+    workers = os.cpu_count() or 1
+    step = stages.step
+    step("genereren", {"schaal": name, "map": str(files.data)})
+    extracts = sorted(str(p) for p in (files.data / "leveringen").glob("*.csv"))
+    step("sleutel", {"sleutel": str(files.key)})
     if "valideren" in END_TO_END[name]:
         step("valideren", {"extracts": extracts, "workers": workers})
-    step("register", {"bron": str(data / "adressen.csv"), "sleutel": str(key), "uit": str(register)})
+    step("register", {"bron": files.addresses, "sleutel": str(files.key), "uit": str(files.register)})
     step(
         "leveringen",
-        {"extracts": extracts, "sleutel": str(key), "uitmap": str(deliveries), "workers": workers},
+        {
+            "extracts": extracts,
+            "sleutel": str(files.key),
+            "uitmap": str(files.deliveries),
+            "workers": workers,
+        },
     )
     step(
         "rapport",
         {
-            "leveringen": str(deliveries),
-            "register": str(register),
-            "gebieden": str(data / "gebieden.csv"),
+            "leveringen": str(files.deliveries),
+            "register": str(files.register),
+            "gebieden": files.areas,
             "periode": PERIOD,
-            "uit": str(out),
+            "uit": str(files.work / "uitvoer"),
             "pdf": WITH_PDF[name],
         },
-        env=prefect_environment(work / "prefect-home", api_url),
+        env=prefect_environment(files.work / "prefect-home", api_url),
     )
     step(
         "samenloop",
         {
-            "leveringen": str(deliveries),
-            "register": str(register),
-            "gebieden": str(data / "gebieden.csv"),
+            "leveringen": str(files.deliveries),
+            "register": str(files.register),
+            "gebieden": files.areas,
             "periode": PERIOD,
-            "uit": str(work / "samenloop"),
+            "uit": str(files.work / "samenloop"),
         },
     )
-    step("koppelen", {"leveringen": str(deliveries), "register": str(register), "periode": PERIOD})
-    step("prefect_leeg", {}, env=prefect_environment(work / "prefect-home", api_url))
+    return extracts
+
+
+def _run_separate_measurements(
+    stages: _Stages, files: _ScaleFiles, name: str, extracts: list[str], api_url: str | None
+) -> None:
+    """Linking alone, empty Prefect flows, the in-memory kernel, the pandas baseline and the profile."""
+    step = stages.step
+    deliveries, register = str(files.deliveries), str(files.register)
+    step("koppelen", {"leveringen": deliveries, "register": register, "periode": PERIOD})
+    step("prefect_leeg", {}, env=prefect_environment(files.work / "prefect-home", api_url))
     step(
         "prefect_leeg",
         {},
         label="prefect_leeg_tijdelijk",
-        env=prefect_environment(work / "prefect-home-tijdelijk"),
+        env=prefect_environment(files.work / "prefect-home-tijdelijk"),
     )
     step("kern", {"n": KERNEL_ROWS[name]})
-    step("pandas_baseline", {"extracts": extracts, "register": str(data / "adressen.csv"), "periode": PERIOD})
+    step("pandas_baseline", {"extracts": extracts, "register": files.addresses, "periode": PERIOD})
     step(
         "profiel",
         {
             "extract": extracts[0],
-            "sleutel": str(key),
-            "uit": str(work / "profiel.parquet"),
-            "register": str(data / "adressen.csv"),
+            "sleutel": str(files.key),
+            "uit": str(files.work / "profiel.parquet"),
+            "register": files.addresses,
         },
     )
-    if clkhash:
-        problem = make_venv()
-        if problem:
-            runs["clkhash"] = StageRun("clkhash", fout=f"clkhash kon niet geïnstalleerd worden: {problem}")
-        else:
-            step("clkhash", {}, command=encode_in_venv(data / "adressen.csv", CLKHASH_RECORDS[name]))
 
+
+def _run_clkhash(stages: _Stages, files: _ScaleFiles, name: str) -> None:
+    """The clkhash baseline in its own virtualenv; a failed install is noted as the stage's fault."""
+    problem = make_venv()
+    if problem:
+        stages.runs["clkhash"] = StageRun("clkhash", fout=f"clkhash kon niet geïnstalleerd worden: {problem}")
+    else:
+        stages.step("clkhash", {}, command=encode_in_venv(files.data / "adressen.csv", CLKHASH_RECORDS[name]))
+
+
+def _scale_result(name: str, scale: Scale, runs: dict[str, StageRun]) -> dict[str, Any]:
+    """The scale's size, every stage's measurement, and the end-to-end sum of the stages a user runs."""
     end_to_end = [runs[s] for s in END_TO_END[name] if s in runs]
     total = sum(r.seconden for r in end_to_end)
     return {

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import asdict, dataclass, fields
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -163,3 +164,13 @@ def load_rules(path: Path | None = None) -> DisclosureRules:
     except RulesError as exc:
         where = str(path) if path is not None else DEFAULT_RULES_FILE
         raise RulesError(f"{where}: {exc}") from None
+
+
+@cache
+def default_rules() -> DisclosureRules:
+    """The packaged rules (`regels.toml`) alone: the defaults wherever a run does not name its own.
+
+    Readers of published output (the report) take a missing threshold or rounding base from here, so
+    the defaults live only in the rules file.
+    """
+    return load_rules()

@@ -18,6 +18,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup
 from plotly.offline import get_plotlyjs
 
+from disclosure.rules import default_rules
 from reports import charts
 from reports.figures import (
     KWALITEIT_FILE,
@@ -46,7 +47,7 @@ from reports.formatting import (
     format_signed_rate,
     period_label,
 )
-from reports.summary import DEFAULT_ROUNDING, plain_reading
+from reports.summary import plain_reading
 from schemas.indicators import (
     DOMAIN_INDICATORS,
     DOMAIN_LABELS,
@@ -65,8 +66,6 @@ PLOTLY_CONFIG = {"displayModeBar": False, "displaylogo": False, "responsive": Tr
 EMPTY_TOPOLOGY = '{"type": "Topology", "objects": {}, "arcs": []}'
 """For plotly's geo module, so it never fetches a world map from its CDN; the wijk map has no base map."""
 
-DEFAULT_THRESHOLD = 10
-"""Contract §8 default: counts below this are secret; the manifest's beveiliging.regels may say otherwise."""
 TEMPLATE_INDICATORS = {
     "huishoudens": HOUSEHOLDS,
     "met_voorziening": WITH_SERVICE,
@@ -176,7 +175,11 @@ def _period(manifest: dict[str, Any]) -> dict[str, str]:
 
 
 def disclosure_parameters(manifest: dict[str, Any]) -> tuple[int, int]:
-    """(threshold, rounding base) of the run's disclosure rules, with the docs/contract.md §8 defaults."""
+    """(threshold, rounding base) of the run's disclosure rules (manifest `beveiliging.regels`).
+
+    A value the manifest lacks, or holds in a form that is not a number, comes from the packaged rules
+    (`disclosure.rules.default_rules`, i.e. `disclosure/regels.toml`).
+    """
     beveiliging = manifest.get("beveiliging") or {}
     regels = beveiliging.get("regels") if isinstance(beveiliging, dict) else None
     regels = regels if isinstance(regels, dict) else {}
@@ -187,7 +190,11 @@ def disclosure_parameters(manifest: dict[str, Any]) -> tuple[int, int]:
         except (TypeError, ValueError):
             return default
 
-    return positive("min_publiceerbaar", DEFAULT_THRESHOLD), positive("afronden_op", DEFAULT_ROUNDING)
+    defaults = default_rules()
+    return (
+        positive("min_publiceerbaar", defaults.min_publiceerbaar),
+        positive("afronden_op", defaults.afronden_op),
+    )
 
 
 def secret_legend(threshold: int) -> str:
@@ -213,52 +220,8 @@ def report_context(data: ReportData) -> dict[str, Any]:
     combos = exclusive_combinations(samenloop, gemeente.code)
     voorzieningen = indicator_frame(samenloop, gemeente.code, SERVICE_COUNT_INDICATORS)
     organisaties = indicator_frame(samenloop, gemeente.code, ORGANISATION_COUNT_INDICATORS)
-    multi = cell(samenloop, gemeente.code, MULTI_DOMAIN)
-
-    figures = {
-        "combinaties": figure_div(charts.combination_chart(combos), "grafiek-combinaties"),
-        "voorzieningen": figure_div(
-            charts.distribution_chart(voorzieningen, charts.OKABE_ITO["blue"], "aantal voorzieningen"),
-            "grafiek-voorzieningen",
-        ),
-        "organisaties": figure_div(
-            charts.distribution_chart(organisaties, charts.OKABE_ITO["bluish_green"], "aantal organisaties"),
-            "grafiek-organisaties",
-        ),
-    }
-    if wijken:
-        figures["wijken"] = figure_div(
-            charts.samenloop_per_wijk_chart(wijken, multi.per_1000), "grafiek-wijken"
-        )
-    mapped = {(f.get("properties") or {}).get("wijkcode") for f in (data.geojson or {}).get("features", [])}
-    if data.geojson is not None and any(w["code"] in mapped for w in wijken):
-        figures["kaart"] = figure_div(charts.wijk_map(data.geojson, wijken), "grafiek-kaart")
-
-    previous_period = _period(data.previous_manifest) if data.previous is not None else None
-    if previous_period is not None and previous_period["kort"] == "?":
-        previous_period.update(label="de vorige periode", met_lidwoord="de vorige periode", kort="vorige")
-    changes = None
-    if data.previous is not None:
-        changes = {
-            "gemeente": [
-                row
-                for row in period_changes(samenloop, data.previous, gemeente.niveau, INDICATORS)
-                if row["code"] == gemeente.code
-            ],
-            "wijken": period_changes(samenloop, data.previous, "wijk", CHANGE_WIJK_INDICATORS),
-        }
-
-    beveiliging = manifest.get("beveiliging") or {}
-    audit = beveiliging.get("audit") if isinstance(beveiliging, dict) else None
-    audit_geslaagd = audit.get("geslaagd") if isinstance(audit, dict) else None
-    leveringen = [lev for lev in manifest.get("leveringen") or [] if isinstance(lev, dict)]
-    signalen = [
-        str(sig.get("signaal"))
-        for sig in manifest.get("kwaliteit_signalen") or []
-        if isinstance(sig, dict) and sig.get("signaal")
-    ]
-    pseudonimisering = manifest.get("pseudonimisering") or {}
-    ttp_key_id = str(pseudonimisering.get("ttp_key_id") or "") if isinstance(pseudonimisering, dict) else ""
+    figures = _figures(data, gemeente, wijken, combos, voorzieningen, organisaties)
+    previous_period = _previous_period(data)
 
     return {
         "titel": f"Stapelingsrapport {gemeente_naam}",
@@ -287,20 +250,10 @@ def report_context(data: ReportData) -> dict[str, Any]:
         "heeft_kaart": "kaart" in figures,
         "kaart_gevraagd": data.geojson is not None,
         "referentie": NATIONAL_REFERENCE,
-        "veranderingen": changes,
+        "veranderingen": _changes(data, gemeente),
         "verandering_indicatoren": {"gemeente": INDICATORS, "wijken": CHANGE_WIJK_INDICATORS},
         "kwaliteit": data_quality(data.kwaliteit, manifest),
-        "leveringen": leveringen,
-        "kwaliteit_signalen": signalen,
-        "ttp_key_id": ttp_key_id,
-        "regels": [str(r) for r in (beveiliging.get("regels_nl") or [])]
-        if isinstance(beveiliging, dict)
-        else [],
-        "audit_geslaagd": audit_geslaagd,
-        "key_id": str(manifest.get("key_id") or ""),
-        "niveaus": manifest.get("niveaus") or [],
-        "versie": str(manifest.get("factlab_versie") or ""),
-        "gemaakt": format_date(str(manifest.get("gemaakt") or "")),
+        **_run_details(manifest),
         "labels": INDICATOR_LABELS,
         "domein_labels": DOMAIN_LABELS,
         "domeinen": DOMAINS,
@@ -311,6 +264,87 @@ def report_context(data: ReportData) -> dict[str, Any]:
         "plotly_js": _plotly_js(),
         "empty_topology": Markup(EMPTY_TOPOLOGY),
         "bestanden": {"samenloop": SAMENLOOP_FILE, "kwaliteit": KWALITEIT_FILE, "manifest": MANIFEST_FILE},
+    }
+
+
+def _figures(
+    data: ReportData,
+    gemeente: Area,
+    wijken: list[dict[str, Any]],
+    combos: pd.DataFrame,
+    voorzieningen: pd.DataFrame,
+    organisaties: pd.DataFrame,
+) -> dict[str, Markup]:
+    """The plotly figures as divs; the wijk chart only with wijken, the map only when it can be drawn."""
+    figures = {
+        "combinaties": figure_div(charts.combination_chart(combos), "grafiek-combinaties"),
+        "voorzieningen": figure_div(
+            charts.distribution_chart(voorzieningen, charts.OKABE_ITO["blue"], "aantal voorzieningen"),
+            "grafiek-voorzieningen",
+        ),
+        "organisaties": figure_div(
+            charts.distribution_chart(organisaties, charts.OKABE_ITO["bluish_green"], "aantal organisaties"),
+            "grafiek-organisaties",
+        ),
+    }
+    if wijken:
+        multi = cell(data.samenloop, gemeente.code, MULTI_DOMAIN)
+        figures["wijken"] = figure_div(
+            charts.samenloop_per_wijk_chart(wijken, multi.per_1000), "grafiek-wijken"
+        )
+    mapped = {(f.get("properties") or {}).get("wijkcode") for f in (data.geojson or {}).get("features", [])}
+    if data.geojson is not None and any(w["code"] in mapped for w in wijken):
+        figures["kaart"] = figure_div(charts.wijk_map(data.geojson, wijken), "grafiek-kaart")
+    return figures
+
+
+def _previous_period(data: ReportData) -> dict[str, str] | None:
+    """The previous run's period (`_period`), in general words when its manifest does not name it."""
+    if data.previous is None:
+        return None
+    previous_period = _period(data.previous_manifest)
+    if previous_period["kort"] == "?":
+        previous_period.update(label="de vorige periode", met_lidwoord="de vorige periode", kort="vorige")
+    return previous_period
+
+
+def _changes(data: ReportData, gemeente: Area) -> dict[str, list[dict[str, Any]]] | None:
+    """Changes since the previous run, for the gemeente (every indicator) and per wijk; None without one."""
+    if data.previous is None:
+        return None
+    return {
+        "gemeente": [
+            row
+            for row in period_changes(data.samenloop, data.previous, gemeente.niveau, INDICATORS)
+            if row["code"] == gemeente.code
+        ],
+        "wijken": period_changes(data.samenloop, data.previous, "wijk", CHANGE_WIJK_INDICATORS),
+    }
+
+
+def _run_details(manifest: dict[str, Any]) -> dict[str, Any]:
+    """What the manifest says about the run: deliveries, quality signals, keys, rules, audit, version."""
+    beveiliging = manifest.get("beveiliging") or {}
+    audit = beveiliging.get("audit") if isinstance(beveiliging, dict) else None
+    pseudonimisering = manifest.get("pseudonimisering") or {}
+    return {
+        "leveringen": [lev for lev in manifest.get("leveringen") or [] if isinstance(lev, dict)],
+        "kwaliteit_signalen": [
+            str(sig.get("signaal"))
+            for sig in manifest.get("kwaliteit_signalen") or []
+            if isinstance(sig, dict) and sig.get("signaal")
+        ],
+        "ttp_key_id": str(pseudonimisering.get("ttp_key_id") or "")
+        if isinstance(pseudonimisering, dict)
+        else "",
+        "regels": [str(r) for r in (beveiliging.get("regels_nl") or [])]
+        if isinstance(beveiliging, dict)
+        else [],
+        "audit_geslaagd": audit.get("geslaagd") if isinstance(audit, dict) else None,
+        "key_id": str(manifest.get("key_id") or ""),
+        "niveaus": manifest.get("niveaus") or [],
+        "versie": str(manifest.get("factlab_versie") or ""),
+        "gemaakt": format_date(str(manifest.get("gemaakt") or "")),
     }
 
 

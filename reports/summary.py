@@ -6,7 +6,8 @@ from typing import Any
 
 import pandas as pd
 
-from reports.figures import Area, cell
+from disclosure.rules import default_rules
+from reports.figures import Area, Cell, cell
 from reports.formatting import format_count, format_percentage, format_rate
 from schemas.indicators import (
     EXCLUSIVE_DOMAIN_SETS,
@@ -16,9 +17,6 @@ from schemas.indicators import (
     ORGANISATION_COUNT_INDICATORS,
     WITH_SERVICE,
 )
-
-DEFAULT_ROUNDING = 5
-"""Contract §8 default: counts are multiples of 5, so a difference of 5 can come from rounding alone."""
 
 
 def _join(names: list[str]) -> str:
@@ -39,14 +37,31 @@ def plain_reading(
     wijken: list[dict[str, Any]],
     previous: pd.DataFrame | None = None,
     previous_label: str | None = None,
-    rounding: int = DEFAULT_ROUNDING,
+    rounding: int | None = None,
 ) -> list[str]:
-    """A handful of Dutch sentences a councillor can read without knowing the method."""
+    """A handful of Dutch sentences a councillor can read without knowing the method.
+
+    `rounding` is the run's rounding base; without it, the one of the packaged disclosure rules.
+    """
+    if rounding is None:
+        rounding = default_rules().afronden_op
+    multi = cell(samenloop, gemeente.code, MULTI_DOMAIN)
+    sentences = _totals(samenloop, gemeente)
+    sentences += _wijk_ranking(wijken, multi)
+    sentences += _hidden_wijken(wijken)
+    sentences += _common_combination(samenloop, gemeente)
+    sentences += _many_organisations(samenloop, gemeente)
+    if previous is not None:
+        sentences += _trend(cell(previous, gemeente.code, MULTI_DOMAIN), multi, previous_label, rounding)
+    return sentences
+
+
+def _totals(samenloop: pd.DataFrame, gemeente: Area) -> list[str]:
+    """Households, those with a voorziening, and those with samenloop (with its share)."""
     sentences: list[str] = []
     households = cell(samenloop, gemeente.code, HOUSEHOLDS)
     with_service = cell(samenloop, gemeente.code, WITH_SERVICE)
     multi = cell(samenloop, gemeente.code, MULTI_DOMAIN)
-
     if households.published and with_service.published:
         sentences.append(
             f"{gemeente.naam} telt {format_count(households.aantal)} huishoudens. "
@@ -62,68 +77,81 @@ def plain_reading(
             share = multi.aantal / with_service.aantal  # type: ignore[operator]
             text += f" Dat is {format_percentage(share, 0)} van de huishoudens met een voorziening."
         sentences.append(text)
+    return sentences
 
+
+def _wijk_ranking(wijken: list[dict[str, Any]], multi: Cell) -> list[str]:
+    """The wijken with the most samenloop against the gemeente, and the one with the least."""
     published = [w for w in wijken if w[MULTI_DOMAIN].per_1000 is not None]
-    hidden = [w for w in wijken if w[MULTI_DOMAIN].per_1000 is None]
-    if len(published) >= 2 and multi.per_1000:
-        ranked = sorted(published, key=lambda w: w[MULTI_DOMAIN].per_1000, reverse=True)
-        top = ranked[: 2 if len(ranked) < 5 else 3]
-        parts = [f"{w['naam']} ({format_rate(w[MULTI_DOMAIN].per_1000)} per 1.000)" for w in top]
-        ratio = top[0][MULTI_DOMAIN].per_1000 / multi.per_1000
-        sentences.append(
-            f"Samenloop komt het meest voor in {_join(parts)}. In {top[0]['naam']} is het cijfer "
-            f"{_times(ratio)} in de hele gemeente ({format_rate(multi.per_1000)} per 1.000)."
-        )
-        lowest = ranked[-1]
-        sentences.append(
-            f"Het laagst is het in {lowest['naam']} ({format_rate(lowest[MULTI_DOMAIN].per_1000)} per 1.000)."
-        )
-    if hidden:
-        names = _join([w["naam"] for w in hidden])
-        verb = "is" if len(hidden) == 1 else "zijn"
-        sentences.append(
-            f"Voor {names} {verb} de samenloop afgeschermd (.), omdat het om te weinig huishoudens gaat "
-            "of omdat het cijfer anders terug te rekenen is."
-        )
+    if len(published) < 2 or not multi.per_1000:
+        return []
+    ranked = sorted(published, key=lambda w: w[MULTI_DOMAIN].per_1000, reverse=True)
+    top = ranked[: 2 if len(ranked) < 5 else 3]
+    parts = [f"{w['naam']} ({format_rate(w[MULTI_DOMAIN].per_1000)} per 1.000)" for w in top]
+    ratio = top[0][MULTI_DOMAIN].per_1000 / multi.per_1000
+    lowest = ranked[-1]
+    return [
+        f"Samenloop komt het meest voor in {_join(parts)}. In {top[0]['naam']} is het cijfer "
+        f"{_times(ratio)} in de hele gemeente ({format_rate(multi.per_1000)} per 1.000).",
+        f"Het laagst is het in {lowest['naam']} ({format_rate(lowest[MULTI_DOMAIN].per_1000)} per 1.000).",
+    ]
 
+
+def _hidden_wijken(wijken: list[dict[str, Any]]) -> list[str]:
+    """Which wijken have their samenloop kept secret, and why."""
+    hidden = [w for w in wijken if w[MULTI_DOMAIN].per_1000 is None]
+    if not hidden:
+        return []
+    names = _join([w["naam"] for w in hidden])
+    verb = "is" if len(hidden) == 1 else "zijn"
+    return [
+        f"Voor {names} {verb} de samenloop afgeschermd (.), omdat het om te weinig huishoudens gaat "
+        "of omdat het cijfer anders terug te rekenen is."
+    ]
+
+
+def _common_combination(samenloop: pd.DataFrame, gemeente: Area) -> list[str]:
+    """The most frequent published combination of two or more domains."""
     combos = [
         (name, cell(samenloop, gemeente.code, name))
         for name in EXCLUSIVE_DOMAIN_SETS
         if len(EXCLUSIVE_DOMAIN_SETS[name]) > 1
     ]
     combos = [(name, c) for name, c in combos if c.published and c.aantal]
-    if combos:
-        name, c = max(combos, key=lambda item: item[1].aantal)
-        sentences.append(
-            f"De meest voorkomende combinatie van domeinen is {INDICATOR_LABELS[name]} "
-            f"({format_count(c.aantal)} huishoudens)."
-        )
+    if not combos:
+        return []
+    name, c = max(combos, key=lambda item: item[1].aantal)
+    return [
+        f"De meest voorkomende combinatie van domeinen is {INDICATOR_LABELS[name]} "
+        f"({format_count(c.aantal)} huishoudens)."
+    ]
 
+
+def _many_organisations(samenloop: pd.DataFrame, gemeente: Area) -> list[str]:
+    """Households dealing with the most organisations at once (the last organisation-count indicator)."""
     many_orgs = cell(samenloop, gemeente.code, ORGANISATION_COUNT_INDICATORS[-1])
-    if many_orgs.published and many_orgs.aantal:
-        sentences.append(
-            f"{format_count(many_orgs.aantal)} huishoudens ({format_rate(many_orgs.per_1000)} per 1.000) "
-            "hadden met drie of meer organisaties tegelijk te maken."
-        )
+    if not (many_orgs.published and many_orgs.aantal):
+        return []
+    return [
+        f"{format_count(many_orgs.aantal)} huishoudens ({format_rate(many_orgs.per_1000)} per 1.000) "
+        "hadden met drie of meer organisaties tegelijk te maken."
+    ]
 
-    if previous is not None:
-        before = cell(previous, gemeente.code, MULTI_DOMAIN)
-        if (
-            before.published
-            and multi.published
-            and before.per_1000 is not None
-            and multi.per_1000 is not None
-        ):
-            label = previous_label or "de vorige periode"
-            difference = multi.aantal - before.aantal  # type: ignore[operator]
-            if abs(difference) <= (rounding if rounding > 1 else 0):
-                trend = "bleef de samenloop vrijwel gelijk"
-            elif difference > 0:
-                trend = "nam de samenloop toe"
-            else:
-                trend = "nam de samenloop af"
-            sentences.append(
-                f"Vergeleken met {label} {trend}: van {format_rate(before.per_1000)} naar "
-                f"{format_rate(multi.per_1000)} per 1.000 huishoudens."
-            )
-    return sentences
+
+def _trend(before: Cell, multi: Cell, previous_label: str | None, rounding: int) -> list[str]:
+    """Samenloop against the previous period; a difference within the rounding counts as unchanged."""
+    if not (before.published and multi.published and before.per_1000 is not None
+            and multi.per_1000 is not None):
+        return []
+    label = previous_label or "de vorige periode"
+    difference = multi.aantal - before.aantal  # type: ignore[operator]
+    if abs(difference) <= (rounding if rounding > 1 else 0):
+        trend = "bleef de samenloop vrijwel gelijk"
+    elif difference > 0:
+        trend = "nam de samenloop toe"
+    else:
+        trend = "nam de samenloop af"
+    return [
+        f"Vergeleken met {label} {trend}: van {format_rate(before.per_1000)} naar "
+        f"{format_rate(multi.per_1000)} per 1.000 huishoudens."
+    ]

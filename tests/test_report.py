@@ -19,6 +19,7 @@ from test_report_data import (
     write_wijk_geojson,
 )
 
+import disclosure.rules
 import reports.build
 from reports.build import build_report
 from reports.figures import ReportInputError, rd_to_wgs84, read_samenloop, read_wijk_geojson
@@ -172,6 +173,29 @@ def test_legend_and_rounding_note_follow_the_rules_of_the_run(tmp_path: Path) ->
     (out / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     document = build_report(out, vorige=previous, pdf=False)[0].read_text(encoding="utf-8")
     assert "minder dan 15 huishoudens" in document and "minder dan 10 huishoudens" not in document
+    assert "een verschil van 10 of minder" in document
+
+
+def test_rules_missing_from_the_manifest_come_from_the_packaged_rules_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The report has no threshold or rounding of its own: change the packaged regels.toml and it follows.
+    packaged = disclosure.rules._packaged_rules_text()
+    changed = re.sub(r"(?m)^min_publiceerbaar = \d+$", "min_publiceerbaar = 20", packaged)
+    changed = re.sub(r"(?m)^afronden_op = \d+$", "afronden_op = 10", changed)
+    assert changed.count("= 20") == 1 and changed.count("= 10") == 1
+    previous = write_synthetic_out(tmp_path / "vorige", period="2025H2", shift=-3)
+    out = write_synthetic_out(tmp_path / "uit")
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    del manifest["beveiliging"]["regels"]
+    (out / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    monkeypatch.setattr(disclosure.rules, "_packaged_rules_text", lambda: changed)
+    disclosure.rules.default_rules.cache_clear()
+    try:
+        document = build_report(out, vorige=previous, pdf=False)[0].read_text(encoding="utf-8")
+    finally:
+        disclosure.rules.default_rules.cache_clear()
+    assert "minder dan 20 huishoudens" in document and "minder dan 10 huishoudens" not in document
     assert "een verschil van 10 of minder" in document
 
 

@@ -950,21 +950,20 @@ def write_sample(sample: Sample, out: Path) -> None:
 
 
 def _readme(sample: Sample) -> str:
+    """The sample's README.md: what it is, its files, the deliveries, the story in the numbers, the truth."""
+    return "\n".join((
+        _readme_intro(sample),
+        _README_FILES,
+        _readme_deliveries(sample),
+        _readme_story(sample),
+        _README_TRUTH,
+    ))
+
+
+def _readme_intro(sample: Sample) -> str:
+    """Title, what the sample is, how to make it again, and its parameters."""
     p = sample.parameters
     households = sum(a.huishoudens for a in sample.register)
-    high = ", ".join(f"{w.naam} ({w.code})" for w in sample.wijken if w.profile == "hoog")
-    low = ", ".join(f"{w.naam} ({w.code})" for w in sample.wijken if w.profile == "laag")
-    small = ", ".join(f"{b.naam} ({b.code})" for w in sample.wijken for b in w.buurten if b.small)
-    partner_lines = []
-    for style in PARTNERS:
-        d = sample.deliveries[style.name]
-        n = len(d.rows)
-        enc = ENCODING_NAMES[style.encoding]
-        partner_lines.append(
-            f"| `{style.filename}` | {style.domain} | {n} | `{style.delimiter}`, {enc}, "
-            f"datums als {', '.join(DATE_EXAMPLES[f] for f in style.date_formats)} |"
-        )
-    partners = "\n".join(partner_lines)
     return f"""# Voorbeeldgemeente {p['gemeentenaam']} ({p['gemeentecode']})
 
 Een verzonnen gemeente om Factlab mee te laten zien en te testen. Niets hierin gaat over echte mensen:
@@ -977,7 +976,10 @@ Parameters: seed {p['seed']}, {p['adressen']} adressen ({households} huishoudens
 {p['buurten']} buurten. Bedoeld voor periode **{p['periode']}** ({p['periode_begin']} t/m
 {p['periode_eind']}); de voorzieningen lopen van 2022 tot 2027, dus filteren op periode doet ertoe (ook op
 de randen: einddatum 2026-01-01 telt mee, begindatum 2026-07-01 niet).
+"""
 
+
+_README_FILES = """\
 ## Bestanden
 
 | bestand | inhoud |
@@ -988,13 +990,31 @@ de randen: einddatum 2026-01-01 telt mee, begindatum 2026-07-01 niet).
 | `buurten.geojson` | rechthoeken per buurt (eigenschappen `buurtcode`, `buurtnaam`, `wijkcode`) |
 | `leveringen/*.csv` | ruwe extracten van de partners, zoals ze vóór pseudonimisering uit Excel komen |
 | `waarheid/` | de grondwaarheid uit het model van de generator (zie onder) |
+"""
 
-## Leveringen
+
+def _readme_deliveries(sample: Sample) -> str:
+    """One table row per partner extract, then what is messy in them on purpose."""
+    partner_lines = []
+    for style in PARTNERS:
+        d = sample.deliveries[style.name]
+        n = len(d.rows)
+        enc = ENCODING_NAMES[style.encoding]
+        partner_lines.append(
+            f"| `{style.filename}` | {style.domain} | {n} | `{style.delimiter}`, {enc}, "
+            f"datums als {', '.join(DATE_EXAMPLES[f] for f in style.date_formats)} |"
+        )
+    partners = "\n".join(partner_lines)
+    return f"""## Leveringen
 
 | bestand | domein | regels | vorm |
 | --- | --- | --- | --- |
 {partners}
 
+""" + _README_DELIVERY_NOTES
+
+
+_README_DELIVERY_NOTES = """\
 Zoals mensen exporteren: `;` en `,` als scheidingsteken, Windows-1252 en UTF-8 met en zonder BOM, datums
 als `31-01-2026`, `1-2-2026`, `2026-01-31` en `31/01/2026`, voorzieningscodes zonder voorloopnul (`1`) of
 als getal (`2.0`, `45.0`), postcodes als `1234 ab`, huisnummers als `12a`, `12-2`, `12 bis` of `12 A` met
@@ -1014,13 +1034,23 @@ Elke levering bevat ook:
 
 Jeugdhulp staat op het adres van de ouder met gezag, zoals de CBS-monitor dat doet. Jeugdteam noord
 werkt in de noordelijke wijken, jeugdteam zuid (met nog oude productcategorieën 31-38) in de zuidelijke.
+"""
 
-## Het verhaal in de cijfers
+
+def _readme_story(sample: Sample) -> str:
+    """Which wijken have high and low stapeling and which buurten are small."""
+    high = ", ".join(f"{w.naam} ({w.code})" for w in sample.wijken if w.profile == "hoog")
+    low = ", ".join(f"{w.naam} ({w.code})" for w in sample.wijken if w.profile == "laag")
+    small = ", ".join(f"{b.naam} ({b.code})" for w in sample.wijken for b in w.buurten if b.small)
+    return f"""## Het verhaal in de cijfers
 
 Ongeveer 8-15% van de huishoudens heeft een voorziening en 1,5-3% heeft voorzieningen in twee of meer
 domeinen, zoals in de CBS-monitor. Stapeling is duidelijk hoger in {high}; lager in {low}.
 Kleine buurten (minder dan 50 huishoudens, alleen het aantal huishoudens mag naar buiten): {small}.
+"""
 
+
+_README_TRUTH = """\
 ## Grondwaarheid (`waarheid/`)
 
 Door de generator uit zijn eigen model geschreven, niet door de extracten te lezen:
