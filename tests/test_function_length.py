@@ -14,8 +14,6 @@ ROOT = Path(__file__).resolve().parent.parent
 FOLDERS = ("schemas", "linkage", "disclosure", "reports", "pipelines", "portal", "bench", "data/sample")
 MAX_LINES = 80
 
-KNOWN_UNTIL_PORTAL_SPLIT = {"portal/app.py:create_app"}
-"""Split on the portal helper's branch; the lead empties this set when merging that branch."""
 
 
 def _sources() -> list[Path]:
@@ -63,12 +61,7 @@ def test_no_function_is_longer_than_80_lines():
     too_long = [
         f"{name} (regel {line}): {length} regels"
         for name, (line, length) in sorted(_lengths().items())
-        if length > MAX_LINES and name not in KNOWN_UNTIL_PORTAL_SPLIT
+        if length > MAX_LINES
     ]
     assert not too_long, f"functies langer dan {MAX_LINES} regels; splits ze in benoemde delen: {too_long}"
 
-
-def test_every_allowed_exception_is_still_needed():
-    lengths = _lengths()
-    stale = [name for name in sorted(KNOWN_UNTIL_PORTAL_SPLIT) if lengths.get(name, (0, 0))[1] <= MAX_LINES]
-    assert not stale, f"niet (meer) te lang of niet meer aanwezig; haal uit KNOWN_UNTIL_PORTAL_SPLIT: {stale}"
