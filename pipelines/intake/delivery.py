@@ -29,12 +29,12 @@ import pyarrow.parquet as pq
 from linkage.keys import Key, new_key
 from linkage.pseudonyms import address_pseudonym_column, building_pseudonym_column
 from linkage.sql_units import execute
-from schemas.atomic import atomic_path
 from schemas.canonical import CANONICAL_VERSION
 from schemas.codelist import CodeList
 from schemas.expectation_suites import suite_for
 from schemas.formats import DELIVERY_FORMAT, DELIVERY_SCHEMA, FORMAT_VERSION, with_metadata
 from schemas.messages import RowError
+from schemas.outpaths import atomic_files
 from schemas.readers.csv_reader import FileFault
 from schemas.readers.registry import READERS, Reader, reader_of_path
 from schemas.rejects import RejectsWriter
@@ -141,7 +141,9 @@ def pseudonymise_delivery(
     file is only checked (see `validate_delivery`). `rejects` receives every rejected or merged row.
     """
     result = DeliveryResult()
-    with tempfile.TemporaryDirectory(prefix="factlab-") as work:
+    targets = [path for path in (out, rejects) if path is not None]
+    with tempfile.TemporaryDirectory(prefix="factlab-") as work, atomic_files(*targets) as staged:
+        out_tmp = staged[0] if out is not None else None
         work_dir = Path(work)
         staging = work_dir / "staging.parquet"
         error_list = RejectsWriter(work_dir / "afgekeurd.csv", source.name)
@@ -162,14 +164,14 @@ def pseudonymise_delivery(
                 con.read_parquet(str(staging)).create_view("staging")
                 for dup_errors in duplicate_rows(con, result):
                     error_list.write(dup_errors)
-                if out is not None:
-                    _write_delivery(con, out, delivery_metadata(result, partner, key))
+                if out_tmp is not None:
+                    _write_delivery(con, out_tmp, delivery_metadata(result, partner, key))
         finally:
             writer.close()
             error_list.close()
         if rejects is not None:
-            with atomic_path(rejects) as tmp:
-                shutil.copyfile(work_dir / "afgekeurd.csv", tmp)
+            # The delivery and its list of rejected rows replace their targets together, or neither does.
+            shutil.copyfile(work_dir / "afgekeurd.csv", staged[-1])
     return result
 
 
@@ -217,10 +219,9 @@ def records(con: duckdb.DuckDBPyConnection, schema: pa.Schema) -> Iterator[pa.Ta
 
 def _write_delivery(con: duckdb.DuckDBPyConnection, out: Path, metadata: dict[str, object]) -> None:
     schema = with_metadata(DELIVERY_SCHEMA.empty_table(), metadata).schema
-    with atomic_path(out) as tmp:
-        with pq.ParquetWriter(tmp, schema) as parquet:
-            for table in records(con, schema):
-                parquet.write_table(table)
+    with pq.ParquetWriter(out, schema) as parquet:
+        for table in records(con, schema):
+            parquet.write_table(table)
 
 
 def _duplicate_errors(batch: pa.RecordBatch, sources: list[str] | None) -> list[RowError]:

@@ -23,10 +23,10 @@ import pyarrow.parquet as pq
 
 from linkage.keys import Key
 from linkage.pseudonyms import HEX_LENGTH, address_pseudonym_column, building_pseudonym_column
-from schemas.atomic import atomic_path
 from schemas.canonical import CANONICAL_VERSION, canonicalise_arrow
 from schemas.formats import FORMAT_VERSION, REGISTER_FORMAT, REGISTER_SCHEMA, with_metadata
 from schemas.messages import RowError
+from schemas.outpaths import atomic_files
 from schemas.readers.csv_reader import iter_tables, read_layout
 from schemas.rejects import RejectsWriter
 from schemas.row_rules import ADDRESS_ERROR_COLUMNS
@@ -171,7 +171,8 @@ def pseudonymise_register(source: Path, key: Key, out: Path, rejects: Path | Non
     layout = read_layout(source, required=REGISTER_REQUIRED, known=REGISTER_COLUMNS)
     result = RegisterResult()
     chunks: list[pa.Table] = []
-    with tempfile.TemporaryDirectory(prefix="factlab-") as work:
+    targets = [out] if rejects is None else [out, rejects]
+    with tempfile.TemporaryDirectory(prefix="factlab-") as work, atomic_files(*targets) as staged:
         rejects_writer = RejectsWriter(Path(work) / "afgekeurd.csv", source.name)
         try:
             for rows, structural in iter_tables(source, layout, known=REGISTER_COLUMNS):
@@ -222,13 +223,11 @@ def pseudonymise_register(source: Path, key: Key, out: Path, rejects: Path | Non
             "rows_duplicate": result.rows_duplicate,
             "created": datetime.now(UTC).replace(microsecond=0).isoformat(),
         }
-        with atomic_path(out) as tmp:
-            # Hex text does not compress with snappy: skipping it saves time, not space.
-            pq.write_table(with_metadata(table, metadata), tmp,
-                           use_dictionary=[c for c in table.column_names if c not in _UNIQUE_COLUMNS],
-                           compression={c: "none" if c in _UNIQUE_COLUMNS else "snappy"
-                                        for c in table.column_names})
-        if rejects is not None:
-            with atomic_path(rejects) as tmp:
-                shutil.copyfile(Path(work) / "afgekeurd.csv", tmp)
+        # Hex text does not compress with snappy: skipping it saves time, not space.
+        pq.write_table(with_metadata(table, metadata), staged[0],
+                       use_dictionary=[c for c in table.column_names if c not in _UNIQUE_COLUMNS],
+                       compression={c: "none" if c in _UNIQUE_COLUMNS else "snappy"
+                                    for c in table.column_names})
+        if rejects is not None:  # the register and its rejected rows replace their targets together
+            shutil.copyfile(Path(work) / "afgekeurd.csv", staged[1])
     return result
