@@ -164,7 +164,8 @@ def test_a_field_over_the_csv_limit_is_a_file_fault_naming_the_line(work, monkey
         f"1234AB;2;\"{'x' * 140_000}\";2026-01-01\n", encoding="utf-8")
     (work / "kop.csv").write_text("x" * 140_000 + ";postcode;huisnummer;voorziening;begindatum\n",
                                   encoding="utf-8")
-    (work / "reg.csv").write_text(REGISTER + f"1234AB;3;\"{'y' * 140_000}\";;BU00010000;1\n", encoding="utf-8")
+    (work / "reg.csv").write_text(REGISTER + f"1234AB;3;\"{'y' * 140_000}\";;BU00010000;1\n",
+                                  encoding="utf-8")
     before = _snapshot(work)
     _refused(_invoke("validate", "lang.csv", "--rapport", "r"), "lang.csv regel 3")
     _refused(_invoke("validate", "kop.csv", "--rapport", "r"), "kop.csv regel 1")

@@ -28,7 +28,6 @@ def rekey(source: Path, keyfile: Path, out: Path) -> None:
     """Zet een gepseudonimiseerde levering of een gepseudonimiseerd register om met de TTP-sleutel."""
     from linkage.keys import KeyFileError, load_key
     from linkage.ttp import TtpError, rekey_file
-
     from schemas.outpaths import OutputPathError, check_outputs, write_failed
 
     if not source.is_file():
