@@ -11,8 +11,10 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from playwright.sync_api import Browser, Page, Route, sync_playwright
+if TYPE_CHECKING:  # playwright is imported only when a PDF is printed: `factlab run` checks CHROMIUM early
+    from playwright.sync_api import Browser, Page, Route
 
 CHROMIUM = os.environ.get("FACTLAB_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = (
@@ -45,6 +47,8 @@ def chromium_browser() -> Iterator[Browser]:
         raise PdfError(
             f"Chromium niet gevonden op {CHROMIUM}; installeer het Debian-pakket chromium (make system)."
         )
+    from playwright.sync_api import sync_playwright
+
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS))
         try:

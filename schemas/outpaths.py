@@ -94,6 +94,16 @@ def check_outputs(
                 "een invoerbestand of een eigen uitvoer: kies een ander pad"
             )
         seen[real] = (label, path)
+    for label in folders:
+        if given_out.get(label) is None:
+            continue
+        inside = _real(given_out[label]) + os.sep
+        for other_label, other in given_in.items():
+            if _real(other).startswith(inside):
+                raise OutputPathError(
+                    f"{label} {given_out[label]} bevat {other_label} {other}; de uitvoermap wordt in zijn "
+                    "geheel vervangen: kies een map buiten de invoer"
+                )
     for label, path in given_out.items():
         _writable_folder(label, path, folder=label in folders)
 

@@ -83,7 +83,7 @@ def test_run_refuses_an_output_folder_that_is_or_holds_an_input(work, monkeypatc
     before = _snapshot(work)
     common = ["run", "--register", "adressen.csv", "--areas", "x.csv", "--period", "2026H1", "--geen-pdf"]
     _refused(_invoke(*common, "--deliveries", "leveringen", "--out", "leveringen"), "leveringen")
-    _refused(_invoke(*common, "--deliveries", "leveringen", "--out", "."), "--out", "adressen.csv")
+    _refused(_invoke(*common, "--deliveries", "leveringen", "--out", "."), "--out", "--deliveries leveringen")
     assert _snapshot(work) == before
 
 

@@ -268,6 +268,13 @@ def run(
 
 
 def _run_flow(deliveries, register_path, areas, period, out, niveaus, regels, vorige, geojson, pdf) -> None:
+    from pipelines.preflight import PreflightError, RunPaths, preflight
+
+    try:  # every input checked before Prefect or DuckDB start: a mistake is one `fout:` line, no traceback
+        preflight(RunPaths(Path(deliveries), Path(register_path), Path(areas), period, Path(out), niveaus,
+                           regels and Path(regels), vorige and Path(vorige), geojson and Path(geojson), pdf))
+    except PreflightError as exc:
+        _fail(str(exc))
     configure_prefect()
     from disclosure.model import TableInputError
     from disclosure.protect import DisclosureError
