@@ -15,6 +15,7 @@ from pipelines.outputs import write_households, write_quality, write_samenloop
 from pipelines.preflight import OUTPUT_FILES, OUTPUT_MARKER
 from schemas.areas import read_area_names
 from schemas.atomic import OutputFolderError, atomic_directory, check_output_folder
+from schemas.clock import source_date_epoch
 from schemas.formats import read_metadata
 from schemas.indicators import LEVELS
 from schemas.periods import Period
@@ -153,7 +154,8 @@ def build_manifest(
             "pdf": settings.pdf,
         },
         "versies": package_versions(),
-        "duur_seconden": {k: round(v, 3) for k, v in timings.items()},
+        # Durations differ per run: under SOURCE_DATE_EPOCH (a reproducible run) they are left out.
+        "duur_seconden": {} if source_date_epoch() else {k: round(v, 3) for k, v in timings.items()},
     }
 
 

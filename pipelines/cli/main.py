@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from pipelines.cli.ttp import ttp
-from pipelines.environment import PROJECT_ROOT, configure_prefect
+from pipelines.environment import PROJECT_ROOT, configure_prefect, private_umask
 
 EXIT_OK, EXIT_ROWS_INVALID, EXIT_FILE_FAULT = 0, 1, 2
 SAMPLE_DIR = PROJECT_ROOT / "data" / "sample"
@@ -48,6 +48,13 @@ def _summary(source: Path, result) -> None:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """Factlab: de privacyvriendelijke stapelingsmonitor."""
+    from schemas.clock import ClockError, source_date_epoch
+
+    private_umask()
+    try:
+        source_date_epoch()
+    except ClockError as exc:
+        _fail(str(exc))
 
 
 @main.group()

@@ -17,7 +17,6 @@ import tempfile
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -30,6 +29,7 @@ from linkage.keys import Key, new_key
 from linkage.pseudonyms import address_pseudonym_column, building_pseudonym_column
 from linkage.sql_units import execute
 from schemas.canonical import CANONICAL_VERSION
+from schemas.clock import now_iso
 from schemas.codelist import CodeList
 from schemas.expectation_suites import suite_for
 from schemas.formats import DELIVERY_FORMAT, DELIVERY_SCHEMA, FORMAT_VERSION, with_metadata
@@ -192,7 +192,7 @@ def delivery_metadata(result: DeliveryResult, partner: str, key: Key) -> dict[st
         "rows_read": result.rows_read,
         "rows_rejected": result.rows_rejected,
         "rows_duplicate": result.rows_duplicate,
-        "created": datetime.now(UTC).replace(microsecond=0).isoformat(),
+        "created": now_iso(),
     }
 
 

@@ -12,7 +12,6 @@ import shutil
 import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +23,7 @@ import pyarrow.parquet as pq
 from linkage.keys import Key
 from linkage.pseudonyms import HEX_LENGTH, address_pseudonym_column, building_pseudonym_column
 from schemas.canonical import CANONICAL_VERSION, canonicalise_arrow
+from schemas.clock import now_iso
 from schemas.formats import FORMAT_VERSION, REGISTER_FORMAT, REGISTER_SCHEMA, with_metadata
 from schemas.messages import RowError
 from schemas.outpaths import atomic_files
@@ -221,7 +221,7 @@ def pseudonymise_register(source: Path, key: Key, out: Path, rejects: Path | Non
             "rows_read": result.rows_read,
             "rows_rejected": result.rows_rejected,
             "rows_duplicate": result.rows_duplicate,
-            "created": datetime.now(UTC).replace(microsecond=0).isoformat(),
+            "created": now_iso(),
         }
         # Hex text does not compress with snappy: skipping it saves time, not space.
         pq.write_table(with_metadata(table, metadata), staged[0],
