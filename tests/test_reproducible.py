@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
+from test_report_data import write_synthetic_out
 
 from linkage.keys import new_key, write_key
 from pipelines.cli.main import main
+from reports.build import build_report
+from reports.pdf import CHROMIUM
 
 EXTRACTS = Path(__file__).parent / "testdata" / "extracts"
 EPOCH = "1782864000"  # 2026-07-01T00:00:00Z
@@ -67,3 +71,16 @@ def test_a_malformed_source_date_epoch_is_refused_in_dutch(work, monkeypatch, va
     assert result.exit_code == 2
     assert result.output.startswith("fout: SOURCE_DATE_EPOCH=") and "seconden" in result.output
     assert not (work / "x.controle.csv").exists()
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium ontbreekt (make system)")
+def test_the_pdf_carries_the_source_date_epoch_and_prints_the_same_bytes(tmp_path, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    printed = []
+    for name in ("een", "twee"):
+        out = write_synthetic_out(tmp_path / name)
+        _, pdf = build_report(out, pdf=True)
+        printed.append(pdf.read_bytes())
+    assert printed[0] == printed[1]
+    dates = re.findall(rb"/(CreationDate|ModDate) ?\(D:(\d{14})", printed[0])
+    assert sorted(dates) == [(b"CreationDate", b"20260701000000"), (b"ModDate", b"20260701000000")]
