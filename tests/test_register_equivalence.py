@@ -19,6 +19,7 @@ import pytest
 from linkage.pseudonyms import address_pseudonyms, building_pseudonyms
 from pipelines.intake.register import pseudonymise_register
 from schemas.canonical import canonicalise_addresses
+from schemas.rejects import neutralise_formula
 
 HEADER = "postcode;huisnummer;huisletter;huisnummertoevoeging;buurtcode;huishoudens"
 # Per column: spellings that are valid (often messy), and spellings that break a rule.
@@ -106,6 +107,8 @@ def test_register_matches_row_by_row_reference(tmp_path, test_key, seed):
     with rejects.open(encoding="utf-8-sig", newline="") as handle:
         listed = [(int(r["regel"]), r["kolom"], r["waarde"], r["code"])
                   for r in csv.DictReader(handle, delimiter=";")]
+    # The list of rejected rows is a CSV for Excel: values that start a formula carry the guard's apostrophe.
+    errors = [(line, column, neutralise_formula(value), code) for line, column, value, code in errors]
     rejected_part = [e for e in listed if e[3] != "dubbel_adres"]
     assert rejected_part == errors[:len(rejected_part)]
     assert [e for e in listed if e[3] == "dubbel_adres"] == [e for e in errors if e[3] == "dubbel_adres"]
