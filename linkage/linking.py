@@ -6,8 +6,10 @@ the household microdata without pseudonyms. Disclosure control happens after thi
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +25,7 @@ from linkage.deliveries import (  # noqa: F401  (the metadata checks live in a m
     describe_delivery,
 )
 from linkage.sql_units import execute
+from schemas.atomic import private_workdir
 from schemas.formats import REGISTER_FORMAT, expect_format
 from schemas.indicators import (
     COMBINATION_INDICATORS,
@@ -81,7 +84,7 @@ def link_records(deliveries: list[DeliveryFile], register: Path, period: Period)
     partners = sorted({d.partner for d in deliveries})
     organisations = {partner: number for number, partner in enumerate(partners)}
     seconds: dict[str, float] = {}
-    with duckdb.connect() as con:
+    with private_connection() as con:
 
         def run(name: str, parameters: dict[str, object] | None = None, frame: bool = False):
             started = time.perf_counter()
@@ -109,6 +112,13 @@ def link_records(deliveries: list[DeliveryFile], register: Path, period: Period)
                             {name: round(value, 3) for name, value in seconds.items()})
 
 
+@contextlib.contextmanager
+def private_connection() -> Iterator[duckdb.DuckDBPyConnection]:
+    """DuckDB in memory that spills (when it must) into a private work folder, never into ./.tmp."""
+    with private_workdir("duckdb") as spill, duckdb.connect(config={"temp_directory": str(spill)}) as con:
+        yield con
+
+
 def _households_unit(con: duckdb.DuckDBPyConnection, organisations: int) -> str:
     """The SQL unit that reduces linked records to households: bit sets when every set fits in one."""
     services, domains = execute(con, "distinct_values").fetchone()
@@ -117,7 +127,7 @@ def _households_unit(con: duckdb.DuckDBPyConnection, organisations: int) -> str:
 
 def aggregate_households(linked: LinkedHouseholds, levels: tuple[str, ...], seed: int = 0) -> LinkageResult:
     """Count households per area for every indicator, and shuffle the household microdata with `seed`."""
-    with duckdb.connect() as con:
+    with private_connection() as con:
         con.register("households", linked.households)
         cube = execute(
             con,

@@ -35,7 +35,8 @@ class OutputFolderError(Exception):
 def atomic_path(target: Path) -> Iterator[Path]:
     """Yield a temporary path beside `target`; it replaces `target` only when the block succeeds."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    remove_stale_temporaries(target)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -155,6 +156,38 @@ def remove_stale_temporaries(target: Path) -> list[str]:
             entry.unlink(missing_ok=True)
         handled.append(entry.name)
     return handled
+
+
+WORKDIR_PREFIX = "factlab-"
+_WORKDIR = re.compile(r"^factlab-(?P<pid>[0-9]+)-")
+
+
+@contextlib.contextmanager
+def private_workdir(kind: str = "werk") -> Iterator[Path]:
+    """A private (0700) work folder in the system's temporary folder, removed afterwards.
+
+    Its name `factlab-<pid>-<kind>-…` names the process, so the work folders of a run killed with
+    SIGKILL (staged pseudonyms, rejected rows, DuckDB's spill) are removed by the next command.
+    """
+    remove_stale_workdirs()
+    with tempfile.TemporaryDirectory(prefix=f"{WORKDIR_PREFIX}{os.getpid()}-{kind}-") as work:
+        yield Path(work)
+
+
+def remove_stale_workdirs(base: Path | None = None) -> list[str]:
+    """Remove this user's Factlab work folders whose process is gone; returns their names."""
+    base = Path(base or tempfile.gettempdir())
+    removed = []
+    with contextlib.suppress(OSError):
+        for entry in base.iterdir():
+            match = _WORKDIR.match(entry.name)
+            if not match or _alive(int(match["pid"])) or entry.is_symlink() or not entry.is_dir():
+                continue
+            if entry.stat().st_uid != os.getuid():
+                continue
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry.name)
+    return removed
 
 
 def check_output_folder(target: Path, known: Iterable[str], marker: str) -> None:

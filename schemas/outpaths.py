@@ -15,6 +15,8 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
+from schemas.atomic import remove_stale_temporaries
+
 
 class OutputPathError(Exception):
     """An output that would overwrite an input or cannot be written (Dutch message)."""
@@ -119,7 +121,9 @@ def atomic_files(*targets: Path) -> Iterator[tuple[Path, ...]]:
     try:
         for target in targets:
             target.parent.mkdir(parents=True, exist_ok=True)
-            fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+            remove_stale_temporaries(target)
+            fd, name = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp",
+                                        dir=target.parent)
             os.close(fd)
             temps.append(Path(name))
         yield tuple(temps)

@@ -167,3 +167,39 @@ def test_only_a_previous_factlab_output_may_be_replaced(tmp_path):
     (out / "manifest.json").unlink()
     with pytest.raises(atomic.OutputFolderError, match="manifest.json ontbreekt"):
         check_output_folder(out, known, "manifest.json")
+
+
+def _killed_inside(tmp_path: Path, body: str) -> None:
+    script = (
+        "import os, signal\nfrom pathlib import Path\n"
+        "from schemas.atomic import private_workdir\nfrom schemas.outpaths import atomic_files\n"
+        f"{body}\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(tmp_path / "tmp")}
+    process = subprocess.run([sys.executable, "-c", script], env=env, cwd=tmp_path)
+    assert process.returncode == -signal.SIGKILL
+
+
+def test_work_folders_and_temporary_files_of_a_killed_command_are_removed_next_time(tmp_path, monkeypatch):
+    (tmp_path / "tmp").mkdir()
+    (tmp_path / "levering.parquet").write_bytes(b"vorige")
+    _killed_inside(tmp_path, (
+        "with private_workdir('levering') as work, atomic_files(Path('levering.parquet')) as (tmp,):\n"
+        "    (work / 'staging.parquet').write_bytes(b'pseudoniemen')\n"
+        "    tmp.write_bytes(b'half')\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)"
+    ))
+    work_left = list((tmp_path / "tmp").iterdir())
+    file_left = [p for p in tmp_path.iterdir() if p.name.startswith(".levering.parquet.")]
+    assert len(work_left) == 1 and work_left[0].name.startswith("factlab-")
+    assert stat.S_IMODE(work_left[0].stat().st_mode) == 0o700
+    assert len(file_left) == 1 and stat.S_IMODE(file_left[0].stat().st_mode) == 0o600
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    monkeypatch.setattr(atomic.tempfile, "tempdir", None)  # read TMPDIR again
+    from schemas.outpaths import atomic_files
+
+    with atomic.private_workdir("levering"), atomic_files(tmp_path / "levering.parquet") as (tmp,):
+        assert not work_left[0].exists() and not file_left[0].exists()
+        tmp.write_bytes(b"nieuw")
+    assert (tmp_path / "levering.parquet").read_bytes() == b"nieuw"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["levering.parquet", "tmp"]

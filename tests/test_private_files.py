@@ -53,3 +53,13 @@ def test_prefect_home_is_made_private(tmp_path, monkeypatch):
         monkeypatch.setenv("PREFECT_HOME", str(home))
         configure_prefect()
         assert _mode(home) == 0o700, home
+
+
+def test_duckdb_spills_into_a_private_work_folder_not_the_current_folder(tmp_path, monkeypatch):
+    from linkage.linking import private_connection
+
+    with private_connection() as con:
+        spill = Path(con.execute("select current_setting('temp_directory')").fetchone()[0])
+        assert spill.name.startswith(f"factlab-{os.getpid()}-duckdb-")
+        assert _mode(spill) == 0o700
+    assert not spill.exists()

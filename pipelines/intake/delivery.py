@@ -13,7 +13,6 @@ is streamed into the output file batch by batch.
 from __future__ import annotations
 
 import shutil
-import tempfile
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ import pyarrow.parquet as pq
 from linkage.keys import Key, new_key
 from linkage.pseudonyms import address_pseudonym_column, building_pseudonym_column
 from linkage.sql_units import execute
+from schemas.atomic import private_workdir
 from schemas.canonical import CANONICAL_VERSION
 from schemas.clock import now_iso
 from schemas.codelist import CodeList
@@ -142,9 +142,8 @@ def pseudonymise_delivery(
     """
     result = DeliveryResult()
     targets = [path for path in (out, rejects) if path is not None]
-    with tempfile.TemporaryDirectory(prefix="factlab-") as work, atomic_files(*targets) as staged:
+    with private_workdir("levering") as work_dir, atomic_files(*targets) as staged:
         out_tmp = staged[0] if out is not None else None
-        work_dir = Path(work)
         staging = work_dir / "staging.parquet"
         error_list = RejectsWriter(work_dir / "afgekeurd.csv", source.name)
         # Staging is read once by DuckDB and then deleted: no compression, and no dictionary for the

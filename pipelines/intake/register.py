@@ -9,7 +9,6 @@ HMAC straight into Arrow string columns.
 from __future__ import annotations
 
 import shutil
-import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +21,7 @@ import pyarrow.parquet as pq
 
 from linkage.keys import Key
 from linkage.pseudonyms import HEX_LENGTH, address_pseudonym_column, building_pseudonym_column
+from schemas.atomic import private_workdir
 from schemas.canonical import CANONICAL_VERSION, canonicalise_arrow
 from schemas.clock import now_iso
 from schemas.formats import FORMAT_VERSION, REGISTER_FORMAT, REGISTER_SCHEMA, with_metadata
@@ -172,7 +172,7 @@ def pseudonymise_register(source: Path, key: Key, out: Path, rejects: Path | Non
     result = RegisterResult()
     chunks: list[pa.Table] = []
     targets = [out] if rejects is None else [out, rejects]
-    with tempfile.TemporaryDirectory(prefix="factlab-") as work, atomic_files(*targets) as staged:
+    with private_workdir("register") as work, atomic_files(*targets) as staged:
         rejects_writer = RejectsWriter(Path(work) / "afgekeurd.csv", source.name)
         try:
             for rows, structural in iter_tables(source, layout, known=REGISTER_COLUMNS):
