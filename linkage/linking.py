@@ -88,8 +88,13 @@ def link_records(deliveries: list[DeliveryFile], register: Path, period: Period)
 
         def run(name: str, parameters: dict[str, object] | None = None, frame: bool = False):
             started = time.perf_counter()
-            result = execute(con, name, parameters)
-            result = result.df() if frame else result
+            try:
+                result = execute(con, name, parameters)
+                result = result.df() if frame else result
+            except duckdb.Error as exc:  # a damaged file; DuckDB's text is not passed on
+                if not reading_failed(exc):
+                    raise
+                raise LinkageError(damaged_file_message(parameters, register)) from None
             seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - started
             return result
 
@@ -110,6 +115,19 @@ def link_records(deliveries: list[DeliveryFile], register: Path, period: Period)
         stage_counts = {name: int(value) for name, value in stage_row.items()}
     return LinkedHouseholds(households, denominators, _quality_types(quality), register_key_id, stage_counts,
                             {name: round(value, 3) for name, value in seconds.items()})
+
+
+def reading_failed(exc: BaseException) -> bool:
+    """Whether DuckDB failed on the content of a file (a damaged Parquet page or header), not on the SQL
+    or the machine: InvalidInputException, or the bare duckdb.Error a Thrift decoding error comes as."""
+    return isinstance(exc, duckdb.InvalidInputException) or type(exc) is duckdb.Error
+
+
+def damaged_file_message(parameters: dict[str, object] | None, register: Path) -> str:
+    """The Dutch message for a Parquet file whose data DuckDB cannot read (its footer was readable)."""
+    path = Path(str((parameters or {}).get("path") or register))
+    return (f"{path.name}: het Parquet-bestand is beschadigd (de gegevens zijn niet te lezen); vraag een "
+            "nieuw bestand aan of zet het opnieuw over")
 
 
 @contextlib.contextmanager

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -33,3 +36,35 @@ def configure_prefect() -> None:
     os.environ.setdefault("PREFECT_UI_ENABLED", "false")
     # The temporary server needs longer than Prefect's 20 s default on a busy two-core machine.
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+
+
+PREFECT_RUN_LOGGERS = ("prefect", "prefect.flow_runs", "prefect.task_runs", "prefect.engine")
+
+
+class _NoTracebackFor(logging.Filter):
+    """Drops the traceback (not the line) of a log record whose exception Factlab explains itself."""
+
+    def __init__(self, known: tuple[type[BaseException], ...]) -> None:
+        super().__init__()
+        self.known = known
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], self.known):
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+@contextlib.contextmanager
+def without_tracebacks_for(known: tuple[type[BaseException], ...]) -> Iterator[None]:
+    """Prefect logs a failed task and flow with a traceback; for a fault with a Dutch message (a wrong file,
+    a wrong key) the command line prints that message instead, so Prefect keeps only its one-line summary.
+    """
+    quiet = _NoTracebackFor(known)
+    loggers = [logging.getLogger(name) for name in PREFECT_RUN_LOGGERS]
+    for logger in loggers:
+        logger.addFilter(quiet)
+    try:
+        yield
+    finally:
+        for logger in loggers:
+            logger.removeFilter(quiet)

@@ -69,7 +69,8 @@ def _run(work: Path, *extra: str, pdf: bool = False,
                    **(env or {})}
     process = subprocess.run([sys.executable, "-c", code], cwd=work, capture_output=True, text=True,
                              env=environment, timeout=120)
-    return process, json.loads(process.stdout.strip().splitlines()[-1])
+    printed = process.stdout.strip().splitlines()
+    return process, json.loads(printed[-1]) if printed else None
 
 
 @pytest.fixture
@@ -159,3 +160,20 @@ def test_an_output_folder_with_foreign_files_is_refused_naming_them(work: Path):
     line = _one_fout_line(*_run(work), "notities.txt", "bijlagen/")
     assert "manifest.json" not in line.split("(")[1]
     assert _snapshot(work) == before and (out / "bijlagen").is_dir()
+
+
+@pytest.mark.slow
+def test_a_parquet_damaged_past_its_footer_is_one_fout_line_without_traceback(work: Path):
+    """The footer reads, so only DuckDB finds the damage, inside the flow: still a Dutch line, exit 2."""
+    damaged = work / "leveringen" / "wijkteam.parquet"
+    data = bytearray(damaged.read_bytes())
+    footer = int.from_bytes(data[-8:-4], "little") + 8
+    data[100:len(data) - footer] = b"A" * (len(data) - footer - 100)
+    damaged.write_bytes(bytes(data))
+    process, _ = _run(work)
+    assert process.returncode == 2, process.stderr
+    assert "Traceback" not in process.stderr
+    fouts = [line for line in process.stderr.splitlines() if line.startswith("fout: ")]
+    assert fouts == ["fout: wijkteam.parquet: het Parquet-bestand is beschadigd (de gegevens zijn niet te "
+                     "lezen); vraag een nieuw bestand aan of zet het opnieuw over"]
+    assert not (work / "uit").exists()

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from pipelines.cli.ttp import ttp
-from pipelines.environment import PROJECT_ROOT, configure_prefect, private_umask
+from pipelines.environment import PROJECT_ROOT, configure_prefect, private_umask, without_tracebacks_for
 
 EXIT_OK, EXIT_ROWS_INVALID, EXIT_FILE_FAULT = 0, 1, 2
 SAMPLE_DIR = PROJECT_ROOT / "data" / "sample"
@@ -292,28 +292,17 @@ def _run_flow(deliveries, register_path, areas, period, out, niveaus, regels, vo
     from schemas.formats import PseudonymisedFileError
     from schemas.periods import PeriodError
 
+    known = (LinkageError, PseudonymisedFileError, PeriodError, RulesError, TableInputError, DisclosureError,
+             ReportInputError)
+    parameters = {
+        "deliveries": str(deliveries), "register": str(register_path), "areas": str(areas), "period": period,
+        "out": str(out), "niveaus": niveaus, "regels": str(regels) if regels else None,
+        "vorige": str(vorige) if vorige else None, "geojson": str(geojson) if geojson else None, "pdf": pdf,
+    }
     try:
-        stapelingsmonitor(
-            deliveries=str(deliveries),
-            register=str(register_path),
-            areas=str(areas),
-            period=period,
-            out=str(out),
-            niveaus=niveaus,
-            regels=str(regels) if regels else None,
-            vorige=str(vorige) if vorige else None,
-            geojson=str(geojson) if geojson else None,
-            pdf=pdf,
-        )
-    except (
-        LinkageError,
-        PseudonymisedFileError,
-        PeriodError,
-        RulesError,
-        TableInputError,
-        DisclosureError,
-        ReportInputError,
-    ) as exc:
+        with without_tracebacks_for(known):  # the fout: line below explains these; Prefect's traceback not
+            stapelingsmonitor(**parameters)
+    except known as exc:
         _fail(str(exc))
 
 
