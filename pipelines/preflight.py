@@ -76,7 +76,7 @@ def _check_areas(path: Path) -> None:
         names = read_area_names(path)
     except UnicodeDecodeError:
         raise PreflightError(f"gebiedenbestand {path.name}: de tekens zijn niet te lezen") from None
-    except (ValueError, OSError) as exc:
+    except Exception as exc:  # the reader's own Dutch message (a wrong header, a broken line)
         raise PreflightError(str(exc) or f"gebiedenbestand {path.name} is niet te lezen") from None
     if not names:
         raise PreflightError(f"gebiedenbestand {path.name} bevat geen gebieden (code;naam)")
@@ -87,7 +87,7 @@ def _check_map(path: Path) -> None:
 
     try:
         read_wijk_geojson(path)
-    except (ValueError, OSError) as exc:
+    except Exception as exc:  # the reader's own Dutch message (ReportInputError), or an unreadable file
         raise PreflightError(str(exc) or f"kaart {path.name} is niet te lezen") from None
 
 
