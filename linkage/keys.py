@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from schemas.atomic import remove_stale_temporaries
+
 KEY_FORMAT = "factlab-key"
 KEY_VERSION = 1
 KEY_BYTES = 32
@@ -99,7 +101,9 @@ def write_key(key: Key, path: Path) -> None:
     if path.exists() or path.is_symlink():
         raise KeyFileError(f"{path} bestaat al; een sleutel wordt nooit overschreven. Kies een nieuwe naam.")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)  # mode 0600
+    remove_stale_temporaries(path)  # a key half-written by a killed `factlab key new`
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp",
+                                    dir=path.parent)  # mode 0600
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(document, handle, indent=2)

@@ -6,8 +6,10 @@ the household microdata without pseudonyms. Disclosure control happens after thi
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,9 +17,16 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from linkage.deliveries import (  # noqa: F401  (the metadata checks live in a module without DuckDB)
+    DeliveryFile,
+    LinkageError,
+    _check_steps,
+    check_keys,
+    describe_delivery,
+)
 from linkage.sql_units import execute
-from linkage.ttp import ONE_STEP, TWO_STEP, steps_of
-from schemas.formats import DELIVERY_FORMAT, REGISTER_FORMAT, expect_format
+from schemas.atomic import private_workdir
+from schemas.formats import REGISTER_FORMAT, expect_format
 from schemas.indicators import (
     COMBINATION_INDICATORS,
     DOMAIN_INDICATORS,
@@ -40,30 +49,6 @@ MAX_BIT_SET = 126
 LEVEL_COLUMNS = {"gemeente": "gemeentecode", "wijk": "wijkcode", "buurt": "buurtcode"}
 
 
-class LinkageError(Exception):
-    """A run that cannot go on (Dutch message, names the partner, never a row value)."""
-
-
-@dataclass(frozen=True)
-class DeliveryFile:
-    path: Path
-    partner: str
-    key_id: str
-    rows_read: int
-    rows_rejected: int
-    meta: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def ttp_key_id(self) -> str:
-        """K2 of two-step pseudonymisation; empty for a one-step file."""
-        return self.meta.get("ttp_key_id", "")
-
-    @property
-    def steps(self) -> str:
-        """ "1" (pseudonymised at the source) or "2" (source, then rekeyed by the TTP)."""
-        return steps_of(self.meta)
-
-
 @dataclass
 class LinkageResult:
     counts: pd.DataFrame
@@ -73,80 +58,6 @@ class LinkageResult:
     """One row per household with a voorziening, no pseudonym, shuffled."""
     register_key_id: str
     stage_counts: dict[str, int]
-
-
-def _check_steps(name: str, meta: dict[str, str]) -> None:
-    steps = steps_of(meta)
-    if steps not in (ONE_STEP, TWO_STEP) or (steps == TWO_STEP) != bool(meta.get("ttp_key_id")):
-        raise LinkageError(
-            f"{name}: de metadata over de pseudonimisering klopt niet (stappen {steps!r}, ttp_key_id "
-            f"{meta.get('ttp_key_id') or 'leeg'}); vraag een nieuw bestand aan"
-        )
-
-
-def describe_delivery(path: Path) -> DeliveryFile:
-    meta = expect_format(path, DELIVERY_FORMAT)
-    partner = meta.get("partner", "").strip()
-    if not partner:
-        raise LinkageError(f"{path.name}: de levering noemt geen partner in haar metadata")
-    _check_steps(f"{path.name} (partner {partner})", meta)
-    return DeliveryFile(
-        path,
-        partner,
-        meta.get("key_id", ""),
-        int(meta.get("rows_read", 0)),
-        int(meta.get("rows_rejected", 0)),
-        meta,
-    )
-
-
-def check_keys(deliveries: list[DeliveryFile], register_meta: dict[str, str]) -> None:
-    """Refuse deliveries that cannot link to the register, naming the partners.
-
-    Every file must carry the register's key_id (K1); one- and two-step files are never mixed; and
-    in a two-step run every file must carry the register's ttp_key_id (K2). All problems are
-    reported at once.
-    """
-    _check_steps("adressenregister", register_meta)
-    register_key_id = register_meta.get("key_id", "")
-    register_steps = steps_of(register_meta)
-    register_ttp = register_meta.get("ttp_key_id", "")
-    problems = []
-    wrong_steps = sorted({d.partner for d in deliveries if d.steps != register_steps})
-    if wrong_steps:
-        if register_steps == TWO_STEP:
-            problems.append(
-                "het adressenregister is in twee stappen gepseudonimiseerd (bron en TTP), de levering van "
-                f"partner(s) {', '.join(wrong_steps)} in één stap; laat de TTP ook deze levering(en) "
-                "omzetten (factlab ttp rekey)"
-            )
-        else:
-            problems.append(
-                f"de levering van partner(s) {', '.join(wrong_steps)} is door de TTP omgezet (twee stappen), "
-                "het adressenregister niet; laat de TTP ook het register omzetten (factlab ttp rekey)"
-            )
-    wrong = sorted({d.partner for d in deliveries if d.key_id != register_key_id})
-    if wrong:
-        problems.append(
-            "sleutel komt niet overeen met het adressenregister (key_id "
-            f"{register_key_id}) bij partner(s): {', '.join(wrong)}; vraag deze partner(s) opnieuw te "
-            "pseudonimiseren met de sleutel van deze periode"
-        )
-    if register_steps == TWO_STEP:
-        wrong_ttp = sorted(
-            {d.partner for d in deliveries if d.steps == TWO_STEP and d.ttp_key_id != register_ttp}
-        )
-        if wrong_ttp:
-            problems.append(
-                f"TTP-sleutel komt niet overeen met het adressenregister (ttp_key_id {register_ttp}) bij "
-                f"partner(s): {', '.join(wrong_ttp)}; laat de TTP deze levering(en) omzetten met dezelfde "
-                "sleutel als het register"
-            )
-    if problems:
-        raise LinkageError(
-            "; en ".join(problems) + ". Een mix van één- en tweestapsbestanden of van "
-            "sleutels wordt geweigerd."
-        )
 
 
 @dataclass
@@ -173,12 +84,17 @@ def link_records(deliveries: list[DeliveryFile], register: Path, period: Period)
     partners = sorted({d.partner for d in deliveries})
     organisations = {partner: number for number, partner in enumerate(partners)}
     seconds: dict[str, float] = {}
-    with duckdb.connect() as con:
+    with private_connection() as con:
 
         def run(name: str, parameters: dict[str, object] | None = None, frame: bool = False):
             started = time.perf_counter()
-            result = execute(con, name, parameters)
-            result = result.df() if frame else result
+            try:
+                result = execute(con, name, parameters)
+                result = result.df() if frame else result
+            except duckdb.Error as exc:  # a damaged file; DuckDB's text is not passed on
+                if not reading_failed(exc):
+                    raise
+                raise LinkageError(damaged_file_message(parameters, register)) from None
             seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - started
             return result
 
@@ -201,6 +117,26 @@ def link_records(deliveries: list[DeliveryFile], register: Path, period: Period)
                             {name: round(value, 3) for name, value in seconds.items()})
 
 
+def reading_failed(exc: BaseException) -> bool:
+    """Whether DuckDB failed on the content of a file (a damaged Parquet page or header), not on the SQL
+    or the machine: InvalidInputException, or the bare duckdb.Error a Thrift decoding error comes as."""
+    return isinstance(exc, duckdb.InvalidInputException) or type(exc) is duckdb.Error
+
+
+def damaged_file_message(parameters: dict[str, object] | None, register: Path) -> str:
+    """The Dutch message for a Parquet file whose data DuckDB cannot read (its footer was readable)."""
+    path = Path(str((parameters or {}).get("path") or register))
+    return (f"{path.name}: het Parquet-bestand is beschadigd (de gegevens zijn niet te lezen); vraag een "
+            "nieuw bestand aan of zet het opnieuw over")
+
+
+@contextlib.contextmanager
+def private_connection() -> Iterator[duckdb.DuckDBPyConnection]:
+    """DuckDB in memory that spills (when it must) into a private work folder, never into ./.tmp."""
+    with private_workdir("duckdb") as spill, duckdb.connect(config={"temp_directory": str(spill)}) as con:
+        yield con
+
+
 def _households_unit(con: duckdb.DuckDBPyConnection, organisations: int) -> str:
     """The SQL unit that reduces linked records to households: bit sets when every set fits in one."""
     services, domains = execute(con, "distinct_values").fetchone()
@@ -209,7 +145,7 @@ def _households_unit(con: duckdb.DuckDBPyConnection, organisations: int) -> str:
 
 def aggregate_households(linked: LinkedHouseholds, levels: tuple[str, ...], seed: int = 0) -> LinkageResult:
     """Count households per area for every indicator, and shuffle the household microdata with `seed`."""
-    with duckdb.connect() as con:
+    with private_connection() as con:
         con.register("households", linked.households)
         cube = execute(
             con,

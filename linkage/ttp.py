@@ -17,7 +17,6 @@ import hashlib
 import hmac
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -26,6 +25,7 @@ import pyarrow.parquet as pq
 
 from linkage.keys import Key
 from schemas.atomic import atomic_path
+from schemas.clock import now_iso
 from schemas.formats import (
     DELIVERY_FORMAT,
     REGISTER_FORMAT,
@@ -123,7 +123,7 @@ def rekey_file(source: Path, key: Key, out: Path) -> RekeyResult:
         **meta,
         "ttp_key_id": key.key_id,
         "stappen": TWO_STEP,
-        "ttp_created": datetime.now(UTC).replace(microsecond=0).isoformat(),
+        "ttp_created": now_iso(),
     }
     with atomic_path(out) as tmp:
         pq.write_table(with_metadata(table.replace_schema_metadata(None), stamped), tmp)

@@ -2,18 +2,36 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+PRIVATE_UMASK = 0o077
+"""Every file and folder the process creates is its owner's only: folders 0700, files 0600."""
+
+
+def private_umask() -> None:
+    """Make everything this process creates private (temporary folders, DuckDB spill, Prefect's state)."""
+    os.umask(PRIVATE_UMASK)
+
+
 def configure_prefect() -> None:
-    """Keep Prefect's state inside the project, without analytics or pickled results."""
+    """Keep Prefect's state inside the project, private, without analytics or pickled results."""
     os.environ.setdefault("PREFECT_HOME", str(PROJECT_ROOT / ".prefect"))
+    home = Path(os.environ["PREFECT_HOME"]).expanduser()
+    try:
+        home.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if home.stat().st_uid == os.getuid():
+            home.chmod(0o700)  # its database holds run names and logs: nobody else reads them
+    except OSError:
+        pass  # Prefect itself reports a PREFECT_HOME it cannot use
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_RESULTS_PERSIST_BY_DEFAULT", "false")
     os.environ.setdefault("PREFECT_LOGGING_LOG_PRINTS", "false")
@@ -63,3 +81,35 @@ def show_run_progress() -> None:
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
         logger.propagate = False
+
+
+PREFECT_RUN_LOGGERS = ("prefect", "prefect.flow_runs", "prefect.task_runs", "prefect.engine")
+
+
+class _NoTracebackFor(logging.Filter):
+    """Drops the traceback (not the line) of a log record whose exception Factlab explains itself."""
+
+    def __init__(self, known: tuple[type[BaseException], ...]) -> None:
+        super().__init__()
+        self.known = known
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], self.known):
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+@contextlib.contextmanager
+def without_tracebacks_for(known: tuple[type[BaseException], ...]) -> Iterator[None]:
+    """Prefect logs a failed task and flow with a traceback; for a fault with a Dutch message (a wrong file,
+    a wrong key) the command line prints that message instead, so Prefect keeps only its one-line summary.
+    """
+    quiet = _NoTracebackFor(known)
+    loggers = [logging.getLogger(name) for name in PREFECT_RUN_LOGGERS]
+    for logger in loggers:
+        logger.addFilter(quiet)
+    try:
+        yield
+    finally:
+        for logger in loggers:
+            logger.removeFilter(quiet)

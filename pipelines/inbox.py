@@ -18,13 +18,13 @@ Who delivered is decided by the partner name in each file's Parquet metadata, no
 from __future__ import annotations
 
 import json
-import tempfile
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from linkage.linking import LinkageError, describe_delivery
+from schemas.atomic import private_workdir
 from schemas.formats import PseudonymisedFileError
 from schemas.periods import parse_period
 
@@ -217,7 +217,7 @@ def fill_demo_inbox(sample: Path, inbox: Path, periode: str | None = None) -> In
     codes = load_code_list()
     pseudonymise_register(sample / "adressen.csv", key, folder / REGISTER_FILE)
     partners = []
-    with tempfile.TemporaryDirectory(prefix="factlab-afgekeurd-") as rejects:
+    with private_workdir("afgekeurd") as rejects:
         for extract in sorted(extracts.iterdir()):
             if extract.suffix.lower() not in {".csv", ".xml"}:
                 continue

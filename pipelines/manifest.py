@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
-from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from schemas.clock import now_iso  # noqa: F401  (re-exported: the manifest's `gemaakt`)
 
 CONTRACT_VERSION = 1
 _PACKAGES = ("factlab", "pandas", "pyarrow", "duckdb", "prefect", "great-expectations", "plotly", "highspy")
@@ -30,10 +31,6 @@ def package_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             versions[name] = "niet geïnstalleerd"
     return versions
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
 def write_manifest(manifest: dict[str, Any], path: Path) -> None:

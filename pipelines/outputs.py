@@ -10,6 +10,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from schemas.formats import QUALITY_COLUMNS, SAMENLOOP_COLUMNS
+from schemas.rejects import neutralise_formula
+
+QUALITY_TEXT_COLUMNS = ("partner", "key_id")
+"""Text from file metadata: guarded against spreadsheet formulas (a real key_id never starts with one)."""
 
 
 def _format_count(value: object) -> str:
@@ -21,7 +25,11 @@ def _format_rate(value: object) -> str:
 
 
 def write_samenloop(protected: pd.DataFrame, names: dict[str, str], path: Path) -> None:
-    """One row per area and indicator; secret cells have empty aantal and rate."""
+    """One row per area and indicator; secret cells have empty aantal and rate.
+
+    The area name comes from the municipality's areas file and is the one free text cell: it goes through
+    the formula guard. Codes, levels, indicators and numbers are written as they are, for machines.
+    """
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(SAMENLOOP_COLUMNS)
@@ -29,7 +37,7 @@ def write_samenloop(protected: pd.DataFrame, names: dict[str, str], path: Path) 
             writer.writerow(
                 (
                     row.gebiedscode,
-                    names.get(row.gebiedscode, row.gebiedscode),
+                    neutralise_formula(names.get(row.gebiedscode, row.gebiedscode)),
                     row.niveau,
                     row.indicator,
                     _format_count(row.aantal),
@@ -40,7 +48,10 @@ def write_samenloop(protected: pd.DataFrame, names: dict[str, str], path: Path) 
 
 
 def write_quality(quality: pd.DataFrame, path: Path) -> None:
-    quality.loc[:, list(QUALITY_COLUMNS)].to_csv(path, index=False, lineterminator="\n")
+    table = quality.loc[:, list(QUALITY_COLUMNS)].copy()
+    for column in QUALITY_TEXT_COLUMNS:
+        table[column] = table[column].map(neutralise_formula)
+    table.to_csv(path, index=False, lineterminator="\n")
 
 
 def write_households(households: pd.DataFrame, path: Path) -> None:

@@ -6,18 +6,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from linkage.deliveries import find_deliveries  # noqa: F401  (re-exported for the flows)
 from linkage.link_rate import low_link_signals
 from linkage.linking import DeliveryFile, LinkageError, LinkageResult
 from linkage.ttp import steps_of
 from pipelines.manifest import CONTRACT_VERSION, now_iso, package_versions, sha256_of, write_manifest
 from pipelines.outputs import write_households, write_quality, write_samenloop
+from pipelines.preflight import OUTPUT_FILES, OUTPUT_MARKER
 from schemas.areas import gemeente_of, read_area_names
-from schemas.atomic import atomic_directory
+from schemas.atomic import OutputFolderError, atomic_directory, check_output_folder
+from schemas.clock import source_date_epoch
 from schemas.formats import read_metadata
 from schemas.indicators import LEVELS
 from schemas.periods import Period
-
-OUTPUT_MARKER = "manifest.json"
 
 
 @dataclass(frozen=True)
@@ -51,20 +52,10 @@ class RunSettings:
         for label, path in (("adressenregister", self.register), ("gebiedenbestand", self.areas)):
             if not path.is_file():
                 raise LinkageError(f"{label} {path} bestaat niet")
-        if self.out.exists() and (
-            not self.out.is_dir() or (any(self.out.iterdir()) and not (self.out / OUTPUT_MARKER).exists())
-        ):
-            raise LinkageError(
-                f"uitvoermap {self.out} bestaat al en is geen eerdere Factlab-uitvoer; "
-                "kies een nieuwe of lege map"
-            )
-
-
-def find_deliveries(folder: Path) -> list[Path]:
-    files = sorted(p for p in folder.glob("*.parquet") if p.is_file())
-    if not files:
-        raise LinkageError(f"geen gepseudonimiseerde leveringen (*.parquet) gevonden in {folder}")
-    return files
+        try:
+            check_output_folder(self.out, OUTPUT_FILES, OUTPUT_MARKER)
+        except OutputFolderError as exc:
+            raise LinkageError(str(exc)) from None
 
 
 def _gemeente(linkage: LinkageResult, names: dict[str, str]) -> dict[str, str]:
@@ -158,7 +149,8 @@ def build_manifest(
             "pdf": settings.pdf,
         },
         "versies": package_versions(),
-        "duur_seconden": {k: round(v, 3) for k, v in timings.items()},
+        # Durations differ per run: under SOURCE_DATE_EPOCH (a reproducible run) they are left out.
+        "duur_seconden": {} if source_date_epoch() else {k: round(v, 3) for k, v in timings.items()},
     }
 
 

@@ -7,7 +7,6 @@ row value, so the analyst may see them.
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 import threading
 from contextlib import closing
@@ -17,8 +16,10 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from schemas.names import InvalidNameError
+from schemas.names import check_name as check_account_name
+
 ROLES = ("partner", "analist")
-NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{1,39}$")
 MIN_PASSWORD_LENGTH = 12
 DATABASE_NAME = "portal.sqlite"
 
@@ -77,12 +78,11 @@ class Receipt:
 
 
 def check_name(naam: str) -> str:
-    if not NAME_PATTERN.fullmatch(naam):
-        raise StoreError(
-            f"accountnaam '{naam}' is niet toegestaan; gebruik 2 tot 40 kleine letters, cijfers, '-' of '_' "
-            "(bijv. jeugdhulp-noord)"
-        )
-    return naam
+    """The one name rule (schemas/names.py), as a StoreError."""
+    try:
+        return check_account_name(naam, "accountnaam")
+    except InvalidNameError as exc:
+        raise StoreError(str(exc)) from None
 
 
 def default_hasher() -> PasswordHasher:

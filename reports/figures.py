@@ -27,6 +27,7 @@ from schemas.indicators import (
     INDICATOR_LABELS,
     INDICATORS,
 )
+from schemas.rejects import restore_formula
 
 SAMENLOOP_FILE = "samenloop.csv"
 KWALITEIT_FILE = "kwaliteit.csv"
@@ -92,7 +93,7 @@ def read_samenloop(path: Path) -> pd.DataFrame:
     frame = pd.DataFrame(
         {
             "gebiedscode": raw["gebiedscode"].str.strip(),
-            "gebiedsnaam": raw["gebiedsnaam"].str.strip(),
+            "gebiedsnaam": raw["gebiedsnaam"].str.strip().map(restore_formula),
             "niveau": raw["niveau"].str.strip().str.lower(),
             "indicator": raw["indicator"],
             "aantal": aantal,
@@ -117,6 +118,7 @@ def read_kwaliteit(path: Path) -> pd.DataFrame:
         if column not in raw.columns:
             raw[column] = ""
     frame = raw[list(KWALITEIT_COLUMNS)].copy()
+    frame["partner"] = frame["partner"].map(restore_formula)
     for column in KWALITEIT_COLUMNS[2:]:
         frame[column] = pd.to_numeric(frame[column].str.strip(), errors="coerce").astype("Int64")
     return frame

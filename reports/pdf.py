@@ -8,11 +8,16 @@ from __future__ import annotations
 
 import html
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from playwright.sync_api import Browser, Page, Route, sync_playwright
+from schemas.clock import source_date_epoch
+
+if TYPE_CHECKING:  # playwright is imported only when a PDF is printed: `factlab run` checks CHROMIUM early
+    from playwright.sync_api import Browser, Page, Route
 
 CHROMIUM = os.environ.get("FACTLAB_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = (
@@ -45,6 +50,8 @@ def chromium_browser() -> Iterator[Browser]:
         raise PdfError(
             f"Chromium niet gevonden op {CHROMIUM}; installeer het Debian-pakket chromium (make system)."
         )
+    from playwright.sync_api import sync_playwright
+
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS))
         try:
@@ -111,4 +118,25 @@ def print_pdf(
         raise
     except Exception as exc:  # Playwright raises its own error types; the analyst needs one clear message
         raise PdfError(f"Het rapport kon niet als PDF worden afgedrukt: {exc}") from exc
+    stamp_pdf_dates(pdf_path)
     return pdf_path
+
+
+_PDF_DATE = re.compile(rb"D:(\d{14})([+-]\d\d'\d\d'|Z)?")
+
+
+def stamp_pdf_dates(pdf_path: Path) -> None:
+    """Under SOURCE_DATE_EPOCH, set Chromium's CreationDate and ModDate to that moment (UTC).
+
+    The new date has exactly the length of the old one, so the PDF's cross-reference offsets stay valid.
+    """
+    fixed = source_date_epoch()
+    if fixed is None:
+        return
+    digits = fixed.strftime("%Y%m%d%H%M%S").encode()
+
+    def utc(match: re.Match[bytes]) -> bytes:
+        zone = match[2] or b""
+        return b"D:" + digits + (b"Z" if zone == b"Z" else b"+00'00'" if zone else b"")
+
+    pdf_path.write_bytes(_PDF_DATE.sub(utc, pdf_path.read_bytes()))

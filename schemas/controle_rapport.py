@@ -7,11 +7,11 @@ The CSV is written by `schemas.rejects.RejectsWriter` (the one writer of rejecte
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from schemas.atomic import atomic_path
+from schemas.clock import now_local
 from schemas.messages import RowError, fix
 
 EXAMPLES_SHOWN = 3
@@ -98,7 +98,7 @@ def write_html_report(html_path: Path, csv_path: Path, source_name: str, result:
     page = environment.get_template("controle.html.j2").render(
         bestand=source_name,
         lijst=csv_path.name,
-        gecontroleerd=datetime.now().strftime("%d-%m-%Y %H:%M"),
+        gecontroleerd=now_local().strftime("%d-%m-%Y %H:%M"),
         result=result,
         goed=result.rows_read - result.rows_rejected,
         regels=rule_summaries(result),

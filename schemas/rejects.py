@@ -31,6 +31,15 @@ def neutralise_formula(value: object) -> str:
     return text
 
 
+def restore_formula(text: str) -> str:
+    """The cell as it was before `neutralise_formula`, for a Factlab reader of a Factlab CSV.
+
+    Only the guard's apostrophe is taken off (one apostrophe before a formula start). A value that itself
+    began with an apostrophe and a formula start cannot be told apart from a guarded one and loses it.
+    """
+    return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_START) else text
+
+
 class RejectsWriter:
     """Streams RowErrors to a list of rejected rows; `bestand` defaults to the source's name.
 

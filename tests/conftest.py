@@ -30,3 +30,12 @@ def test_key() -> Key:
 def vector_rows() -> list[dict[str, str]]:
     with (VECTORS / "pseudoniemen-v1.csv").open(encoding="utf-8") as handle:
         return list(csv.DictReader(handle, delimiter=";"))
+
+
+@pytest.fixture(autouse=True)
+def _restore_umask():
+    """The command line sets a private umask (077) for its process; a CliRunner call must not leak it."""
+    previous = os.umask(0o022)
+    os.umask(previous)
+    yield
+    os.umask(previous)

@@ -174,8 +174,9 @@ def test_no_pseudonym_reaches_logs_artifacts_or_parameters(first_run, pseudonyms
     assert all(isinstance(v, str | bool) or v is None for v in flow_run.parameters.values())
 
 
-def test_rerun_of_the_same_inputs_is_byte_identical(first_run, inbox: Path, tmp_path):
+def test_rerun_of_the_same_inputs_is_byte_identical(first_run, inbox: Path, tmp_path, monkeypatch):
     out, _ = first_run
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1782864000")  # 2026-07-01T00:00:00Z
     again = tmp_path / "opnieuw"
     _run_direct(inbox, again)
     first, second = _files(out), _files(again)
@@ -185,6 +186,14 @@ def test_rerun_of_the_same_inputs_is_byte_identical(first_run, inbox: Path, tmp_
             f"{name} differs between two runs on the same inputs"
         )
     assert _stable_manifest(out) == _stable_manifest(again)
+
+    # Under SOURCE_DATE_EPOCH every output file is the same, byte for byte: manifest.json and the report too.
+    third = tmp_path / "nogmaals"
+    _run_direct(inbox, third)
+    assert _files(again) == _files(third)
+    manifest = json.loads((third / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["gemaakt"] == "2026-07-01T00:00:00+00:00" and manifest["duur_seconden"] == {}
+    assert b'<time class="gemaakt">' in (third / "rapport.html").read_bytes()
 
 
 def test_household_order_follows_the_inputs_not_the_run(first_run, inbox: Path, tmp_path):

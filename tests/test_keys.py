@@ -218,7 +218,7 @@ def test_cli_refuses_the_key_as_an_option_value_without_echoing_it(tmp_path):
     extract.write_text("postcode;huisnummer;voorziening;begindatum\n1234AB;12;01;2026-01-01\n",
                        encoding="utf-8")
     value = base64.b64encode(key.secret).decode()
-    result = CliRunner().invoke(main, ["pseudonymise", str(extract), "--key", value, "--partner", "p",
+    result = CliRunner().invoke(main, ["pseudonymise", str(extract), "--key", value, "--partner", "wijkteam",
                                        "--out", str(tmp_path / "uit.parquet")])
     assert result.exit_code == 2
     assert value not in result.output + result.stderr

@@ -98,7 +98,7 @@ def test_pseudonymise_file_fault_exits_2_without_output(tmp_path, key_file):
     source = tmp_path / "werkmap.xlsx"
     source.write_bytes(b"PK\x03\x04rest")
     out = tmp_path / "uit.parquet"
-    result = _invoke("pseudonymise", source, "--key", key_file, "--partner", "p", "--out", out)
+    result = _invoke("pseudonymise", source, "--key", key_file, "--partner", "wijkteam", "--out", out)
     assert result.exit_code == 2
     assert "Excel-werkmap" in result.output
     assert not out.exists()

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 from linkage.keys import new_key, write_key
 from pipelines.intake.delivery import pseudonymise_delivery
 from pipelines.intake.register import pseudonymise_register
+from schemas.atomic import private_workdir
 from schemas.codelist import load_code_list
 
 SAMPLE_SETTINGS = "demo.json"
@@ -22,8 +22,7 @@ def run_demo(
     """Play every role once: custodian (key, register), partners (pseudonymise), analyst (run)."""
     settings = json.loads((sample / SAMPLE_SETTINGS).read_text(encoding="utf-8"))
     codes = load_code_list()
-    with tempfile.TemporaryDirectory(prefix="factlab-demo-") as work:
-        work_dir = Path(work)
+    with private_workdir("demo") as work_dir:
         key_file = work_dir / "sleutel.json"
         write_key(new_key(), key_file)
         from linkage.keys import load_key

@@ -10,7 +10,14 @@ from pathlib import Path
 import click
 
 from pipelines.cli.ttp import ttp
-from pipelines.environment import PROJECT_ROOT, configure_prefect, show_run_progress, use_prefect
+from pipelines.environment import (
+    PROJECT_ROOT,
+    configure_prefect,
+    private_umask,
+    show_run_progress,
+    use_prefect,
+    without_tracebacks_for,
+)
 
 EXIT_OK, EXIT_ROWS_INVALID, EXIT_FILE_FAULT = 0, 1, 2
 SAMPLE_DIR = PROJECT_ROOT / "data" / "sample"
@@ -19,6 +26,23 @@ SAMPLE_DIR = PROJECT_ROOT / "data" / "sample"
 def _fail(message: str, code: int = EXIT_FILE_FAULT) -> None:
     click.echo(f"fout: {message}", err=True)
     sys.exit(code)
+
+
+def _check_paths(inputs: dict, outputs: dict, folders: tuple[str, ...] = ()) -> None:
+    """Refuse, before any work, outputs that would overwrite an input or cannot be written (exit 2)."""
+    from schemas.outpaths import OutputPathError, check_outputs
+
+    try:
+        check_outputs(inputs, outputs, folders)
+    except OutputPathError as exc:
+        _fail(str(exc))
+
+
+def _machine_fault(exc: OSError, where: Path) -> None:
+    """A write that failed on the machine's state (disk full, rights): a Dutch line, exit 2."""
+    from schemas.outpaths import write_failed
+
+    _fail(write_failed(exc, where))
 
 
 def _summary(source: Path, result) -> None:
@@ -31,6 +55,13 @@ def _summary(source: Path, result) -> None:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """Factlab: de privacyvriendelijke stapelingsmonitor."""
+    from schemas.clock import ClockError, source_date_epoch
+
+    private_umask()
+    try:
+        source_date_epoch()
+    except ClockError as exc:
+        _fail(str(exc))
 
 
 @main.group()
@@ -44,11 +75,14 @@ def key_new(out: Path) -> None:
     """Maak een nieuwe geheime sleutel (bestand met rechten 0600)."""
     from linkage.keys import KeyFileError, new_key, write_key
 
+    _check_paths({}, {"--out": out})
     created = new_key()
     try:
         write_key(created, out)
     except KeyFileError as exc:
         _fail(str(exc))
+    except OSError as exc:
+        _machine_fault(exc, out)
     click.echo(
         f"sleutel {created.key_id} geschreven naar {out} (rechten 0600). Bewaar hem gescheiden van de data."
     )
@@ -109,24 +143,37 @@ def validate(file: Path, rapport_dir: Path | None, codelijst: Path | None) -> No
     """
     from pipelines.intake.delivery import validate_delivery
     from schemas.controle_rapport import report_paths, write_html_report
+    from schemas.outpaths import atomic_files, describe_os_error
     from schemas.readers.csv_reader import FileFault
 
-    codes = _codes(codelijst)
     csv_path, html_path = report_paths(file, rapport_dir)
+    _check_paths({"bestand": file, "--codelijst": codelijst},
+                 {"foutenlijst": csv_path, "controlepagina": html_path})
+    codes = _codes(codelijst)
     try:
-        result = validate_delivery(file, codes, csv_path)
-        write_html_report(html_path, csv_path, file.name, result)
+        with atomic_files(csv_path, html_path) as (csv_tmp, html_tmp):  # both or neither
+            result = validate_delivery(file, codes, csv_tmp)
+            write_html_report(html_tmp, csv_path, file.name, result)
     except FileFault as exc:
         _fail(str(exc))
     except OSError as exc:
         _fail(
             f"het rapport kan niet geschreven worden in {csv_path.parent} "
-            f"({exc.strerror or 'schrijffout'}); kies een andere map met --rapport"
+            f"({describe_os_error(exc)}); kies een andere map met --rapport"
         )
     _summary(file, result)
     click.echo(f"volledige lijst: {csv_path}")
     click.echo(f"controlepagina: {html_path} (blijft bij u, niet meesturen)")
     sys.exit(EXIT_ROWS_INVALID if result.rows_rejected else EXIT_OK)
+
+
+def _partner_name(partner: str) -> str:
+    from schemas.names import InvalidNameError, check_name
+
+    try:
+        return check_name(partner.strip(), "partnernaam (--partner)")
+    except InvalidNameError as exc:
+        _fail(str(exc))
 
 
 @main.command()
@@ -149,14 +196,17 @@ def pseudonymise(
     from pipelines.intake.delivery import pseudonymise_delivery
     from schemas.readers.csv_reader import FileFault
 
-    if not partner.strip():
-        _fail("--partner mag niet leeg zijn")
+    partner = _partner_name(partner)
+    _check_paths({"bestand": file, "--key": keyfile, "--codelijst": codelijst},
+                 {"--out": out, "--rejects": rejects})
     codes = _codes(codelijst)
     try:
         loaded = load_key(keyfile)
-        result = pseudonymise_delivery(file, loaded, partner.strip(), out, codes, rejects)
+        result = pseudonymise_delivery(file, loaded, partner, out, codes, rejects)
     except (KeyFileError, FileFault) as exc:
         _fail(str(exc))
+    except OSError as exc:
+        _machine_fault(exc, out)
     _summary(file, result)
     click.echo(f"{result.rows_written} records gepseudonimiseerd naar {out} (key_id {loaded.key_id})")
     if rejects is not None:
@@ -181,11 +231,14 @@ def register(file: Path, keyfile: Path, out: Path, rejects: Path | None, cbs_buu
     from pipelines.intake.register import pseudonymise_register
     from schemas.readers.csv_reader import FileFault
 
+    _check_paths({"bestand": file, "--key": keyfile}, {"--out": out, "--rejects": rejects})
     try:
         loaded = load_key(keyfile)
         result = pseudonymise_register(file, loaded, out, rejects, cbs_buurten=cbs_buurten)
     except (KeyFileError, FileFault) as exc:
         _fail(str(exc))
+    except OSError as exc:
+        _machine_fault(exc, out)
     click.echo(
         f"{file.name}: {result.rows_read} rijen, {result.rows_rejected} afgekeurd, "
         f"{result.rows_duplicate} dubbel; {result.addresses} adressen, {result.households} huishoudens"
@@ -235,22 +288,15 @@ def run(
         click.echo(f"rapport: {out / 'rapport.pdf'}")
 
 
-def _check_areas_and_map(areas: Path, geojson: Path | None) -> None:
-    """AREAS.csv and the map (--kaart) before Prefect starts: a wrong file stops at once, no traceback."""
-    from reports.figures import MapFileError, read_wijk_geojson
-    from schemas.areas import AreasFileError, read_area_names
-
-    try:
-        read_area_names(areas)
-        if geojson is not None:
-            read_wijk_geojson(geojson)
-    except (AreasFileError, MapFileError) as exc:
-        _fail(str(exc))
-
-
 def _run_flow(deliveries, register_path, areas, period, out, niveaus, regels, vorige, geojson, pdf) -> None:
     """The stapelingsmonitor: as a Prefect flow when a Prefect server is configured, else in this process."""
-    _check_areas_and_map(Path(areas), Path(geojson) if geojson else None)
+    from pipelines.preflight import PreflightError, RunPaths, preflight
+
+    try:  # every input checked before Prefect or DuckDB start: a mistake is one `fout:` line, no traceback
+        preflight(RunPaths(Path(deliveries), Path(register_path), Path(areas), period, Path(out), niveaus,
+                           regels and Path(regels), vorige and Path(vorige), geojson and Path(geojson), pdf))
+    except PreflightError as exc:
+        _fail(str(exc))
     from disclosure.model import TableInputError
     from disclosure.protect import DisclosureError
     from disclosure.rules import RulesError
@@ -260,39 +306,26 @@ def _run_flow(deliveries, register_path, areas, period, out, niveaus, regels, vo
     from schemas.formats import PseudonymisedFileError
     from schemas.periods import PeriodError
 
-    parameters = dict(
-        deliveries=str(deliveries),
-        register=str(register_path),
-        areas=str(areas),
-        period=period,
-        out=str(out),
-        niveaus=niveaus,
-        regels=str(regels) if regels else None,
-        vorige=str(vorige) if vorige else None,
-        geojson=str(geojson) if geojson else None,
-        pdf=pdf,
-    )
+    known = (LinkageError, PseudonymisedFileError, PeriodError, RulesError, TableInputError, DisclosureError,
+             ReportInputError, AreasFileError)
+    parameters = {
+        "deliveries": str(deliveries), "register": str(register_path), "areas": str(areas), "period": period,
+        "out": str(out), "niveaus": niveaus, "regels": str(regels) if regels else None,
+        "vorige": str(vorige) if vorige else None, "geojson": str(geojson) if geojson else None, "pdf": pdf,
+    }
     try:
         if use_prefect():
             configure_prefect()
             from pipelines.stapeling_flow import stapelingsmonitor
 
-            stapelingsmonitor(**parameters)
+            with without_tracebacks_for(known):  # the fout: line below explains these
+                stapelingsmonitor(**parameters)
         else:
             from pipelines.stapeling_steps import run_locally
 
             show_run_progress()
             run_locally(**parameters)
-    except (
-        LinkageError,
-        PseudonymisedFileError,
-        PeriodError,
-        RulesError,
-        TableInputError,
-        DisclosureError,
-        ReportInputError,
-        AreasFileError,
-    ) as exc:
+    except known as exc:
         _fail(str(exc))
 
 

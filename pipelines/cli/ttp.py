@@ -28,15 +28,20 @@ def rekey(source: Path, keyfile: Path, out: Path) -> None:
     """Zet een gepseudonimiseerde levering of een gepseudonimiseerd register om met de TTP-sleutel."""
     from linkage.keys import KeyFileError, load_key
     from linkage.ttp import TtpError, rekey_file
+    from schemas.outpaths import OutputPathError, check_outputs, write_failed
 
     if not source.is_file():
         click.echo(f"fout: {source} bestaat niet of is geen bestand", err=True)
         sys.exit(EXIT_FILE_FAULT)
     try:
+        check_outputs({"invoerbestand": source, "--key": keyfile}, {"--out": out})
         key = load_key(keyfile)
         result = rekey_file(source, key, out)
-    except (KeyFileError, TtpError) as exc:
+    except (KeyFileError, TtpError, OutputPathError) as exc:
         click.echo(f"fout: {exc}", err=True)
+        sys.exit(EXIT_FILE_FAULT)
+    except OSError as exc:
+        click.echo(f"fout: {write_failed(exc, out)}", err=True)
         sys.exit(EXIT_FILE_FAULT)
     who = f" van partner {result.partner}" if result.partner else ""
     click.echo(f"{result.kind}{who}: {result.rows} rijen omgezet naar {out} "

@@ -13,11 +13,9 @@ is streamed into the output file batch by batch.
 from __future__ import annotations
 
 import shutil
-import tempfile
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -29,12 +27,14 @@ import pyarrow.parquet as pq
 from linkage.keys import Key, new_key
 from linkage.pseudonyms import address_pseudonym_column, building_pseudonym_column
 from linkage.sql_units import execute
-from schemas.atomic import atomic_path
+from schemas.atomic import private_workdir
 from schemas.canonical import CANONICAL_VERSION
+from schemas.clock import now_iso
 from schemas.codelist import CodeList
 from schemas.expectation_suites import suite_for
 from schemas.formats import DELIVERY_FORMAT, DELIVERY_SCHEMA, FORMAT_VERSION, with_metadata
 from schemas.messages import RowError, nothing_accepted
+from schemas.outpaths import atomic_files
 from schemas.readers.csv_reader import FileFault
 from schemas.readers.registry import READERS, Reader, reader_of_path
 from schemas.rejects import RejectsWriter
@@ -145,8 +145,9 @@ def pseudonymise_delivery(
     file is only checked (see `validate_delivery`). `rejects` receives every rejected or merged row.
     """
     result = DeliveryResult()
-    with tempfile.TemporaryDirectory(prefix="factlab-") as work:
-        work_dir = Path(work)
+    targets = [path for path in (out, rejects) if path is not None]
+    with private_workdir("levering") as work_dir, atomic_files(*targets) as staged:
+        out_tmp = staged[0] if out is not None else None
         staging = work_dir / "staging.parquet"
         error_list = RejectsWriter(work_dir / "afgekeurd.csv", source.name)
         # Staging is read once by DuckDB and then deleted: no compression, and no dictionary for the
@@ -172,14 +173,14 @@ def pseudonymise_delivery(
                 con.read_parquet(str(staging)).create_view("staging")
                 for dup_errors in duplicate_rows(con, result):
                     error_list.write(dup_errors)
-                if out is not None:
-                    _write_delivery(con, out, delivery_metadata(result, partner, key))
+                if out_tmp is not None:
+                    _write_delivery(con, out_tmp, delivery_metadata(result, partner, key))
         finally:
             writer.close()
             error_list.close()
         if rejects is not None:
-            with atomic_path(rejects) as tmp:
-                shutil.copyfile(work_dir / "afgekeurd.csv", tmp)
+            # The delivery and its list of rejected rows replace their targets together, or neither does.
+            shutil.copyfile(work_dir / "afgekeurd.csv", staged[-1])
     return result
 
 
@@ -200,7 +201,7 @@ def delivery_metadata(result: DeliveryResult, partner: str, key: Key) -> dict[st
         "rows_read": result.rows_read,
         "rows_rejected": result.rows_rejected,
         "rows_duplicate": result.rows_duplicate,
-        "created": datetime.now(UTC).replace(microsecond=0).isoformat(),
+        "created": now_iso(),
     }
 
 
@@ -227,10 +228,9 @@ def records(con: duckdb.DuckDBPyConnection, schema: pa.Schema) -> Iterator[pa.Ta
 
 def _write_delivery(con: duckdb.DuckDBPyConnection, out: Path, metadata: dict[str, object]) -> None:
     schema = with_metadata(DELIVERY_SCHEMA.empty_table(), metadata).schema
-    with atomic_path(out) as tmp:
-        with pq.ParquetWriter(tmp, schema) as parquet:
-            for table in records(con, schema):
-                parquet.write_table(table)
+    with pq.ParquetWriter(out, schema) as parquet:
+        for table in records(con, schema):
+            parquet.write_table(table)
 
 
 def _duplicate_errors(batch: pa.RecordBatch, sources: list[str] | None) -> list[RowError]:

@@ -9,10 +9,8 @@ HMAC straight into Arrow string columns.
 from __future__ import annotations
 
 import shutil
-import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -25,10 +23,12 @@ from linkage.keys import Key
 from linkage.pseudonyms import HEX_LENGTH, address_pseudonym_column, building_pseudonym_column
 from pipelines.intake.cbs_buurten import CbsLayout, lookup_buurten, read_cbs_layout
 from schemas.areas import BUURT_PATTERN
-from schemas.atomic import atomic_path
+from schemas.atomic import private_workdir
 from schemas.canonical import CANONICAL_VERSION, canonicalise_arrow
+from schemas.clock import now_iso
 from schemas.formats import FORMAT_VERSION, REGISTER_FORMAT, REGISTER_SCHEMA, with_metadata
 from schemas.messages import RowError, nothing_accepted
+from schemas.outpaths import atomic_files
 from schemas.readers.csv_reader import FileFault, iter_tables, read_layout
 from schemas.rejects import RejectsWriter
 from schemas.row_rules import ADDRESS_ERROR_COLUMNS
@@ -228,7 +228,8 @@ def pseudonymise_register(source: Path, key: Key, out: Path, rejects: Path | Non
                          known=REGISTER_COLUMNS)
     cbs = read_cbs_layout(cbs_buurten) if cbs_buurten is not None else None
     result = RegisterResult()
-    with tempfile.TemporaryDirectory(prefix="factlab-") as work:
+    targets = [out] if rejects is None else [out, rejects]
+    with private_workdir("register") as work, atomic_files(*targets) as staged:
         rejects_writer = RejectsWriter(Path(work) / "afgekeurd.csv", source.name)
         try:
             register = _valid_rows(source, layout, result, rejects_writer, check_buurt=cbs is None)
@@ -272,15 +273,13 @@ def pseudonymise_register(source: Path, key: Key, out: Path, rejects: Path | Non
             "rows_read": result.rows_read,
             "rows_rejected": result.rows_rejected,
             "rows_duplicate": result.rows_duplicate,
-            "created": datetime.now(UTC).replace(microsecond=0).isoformat(),
+            "created": now_iso(),
         }
-        with atomic_path(out) as tmp:
-            # Hex text does not compress with snappy: skipping it saves time, not space.
-            pq.write_table(with_metadata(table, metadata), tmp,
-                           use_dictionary=[c for c in table.column_names if c not in _UNIQUE_COLUMNS],
-                           compression={c: "none" if c in _UNIQUE_COLUMNS else "snappy"
-                                        for c in table.column_names})
-        if rejects is not None:
-            with atomic_path(rejects) as tmp:
-                shutil.copyfile(Path(work) / "afgekeurd.csv", tmp)
+        # Hex text does not compress with snappy: skipping it saves time, not space.
+        pq.write_table(with_metadata(table, metadata), staged[0],
+                       use_dictionary=[c for c in table.column_names if c not in _UNIQUE_COLUMNS],
+                       compression={c: "none" if c in _UNIQUE_COLUMNS else "snappy"
+                                    for c in table.column_names})
+        if rejects is not None:  # the register and its rejected rows replace their targets together
+            shutil.copyfile(Path(work) / "afgekeurd.csv", staged[1])
     return result

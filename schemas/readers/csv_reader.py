@@ -123,7 +123,10 @@ def _open_text(path: Path, encoding: str) -> io.TextIOWrapper:
 def _pick_delimiter(header_line: str, required: tuple[str, ...]) -> str:
     best, best_hits = DELIMITERS[0], -1
     for delimiter in DELIMITERS:
-        names = [normalise_header(n) for n in next(csv.reader([header_line], delimiter=delimiter), [])]
+        try:
+            names = [normalise_header(n) for n in next(csv.reader([header_line], delimiter=delimiter), [])]
+        except csv.Error:  # e.g. a field over the csv module's limit: read_layout names the fault
+            continue
         hits = sum(1 for r in required if r in names)
         if hits > best_hits:
             best, best_hits = delimiter, hits
@@ -150,6 +153,8 @@ def read_layout(path: Path, required: tuple[str, ...] = REQUIRED_COLUMNS,
                 known: tuple[str, ...] = DELIVERY_COLUMNS) -> ExtractLayout:
     """Detect encoding, delimiter and columns; raises FileFault when the header is unusable."""
     try:
+        if path.is_dir():
+            raise FileFault(f"{path}: dit is een map, geen bestand; geef het CSV-bestand zelf op")
         if not path.is_file():
             raise FileFault(f"{path}: bestand niet gevonden")
         if path.stat().st_size == 0:
@@ -164,7 +169,8 @@ def read_layout(path: Path, required: tuple[str, ...] = REQUIRED_COLUMNS,
     try:
         raw_names = next(csv.reader([header_line], delimiter=delimiter), [])
     except csv.Error:
-        raise FileFault(f"{path.name}: de kopregel is niet te lezen; sla het bestand opnieuw op als CSV"
+        raise FileFault(f"{path.name} regel {1 + preamble}: de kopregel is niet te lezen (een veld is te "
+                        "lang of een aanhalingsteken sluit niet); sla het bestand opnieuw op als CSV"
                         ) from None
     names = [normalise_header(n) for n in raw_names]
     columns: dict[str, int] = {}
