@@ -107,11 +107,11 @@ def _check_inputs(paths: RunPaths) -> None:
 
         load_rules(paths.rules)
     _check_areas(paths.areas)
+    if paths.geojson is not None:
+        _check_map(paths.geojson)
     register_meta = expect_format(paths.register, REGISTER_FORMAT)
     deliveries = [describe_delivery(p) for p in find_deliveries(paths.deliveries)]
     check_keys(deliveries, register_meta)
-    if paths.geojson is not None:
-        _check_map(paths.geojson)
     if paths.pdf and not os.access(chromium_path(), os.X_OK):
         raise PreflightError(
             f"Chromium ontbreekt ({chromium_path()}) en is nodig voor rapport.pdf; installeer het "

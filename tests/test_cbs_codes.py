@@ -105,7 +105,7 @@ def test_delivery_with_no_accepted_row_exits_2_and_writes_nothing(tmp_path, key_
     source.write_text("postcode;huisnummer;voorziening;begindatum\n1011AB;99;99;2026-01-01\n"
                       "12345;1;01;2026-01-01\n", encoding="utf-8")
     out, rejects = tmp_path / "uit.parquet", tmp_path / "afgekeurd.csv"
-    result = _invoke("pseudonymise", source, "--key", key_file, "--partner", "p", "--out", out,
+    result = _invoke("pseudonymise", source, "--key", key_file, "--partner", "wijkteam", "--out", out,
                      "--rejects", rejects)
     assert result.exit_code == 2, result.output
     assert "fout: levering.csv: geen enkele rij is geaccepteerd (2 rijen gelezen)" in result.output
@@ -157,6 +157,7 @@ def test_area_file_must_name_every_gemeente_of_the_register(tmp_path) -> None:
 def test_run_stops_on_a_bad_areas_file_before_prefect(tmp_path) -> None:
     areas = tmp_path / "gebieden.csv"
     areas.write_text("rommel\n", encoding="utf-8")
+    (tmp_path / "reg.parquet").write_bytes(b"")  # exists: the areas file is checked before its content
     out = tmp_path / "uit"
     result = _invoke("run", "--deliveries", tmp_path, "--register", tmp_path / "reg.parquet",
                      "--areas", areas, "--period", "2026", "--out", out, "--geen-pdf")
@@ -267,6 +268,7 @@ def test_run_stops_on_a_bad_map_before_prefect(tmp_path) -> None:
         {"type": "Feature", "properties": {"gebied": "Centrum"},
          "geometry": {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0]]]}}]}),
         encoding="utf-8")
+    (tmp_path / "reg.parquet").write_bytes(b"")  # exists: the map is checked before the register's content
     out = tmp_path / "uit"
     result = _invoke("run", "--deliveries", tmp_path, "--register", tmp_path / "reg.parquet",
                      "--areas", areas, "--period", "2026", "--out", out, "--geen-pdf", "--kaart", kaart)
