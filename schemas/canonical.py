@@ -281,7 +281,8 @@ def canonicalise_addresses(
 
     Returns a frame on the same index with `canoniek` and `pand` (the strings that get hashed,
     <NA> when invalid), `canoniek_alt` (the alternative reading of §3.8, <NA> when there is none)
-    and, per input column, the rule code that failed (`fout_postcode`, `fout_huisnummer`, `fout_huisletter`, `fout_toevoeging`; <NA> when fine).
+    and, per input column, the rule code that failed (`fout_postcode`, `fout_huisnummer`,
+    `fout_huisletter`, `fout_toevoeging`; <NA> when fine).
     """
     index = postcode.index
     columns = canonicalise_arrow(_arrow_text(postcode, index), _arrow_text(huisnummer, index),
