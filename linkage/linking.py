@@ -17,7 +17,7 @@ import pandas as pd
 
 from linkage.sql_units import execute
 from linkage.ttp import ONE_STEP, TWO_STEP, steps_of
-from schemas.formats import DELIVERY_FORMAT, REGISTER_FORMAT, expect_format
+from schemas.formats import DELIVERY_FORMAT, REGISTER_FORMAT, expect_format, has_alternative_column
 from schemas.indicators import (
     COMBINATION_INDICATORS,
     DOMAIN_INDICATORS,
@@ -52,6 +52,8 @@ class DeliveryFile:
     rows_read: int
     rows_rejected: int
     meta: dict[str, str] = field(default_factory=dict)
+    alternative: bool = False
+    """Whether the file has `adres_pseudoniem_alt` (format version 2, docs/contract.md §3 step 8)."""
 
     @property
     def ttp_key_id(self) -> str:
@@ -97,6 +99,7 @@ def describe_delivery(path: Path) -> DeliveryFile:
         int(meta.get("rows_read", 0)),
         int(meta.get("rows_rejected", 0)),
         meta,
+        has_alternative_column(path, meta),
     )
 
 
@@ -189,7 +192,9 @@ def link_records(deliveries: list[DeliveryFile], register: Path, period: Period)
             ids = {"levering": number, "organisatie": organisations[delivery.partner],
                    "path": str(delivery.path)}
             run("count_delivery", {**ids, "partner": delivery.partner, "key_id": delivery.key_id})
-            run("insert_delivery", {**ids, "period_start": period.start, "period_end": period.end})
+            # A version 1 delivery has no alternative readings: read as null (docs/contract.md §3 step 8).
+            run("insert_delivery" if delivery.alternative else "insert_delivery_v1",
+                {**ids, "period_start": period.start, "period_end": period.end})
         run("link_records", {"register": str(register)})
         quality = run("quality_per_partner", frame=True)
         run(_households_unit(con, len(partners)))

@@ -26,11 +26,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from linkage.keys import Key
-from linkage.pseudonyms import address_pseudonyms, building_pseudonyms
+from linkage.pseudonyms import address_pseudonyms, building_pseudonyms, optional_address_pseudonym_column
 from pipelines.intake.delivery import DeliveryResult, checked_chunks, delivery_metadata
 from schemas.canonical import CANONICAL_VERSION
 from schemas.codelist import CodeList
-from schemas.formats import DELIVERY_SCHEMA, with_metadata
+from schemas.formats import ALTERNATIVE_COLUMN, DELIVERY_SCHEMA, with_metadata
 from schemas.messages import RowError
 from schemas.readers.csv_reader import FileFault
 from schemas.row_rules import validate_rows
@@ -269,15 +269,22 @@ def _extract_chunks(
         result.rows_rejected += len({(e.bestand, e.regel) for e in errors})
         result.record(errors)
         yield _staging_table(
-            address_pseudonyms(key, valid["canoniek"]), building_pseudonyms(key, valid["pand"]), valid
+            address_pseudonyms(key, valid["canoniek"]), building_pseudonyms(key, valid["pand"]), valid,
+            optional_address_pseudonym_column(key, valid["canoniek_alt"]),
         )
     result.encoding, result.delimiter = reading.encoding, reading.delimiter
     result.ignored_columns = list(reading.ignored_columns)
     result.messages = dict(reading.messages)
 
 
-def _staging_table(adres: list[str], pand: list[str], valid: pd.DataFrame) -> pa.Table:
+def _staging_table(
+    adres: list[str], pand: list[str], valid: pd.DataFrame, alternative: pa.Array | None = None
+) -> pa.Table:
+    """`alternative`: the adres pseudonyms of the alternative readings (docs/contract.md §3 step 8). The
+    in-browser pseudonymiser makes none, so its rows get null (None)."""
     bron = valid["bron"].tolist() if "bron" in valid else [0] * len(valid)
+    if alternative is None:
+        alternative = pa.nulls(len(valid), pa.string())
     return pa.table(
         {
             "adres_pseudoniem": adres,
@@ -288,6 +295,7 @@ def _staging_table(adres: list[str], pand: list[str], valid: pd.DataFrame) -> pa
             "einddatum": pa.array(
                 [None if pd.isna(d) else d for d in valid["einddatum"].tolist()], pa.date32()
             ),
+            ALTERNATIVE_COLUMN: alternative,
             "bron": pa.array(bron, pa.int32()),
             "regel": pa.array(valid["regel"].tolist(), pa.int64()),
         },

@@ -25,7 +25,7 @@ from linkage.keys import Key
 from linkage.pseudonyms import HEX_LENGTH, address_pseudonym_column, building_pseudonym_column
 from schemas.atomic import atomic_path
 from schemas.canonical import CANONICAL_VERSION, canonicalise_arrow
-from schemas.formats import FORMAT_VERSION, REGISTER_FORMAT, REGISTER_SCHEMA, with_metadata
+from schemas.formats import REGISTER_FORMAT, REGISTER_FORMAT_VERSION, REGISTER_SCHEMA, with_metadata
 from schemas.messages import RowError
 from schemas.readers.csv_reader import iter_tables, read_layout
 from schemas.rejects import RejectsWriter
@@ -214,7 +214,7 @@ def pseudonymise_register(source: Path, key: Key, out: Path, rejects: Path | Non
         result.households = int(pc.sum(table["huishoudens"]).as_py() or 0)
         metadata = {
             "format": REGISTER_FORMAT,
-            "format_version": FORMAT_VERSION,
+            "format_version": REGISTER_FORMAT_VERSION,
             "key_id": key.key_id,
             "canonical_version": CANONICAL_VERSION,
             "rows_read": result.rows_read,
