@@ -91,7 +91,7 @@ def _check_pseudonyms(source: Path, column: str, values: pa.ChunkedArray,
         raise TtpError(f"{source.name}, rij {first + 1}, kolom {column}: leeg; elk record hoort een "
                        "pseudoniem te hebben")
     valid = pc.match_substring_regex(values, _PSEUDONYM.pattern)
-    if not pc.all(valid).as_py():
+    if pc.all(valid).as_py() is False:  # None: no value to check (empty, or only nulls)
         first = pc.index(valid, False).as_py()
         raise TtpError(
             f"{source.name}, rij {first + 1}, kolom {column}: geen pseudoniem van 64 kleine hexadecimale "
