@@ -49,6 +49,40 @@ LINK_KINDS = {"adres": "gekoppeld_adres", "alternatief": "gekoppeld_alternatief"
 """The generator's `koppeling` of a record and the kwaliteit.csv column that counts it."""
 
 
+# docs/contract.md §3 step 2, copied from the contract text.
+HOUSE_NUMBER_SPLIT = re.compile(
+    r"^(?P<nr>[0-9]{1,5})[\s\-/.]*(?P<letter>[A-Z](?![A-Z]))?[\s\-/.]*(?P<toev>[0-9A-Z]{1,4})?$"
+)
+
+
+def contract_reading(postcode: str, huisnummer: str, huisletter: str = "",
+                     toevoeging: str = "") -> tuple[str, str, str | None] | None:
+    """(canonical, pand, alternative) by the words of docs/contract.md §3 steps 1-5 and 8; None if invalid.
+
+    `alternative` is the reading of step 8 (the letter of a free-form house number with no toevoeging after
+    it, read as toevoeging), None when there is none. Meant for ASCII input, where `upper()` is the
+    contract's upper case.
+    """
+    postcode = re.sub(r"\s+", "", postcode).upper()
+    if not re.fullmatch(r"[1-9][0-9]{3}[A-Z]{2}", postcode) or postcode[4:] in ("SA", "SD", "SS"):
+        return None
+    number, letter = huisnummer.strip().upper(), huisletter.strip().upper()
+    toev = re.sub(r"[^0-9A-Z]", "", toevoeging.upper())
+    alternative = False
+    if not letter and not toev and not re.fullmatch(r"[0-9]+", number):
+        match = HOUSE_NUMBER_SPLIT.match(number)
+        if match is None:
+            return None
+        number, letter, toev = match["nr"], match["letter"] or "", match["toev"] or ""
+        alternative = bool(letter) and not toev
+    if not re.fullmatch(r"[0-9]+", number) or not 1 <= int(number) <= 99999:
+        return None
+    if not re.fullmatch(r"[A-Z]?", letter) or len(toev) > 4:
+        return None
+    pand = f"{postcode}|{int(number)}"
+    return f"{pand}|{letter}|{toev}", pand, f"{pand}||{letter}" if alternative else None
+
+
 def expected_link(canonical: str, alternative: str | None,
                   register: dict[str, int]) -> tuple[str, int | None]:
     """docs/contract.md §7 (v2) for one record, written out in plain Python: (koppeling, adres_id).
