@@ -387,7 +387,9 @@ def _households_in_pseudonym_order(chain, steps: str) -> pd.DataFrame:
     rest = records[~records["adres_pseudoniem"].isin(register["adres_pseudoniem"])]
     # docs/contract.md §7 (v2): then the alternative reading (register pseudonyms are unique), then the pand
     by_alternative = rest["adres_pseudoniem_alt"].isin(register["adres_pseudoniem"])
-    linked = pd.concat([linked, rest[by_alternative].assign(adres_pseudoniem=rest["adres_pseudoniem_alt"])])
+    alternative = rest[by_alternative]
+    alternative = alternative.assign(adres_pseudoniem=alternative["adres_pseudoniem_alt"].to_numpy())
+    linked = pd.concat([linked, alternative])
     rest = rest[~by_alternative]
     by_pand = rest.merge(unique_pand[["pand_pseudoniem", "adres_pseudoniem"]], on="pand_pseudoniem",
                          suffixes=("", "_pand"))
