@@ -55,7 +55,9 @@ SAMENLOOP_COLUMNS = [
     "per_1000_huishoudens",
     "geheim",
 ]
-DELIVERY_COLUMNS = {"adres_pseudoniem", "pand_pseudoniem", "voorziening", "domein", "begindatum", "einddatum"}
+DELIVERY_COLUMNS = {"adres_pseudoniem", "pand_pseudoniem", "voorziening", "domein", "begindatum", "einddatum",
+                    "adres_pseudoniem_alt"}
+"""docs/contract.md §6; (v2) with `adres_pseudoniem_alt` (§3 step 8)."""
 
 
 def _factlab() -> str:
@@ -420,10 +422,13 @@ def test_deliveries_hold_no_names_or_bsn(chain):
     for path in sorted(chain.deliveries.glob("*.parquet")):
         table = pq.read_table(path)
         assert set(table.column_names) == DELIVERY_COLUMNS, path.name
-        for column in ("adres_pseudoniem", "pand_pseudoniem", "voorziening", "domein"):
+        for column in ("adres_pseudoniem", "pand_pseudoniem", "voorziening", "domein",
+                       "adres_pseudoniem_alt"):
             values = set(table.column(column).to_pylist())
             assert not values & secrets, (path.name, column)
         assert all(re.fullmatch(r"[0-9a-f]{64}", v) for v in table.column("adres_pseudoniem").to_pylist())
+        alternatives = table.column("adres_pseudoniem_alt").drop_null().to_pylist()
+        assert all(re.fullmatch(r"[0-9a-f]{64}", v) for v in alternatives)
 
 
 @pytest.mark.slow
