@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from linkage.ttp import ONE_STEP, TWO_STEP, steps_of
-from schemas.formats import DELIVERY_FORMAT, expect_format
+from schemas.formats import DELIVERY_FORMAT, expect_format, has_alternative_column
 
 
 class LinkageError(Exception):
@@ -25,6 +25,8 @@ class DeliveryFile:
     rows_read: int
     rows_rejected: int
     meta: dict[str, str] = field(default_factory=dict)
+    alternative: bool = False
+    """Whether the file has `adres_pseudoniem_alt` (format version 2, docs/contract.md §3 step 8)."""
 
     @property
     def ttp_key_id(self) -> str:
@@ -59,6 +61,7 @@ def describe_delivery(path: Path) -> DeliveryFile:
         int(meta.get("rows_read", 0)),
         int(meta.get("rows_rejected", 0)),
         meta,
+        has_alternative_column(path, meta),
     )
 
 

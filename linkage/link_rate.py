@@ -34,10 +34,12 @@ def _percent_nl(share: float) -> str:
 
 def link_rates(quality: pd.DataFrame) -> pd.DataFrame:
     """partner, records_in_periode, gekoppeld, koppelpercentage (0..100, NaN when none in the period)."""
+    if "gekoppeld_alternatief" not in quality:  # kwaliteit from before docs/contract.md v2 (§3 step 8)
+        quality = quality.assign(gekoppeld_alternatief=0)
     per_partner = quality.groupby("partner", as_index=False)[
-        ["records_in_periode", "gekoppeld_adres", "gekoppeld_pand"]
+        ["records_in_periode", "gekoppeld_adres", "gekoppeld_alternatief", "gekoppeld_pand"]
     ].sum()
-    linked = per_partner["gekoppeld_adres"] + per_partner["gekoppeld_pand"]
+    linked = per_partner[["gekoppeld_adres", "gekoppeld_alternatief", "gekoppeld_pand"]].sum(axis=1)
     in_period = per_partner["records_in_periode"]
     return pd.DataFrame({
         "partner": per_partner["partner"],

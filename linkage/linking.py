@@ -105,7 +105,9 @@ def link_records(deliveries: list[DeliveryFile], register: Path, period: Period)
             ids = {"levering": number, "organisatie": organisations[delivery.partner],
                    "path": str(delivery.path)}
             run("count_delivery", {**ids, "partner": delivery.partner, "key_id": delivery.key_id})
-            run("insert_delivery", {**ids, "period_start": period.start, "period_end": period.end})
+            # A version 1 delivery has no alternative readings: read as null (docs/contract.md §3 step 8).
+            run("insert_delivery" if delivery.alternative else "insert_delivery_v1",
+                {**ids, "period_start": period.start, "period_end": period.end})
         run("link_records", {"register": str(register)})
         quality = run("quality_per_partner", frame=True)
         run(_households_unit(con, len(partners)))

@@ -152,6 +152,25 @@ def address_pseudonym_column(key: Key, canonical: pa.Array | pd.Series | Iterabl
     return _hex_column(_hmac_hex(key.secret, ADDRESS_PREFIX, canonical))
 
 
+def optional_address_pseudonym_column(key: Key, canonical: pa.Array | pd.Series | Iterable[str | None]
+                                      ) -> pa.Array:
+    """Adres pseudonyms for a column in which a missing value (null, <NA>) has none: the column of
+    alternative readings (docs/contract.md §3 step 8). Missing stays null; the rest as
+    `address_pseudonym_column`."""
+    if isinstance(canonical, pa.ChunkedArray):
+        canonical = canonical.combine_chunks()
+    if not isinstance(canonical, pa.Array):
+        canonical = pa.array(canonical if isinstance(canonical, pd.Series | np.ndarray) else list(canonical),
+                             pa.string(), from_pandas=True)
+    present = canonical.is_valid().to_numpy(zero_copy_only=False)
+    if present.all():
+        return address_pseudonym_column(key, canonical)
+    hashed = address_pseudonym_column(key, canonical.drop_null())
+    # Each present row takes the next digest in order; a missing row takes a null position.
+    positions = pa.array(np.cumsum(present) - 1, pa.int64(), mask=~present)
+    return hashed.take(positions)
+
+
 def building_pseudonym_column(key: Key, pand: pa.Array | pd.Series | Iterable[str]) -> pa.Array:
     """`building_pseudonyms` as an Arrow string column (no Python string per row)."""
     return _hex_column(_hmac_hex(key.secret, BUILDING_PREFIX, pand))

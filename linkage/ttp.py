@@ -6,6 +6,11 @@ the prefixes below. The register and every delivery of a period go through the s
 survive exactly, while neither a partner (K1 only) nor the analyst (no key at all) can connect an
 address to a pseudonym in the files the analyst holds.
 
+A delivery's `adres_pseudoniem_alt` (docs/contract.md §3 step 8) is rekeyed exactly like
+`adres_pseudoniem`, with the same prefix: it is looked up among the register's adres pseudonyms, so it
+must land on the same rekeyed value. Its nulls (no alternative reading) stay null; a version 1 delivery
+has no such column and gets none.
+
 The rekeyed file keeps the metadata of the original (`key_id` = K1) and adds `ttp_key_id` (K2) and
 `stappen` = "2". Rows are re-sorted on the new pseudonyms, so the row order does not map the old
 file onto the new one.
@@ -27,6 +32,7 @@ from linkage.keys import Key
 from schemas.atomic import atomic_path
 from schemas.clock import now_iso
 from schemas.formats import (
+    ALTERNATIVE_COLUMN,
     DELIVERY_FORMAT,
     REGISTER_FORMAT,
     PseudonymisedFileError,
@@ -37,6 +43,8 @@ from schemas.formats import (
 TTP_ADDRESS_PREFIX = "ttp:v1:"
 TTP_BUILDING_PREFIX = "ttp:pand:v1:"
 PSEUDONYM_COLUMNS = {"adres_pseudoniem": TTP_ADDRESS_PREFIX, "pand_pseudoniem": TTP_BUILDING_PREFIX}
+OPTIONAL_PSEUDONYM_COLUMNS = {ALTERNATIVE_COLUMN: TTP_ADDRESS_PREFIX}
+"""Columns whose null means "no pseudonym here" (only in deliveries of format version 2)."""
 ONE_STEP, TWO_STEP = "1", "2"
 _PSEUDONYM = re.compile(r"^[0-9a-f]{64}$")
 SORT_COLUMNS = {
@@ -72,20 +80,32 @@ def ttp_pseudonyms(key: Key, prefix: str, pseudonyms: list[str]) -> list[str]:
     return [digest(secret, encoded_prefix + p.encode("ascii"), hashlib.sha256).hex() for p in pseudonyms]
 
 
-def _check_pseudonyms(source: Path, column: str, values: pa.ChunkedArray) -> list[str]:
-    """Step-one pseudonyms as a list; refuses anything that is not 64 lowercase hex (names the row only)."""
-    if values.null_count:
+def _check_pseudonyms(source: Path, column: str, values: pa.ChunkedArray,
+                      optional: bool = False) -> list[str | None]:
+    """Step-one pseudonyms as a list; refuses anything that is not 64 lowercase hex (names the row only).
+
+    With `optional` a null is allowed (and left out of the match: `pc.all` skips nulls).
+    """
+    if values.null_count and not optional:
         first = pc.index(pc.is_null(values), True).as_py()
         raise TtpError(f"{source.name}, rij {first + 1}, kolom {column}: leeg; elk record hoort een "
                        "pseudoniem te hebben")
     valid = pc.match_substring_regex(values, _PSEUDONYM.pattern)
-    if not pc.all(valid).as_py():
+    if pc.all(valid).as_py() is False:  # None: no value to check (empty, or only nulls)
         first = pc.index(valid, False).as_py()
         raise TtpError(
             f"{source.name}, rij {first + 1}, kolom {column}: geen pseudoniem van 64 kleine hexadecimale "
             "tekens (de waarde wordt niet getoond); is dit wel een Factlab-bestand?"
         )
     return values.to_pylist()
+
+
+def _rekey_optional(source: Path, key: Key, table: pa.Table, column: str, prefix: str) -> pa.Table:
+    """`column` rekeyed where it has a pseudonym; its nulls stay null."""
+    step_one = _check_pseudonyms(source, column, table.column(column), optional=True)
+    new = iter(ttp_pseudonyms(key, prefix, [p for p in step_one if p is not None]))
+    rekeyed = pa.array([None if p is None else next(new) for p in step_one], pa.string())
+    return table.set_column(table.column_names.index(column), table.schema.field(column), rekeyed)
 
 
 def rekey_file(source: Path, key: Key, out: Path) -> RekeyResult:
@@ -118,6 +138,9 @@ def rekey_file(source: Path, key: Key, out: Path) -> RekeyResult:
         step_one = _check_pseudonyms(source, column, table.column(column))
         rekeyed = pa.array(ttp_pseudonyms(key, prefix, step_one), pa.string())
         table = table.set_column(table.column_names.index(column), table.schema.field(column), rekeyed)
+    for column, prefix in OPTIONAL_PSEUDONYM_COLUMNS.items():
+        if kind == DELIVERY_FORMAT and column in table.column_names:
+            table = _rekey_optional(source, key, table, column, prefix)
     table = table.sort_by([(c, "ascending") for c in SORT_COLUMNS[kind] if c in table.column_names])
     stamped = {
         **meta,

@@ -125,7 +125,8 @@ def quality_artifact_rows(quality: pd.DataFrame) -> list[dict[str, Any]]:
     for record in quality.loc[:, columns].to_dict("records"):
         row = {"partner": str(record["partner"]), **{c: int(record[c]) for c in columns[1:]}}
         row["gekoppeld_%"] = (
-            round(100 * (row["gekoppeld_adres"] + row["gekoppeld_pand"]) / row["records_in_periode"], 1)
+            round(100 * (row["gekoppeld_adres"] + row["gekoppeld_alternatief"] + row["gekoppeld_pand"])
+                  / row["records_in_periode"], 1)
             if row["records_in_periode"]
             else 0.0
         )

@@ -114,6 +114,8 @@ def read_kwaliteit(path: Path) -> pd.DataFrame:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in KWALITEIT_COLUMNS})
     raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     raw.columns = [str(c).strip().lower() for c in raw.columns]
+    if "gekoppeld_alternatief" not in raw.columns and "gekoppeld_adres" in raw.columns:
+        raw["gekoppeld_alternatief"] = "0"  # written before docs/contract.md v2: nothing linked that way
     for column in KWALITEIT_COLUMNS:
         if column not in raw.columns:
             raw[column] = ""
@@ -273,6 +275,7 @@ def data_quality(kwaliteit: pd.DataFrame, manifest: dict[str, Any]) -> list[Part
         seen.add(partner)
         levering = leveringen.get(partner, {})
         adres, pand = _int_or_none(row.gekoppeld_adres), _int_or_none(row.gekoppeld_pand)
+        alternatief = _int_or_none(row.gekoppeld_alternatief)
         result.append(
             PartnerQuality(
                 partner=partner,
@@ -281,7 +284,7 @@ def data_quality(kwaliteit: pd.DataFrame, manifest: dict[str, Any]) -> list[Part
                 rijen_afgekeurd=_int_or_none(levering.get("rijen_afgekeurd")),
                 records=_int_or_none(row.records),
                 records_in_periode=_int_or_none(row.records_in_periode),
-                gekoppeld=None if adres is None or pand is None else adres + pand,
+                gekoppeld=None if None in (adres, alternatief, pand) else adres + alternatief + pand,
                 niet_gekoppeld=_int_or_none(row.niet_gekoppeld),
             )
         )

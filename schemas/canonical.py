@@ -1,5 +1,9 @@
 """Canonical address v1 (docs/contract.md §3): the one canonicaliser, vectorised over Arrow columns.
 
+Besides the canonical string, every row gets its alternative reading (§3 step 8, v2): a free-form
+house number split into a number and a letter with nothing after it (`107-H`, `12a`) is also read
+with that letter as toevoeging (`1011AB|107||H`); `canoniek_alt` is null for every other row.
+
 Every place that turns an address into a pseudonym goes through `canonicalise_addresses` (pandas in,
 pandas out) or `canonicalise_arrow` (Arrow in, Arrow out): the first is a thin wrapper around the
 second, and `canonical_address` is the same function applied to one address.
@@ -17,7 +21,7 @@ from __future__ import annotations
 import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -73,6 +77,9 @@ class CanonicalAddress:
     huisnummer: int
     huisletter: str
     toevoeging: str
+    alternative: str | None = field(default=None, compare=False)
+    """The canonical string of the alternative reading (docs/contract.md §3.8), None when there is none.
+    Not part of equality: it says how the address was typed, not which address it is."""
 
     @property
     def canonical(self) -> str:
@@ -154,9 +161,10 @@ def _valid_only(values: pa.Array, valid: np.ndarray) -> pa.Array:
     return pa.Array.from_buffers(values.type, len(values), [bitmap, *values.buffers()[1:]])
 
 
-def _split_house_numbers(number: pa.Array, needs_split: np.ndarray) -> tuple[np.ndarray, pa.Array, pa.Array,
-                                                                                pa.Array]:
-    """The §3.2 split on the rows that need it: the rows where it matched, and their parts, in row order."""
+def _split_house_numbers(number: pa.Array, needs_split: np.ndarray) -> tuple[np.ndarray, np.ndarray, pa.Array,
+                                                                                pa.Array, pa.Array]:
+    """The §3.2 split on the rows that need it, in row order: the rows where it matched, the rows where it
+    found a letter with no toevoeging after it (they have the alternative reading of §3.8), and the parts."""
     rows = np.flatnonzero(needs_split)
     parts = pc.extract_regex(pc.take(number, rows), _HOUSE_NUMBER_SPLIT_RE2)
     matched = _mask(parts.is_valid())
@@ -164,7 +172,10 @@ def _split_house_numbers(number: pa.Array, needs_split: np.ndarray) -> tuple[np.
     split[rows[matched]] = True
     parts = parts.filter(pa.array(matched))
     toev = pc.binary_join_element_wise(*(pc.struct_field(parts, name) for name in _SPLIT_TOEVOEGINGEN), "")
-    return split, pc.struct_field(parts, "nr"), pc.struct_field(parts, "letter"), toev
+    letter = pc.struct_field(parts, "letter")
+    letter_alone = np.zeros(len(number), dtype=bool)
+    letter_alone[rows[matched]] = (_lengths(letter) > 0) & (_lengths(toev) == 0)
+    return split, letter_alone, pc.struct_field(parts, "nr"), letter, toev
 
 
 def _canonicalise_chunk(postcode: pa.Array, huisnummer: pa.Array, huisletter: pa.Array,
@@ -188,9 +199,11 @@ def _canonicalise_chunk(postcode: pa.Array, huisnummer: pa.Array, huisletter: pa
     # ascii_is_decimal is `^[0-9]+$`: non-empty and only the ASCII digits (no other Unicode digits).
     all_digits = _mask(pc.ascii_is_decimal(number))
     needs_split = ~all_digits & (_lengths(letter) == 0) & (_lengths(toev) == 0) & (number_length > 0)
+    letter_alone = np.zeros(len(number), dtype=bool)
     if needs_split.any():
         # A number that is neither all digits nor split stays as typed: it fails the digit test below.
-        split, split_number, split_letter, split_toev = _split_house_numbers(number, needs_split)
+        split, letter_alone, *parts = _split_house_numbers(number, needs_split)
+        split_number, split_letter, split_toev = parts
         number, letter, toev = (_where(column, split, lambda _, part=part: part)
                                 for column, part in ((number, split_number), (letter, split_letter),
                                                      (toev, split_toev)))
@@ -213,7 +226,11 @@ def _canonicalise_chunk(postcode: pa.Array, huisnummer: pa.Array, huisletter: pa
     valid = np.logical_and.reduce([_mask(rule.is_null()) for rule in rules.values()])
     pand = pc.binary_join_element_wise(pc_text, stripped, "|")
     canonical = pc.binary_join_element_wise(pand, letter, toev, "|")
-    return {"canoniek": _valid_only(canonical, valid), "pand": _valid_only(pand, valid), **rules}
+    # §3.8: the letter of a free-form house number, read as toevoeging (`1011AB|107||H`); a valid address
+    # that has such a reading stays valid in it (one letter A-Z is a valid toevoeging).
+    alternative = pc.binary_join_element_wise(pand, pa.scalar(""), letter, "|")
+    return {"canoniek": _valid_only(canonical, valid), "pand": _valid_only(pand, valid),
+            "canoniek_alt": _valid_only(alternative, valid & letter_alone), **rules}
 
 
 def _plain_strings(column: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -226,7 +243,8 @@ def canonicalise_arrow(postcode: pa.Array | pa.ChunkedArray, huisnummer: pa.Arra
                        toevoeging: pa.Array | pa.ChunkedArray) -> dict[str, pa.Array]:
     """Canonicalise Arrow string columns without nulls (missing = "").
 
-    Returns `canoniek` and `pand` (strings, null when the address is invalid) and the four `fout_*`
+    Returns `canoniek` and `pand` (strings, null when the address is invalid), `canoniek_alt` (the
+    alternative reading of §3.8; null when the address is invalid or has none) and the four `fout_*`
     rule codes (dictionary-encoded strings, null when the field is fine). Long columns are cut into
     slices that run side by side (Arrow's kernels release the GIL).
     """
@@ -262,13 +280,14 @@ def canonicalise_addresses(
     """Canonicalise address columns.
 
     Returns a frame on the same index with `canoniek` and `pand` (the strings that get hashed,
-    <NA> when invalid) and, per input column, the rule code that failed (`fout_postcode`,
-    `fout_huisnummer`, `fout_huisletter`, `fout_toevoeging`; <NA> when fine).
+    <NA> when invalid), `canoniek_alt` (the alternative reading of §3.8, <NA> when there is none)
+    and, per input column, the rule code that failed (`fout_postcode`, `fout_huisnummer`,
+    `fout_huisletter`, `fout_toevoeging`; <NA> when fine).
     """
     index = postcode.index
     columns = canonicalise_arrow(_arrow_text(postcode, index), _arrow_text(huisnummer, index),
                                  _arrow_text(huisletter, index), _arrow_text(toevoeging, index))
-    frame = {name: string_series(columns[name], index) for name in ("canoniek", "pand")}
+    frame = {name: string_series(columns[name], index) for name in ("canoniek", "pand", "canoniek_alt")}
     frame.update({name: _error_series(columns[name], index) for name in ERROR_COLUMNS})
     return pd.DataFrame(frame, index=index)
 
@@ -284,4 +303,5 @@ def canonical_address(
     if pd.isna(row["canoniek"]):
         return None
     pc_text, number, letter, toev = str(row["canoniek"]).split("|")
-    return CanonicalAddress(pc_text, int(number), letter, toev)
+    alternative = None if pd.isna(row["canoniek_alt"]) else str(row["canoniek_alt"])
+    return CanonicalAddress(pc_text, int(number), letter, toev, alternative)

@@ -9,7 +9,11 @@ import pyarrow.parquet as pq
 
 DELIVERY_FORMAT = "factlab-levering"
 REGISTER_FORMAT = "factlab-register"
-FORMAT_VERSION = "1"
+DELIVERY_FORMAT_VERSION = "2"
+"""v2 (docs/contract.md §3 step 8) added `adres_pseudoniem_alt`; version 1 deliveries are still read."""
+REGISTER_FORMAT_VERSION = "1"
+READABLE_VERSIONS = {DELIVERY_FORMAT: ("1", "2"), REGISTER_FORMAT: ("1",)}
+ALTERNATIVE_COLUMN = "adres_pseudoniem_alt"
 
 DELIVERY_SCHEMA = pa.schema(
     [
@@ -19,6 +23,8 @@ DELIVERY_SCHEMA = pa.schema(
         ("domein", pa.string()),
         ("begindatum", pa.date32()),
         ("einddatum", pa.date32()),
+        # The adres pseudonym of the alternative reading (§3 step 8); null when there is none.
+        (ALTERNATIVE_COLUMN, pa.string()),
     ]
 )
 REGISTER_SCHEMA = pa.schema(
@@ -46,6 +52,7 @@ QUALITY_COLUMNS = (
     "records",
     "records_in_periode",
     "gekoppeld_adres",
+    "gekoppeld_alternatief",
     "gekoppeld_pand",
     "niet_gekoppeld",
 )
@@ -80,6 +87,22 @@ def expect_format(path: Path, expected: str) -> dict[str, str]:
         raise PseudonymisedFileError(
             f"{path.name}: dit is geen {kind} van Factlab (metadata 'format' ontbreekt)"
         )
-    if meta.get("format_version") != FORMAT_VERSION:
+    if meta.get("format_version") not in READABLE_VERSIONS[expected]:
         raise PseudonymisedFileError(f"{path.name}: onbekende formaatversie {meta.get('format_version')!r}")
     return meta
+
+
+def has_alternative_column(path: Path, meta: dict[str, str]) -> bool:
+    """Whether a delivery (already through `expect_format`) carries `adres_pseudoniem_alt`.
+
+    Version 1 has no such column: read as if it were null everywhere. A version 2 file without it is
+    refused rather than silently read as version 1.
+    """
+    if meta.get("format_version") == "1":
+        return False
+    if ALTERNATIVE_COLUMN not in pq.read_schema(path).names:
+        raise PseudonymisedFileError(
+            f"{path.name}: formaatversie {meta.get('format_version')} hoort de kolom {ALTERNATIVE_COLUMN} "
+            "te hebben, maar die ontbreekt; vraag de partner het bestand opnieuw te maken"
+        )
+    return True

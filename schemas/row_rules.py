@@ -156,6 +156,7 @@ def prepare_rows(rows: pd.DataFrame, codes: CodeList) -> pd.DataFrame:
     columns.update({name: string_series(values, index) for name, values in text.items()})
     columns["canoniek"] = string_series(address["canoniek"], index)
     columns["pand"] = string_series(address["pand"], index)
+    columns["canoniek_alt"] = string_series(address["canoniek_alt"], index)
     columns.update({name: _dictionary_column(address[name], index) for name in ADDRESS_ERROR_COLUMNS})
     columns["voorziening_ingevuld"] = _filled(text["voorziening"], index)
     columns["voorziening_code"] = _codes(text["voorziening"], index)
@@ -179,7 +180,8 @@ def prepare_rows(rows: pd.DataFrame, codes: CodeList) -> pd.DataFrame:
         dutch &= aanduiding.isna()
         for column in ADDRESS_ERROR_COLUMNS:
             prepared[column] = prepared[column].where(dutch, pd.NA)
-        prepared[["canoniek", "pand"]] = prepared[["canoniek", "pand"]].where(dutch, pd.NA)
+        address_columns = ["canoniek", "pand", "canoniek_alt"]
+        prepared[address_columns] = prepared[address_columns].where(dutch, pd.NA)
     return prepared
 
 
@@ -211,6 +213,8 @@ def judge_rows(prepared: pd.DataFrame, suite: RowRuleSuite, codes: CodeList, bes
             "regel": prepared["regel"].to_numpy()[kept],
             "canoniek": _rows(prepared["canoniek"], kept).astype(str),
             "pand": _rows(prepared["pand"], kept).astype(str),
+            # The alternative reading of docs/contract.md §3 step 8; missing when the row has none.
+            "canoniek_alt": _rows(prepared["canoniek_alt"], kept),
             "voorziening": voorziening,
             "domein": domein,
             "begindatum": _as_dates(_rows(prepared["begindatum_datum"], kept)),

@@ -43,7 +43,8 @@ def upper(text: str) -> str:
 
 
 def reference_canonical(postcode: str, huisnummer: str, huisletter: str, toevoeging: str):
-    """(canonical string or None, pand string or None, the four rule codes or None)."""
+    """(canonical string or None, pand string or None, the four rule codes or None, the canonical string
+    of the alternative reading of §3 step 8 or None)."""
     pc = upper(re.sub(r"\s+", "", postcode))
     if pc == "":
         pc_error = "postcode_ontbreekt"
@@ -58,10 +59,12 @@ def reference_canonical(postcode: str, huisnummer: str, huisletter: str, toevoeg
     letter = upper(huisletter.strip())
     toev = re.sub(r"[^0-9A-Z]", "", upper(toevoeging))
     digits = re.fullmatch(r"[0-9]+", number) is not None
+    letter_alone = False
     if not digits and number and not letter and not toev:
         match = SPLIT.search(number)
         if match:
             number, letter, toev = match["nr"], match["letter"] or "", match["toev"] or ""
+            letter_alone = bool(letter) and not toev
     if huisnummer.strip() == "":
         number_error = "huisnummer_ontbreekt"
     elif re.fullmatch(r"[0-9]+", number) is None:
@@ -75,9 +78,9 @@ def reference_canonical(postcode: str, huisnummer: str, huisletter: str, toevoeg
 
     errors = (pc_error, number_error, letter_error, toev_error)
     if any(errors):
-        return None, None, errors
+        return None, None, errors, None
     pand = f"{pc}|{int(number)}"
-    return f"{pand}|{letter}|{toev}", pand, errors
+    return f"{pand}|{letter}|{toev}", pand, errors, f"{pand}||{letter}" if letter_alone else None
 
 
 def reference_pseudonym(secret: bytes, prefix: str, value: str) -> str:
@@ -136,7 +139,8 @@ def _fast(batch: list[tuple[str, str, str, str]]) -> list[tuple]:
             for v in (row.fout_postcode, row.fout_huisnummer, row.fout_huisletter, row.fout_toevoeging)
         )
         result.append(
-            (None if pd.isna(row.canoniek) else row.canoniek, None if pd.isna(row.pand) else row.pand, errors)
+            (None if pd.isna(row.canoniek) else row.canoniek, None if pd.isna(row.pand) else row.pand, errors,
+             None if pd.isna(row.canoniek_alt) else row.canoniek_alt)
         )
     return result
 
@@ -191,6 +195,27 @@ def test_house_number_split_cases_from_the_contract():
     for typed, expected in cases.items():
         assert _fast([("1234AB", typed, "", "")])[0][0] == expected, typed
         assert reference_canonical("1234AB", typed, "", "")[0] == expected, typed
+
+
+def test_alternative_reading_cases_from_the_contract():
+    """§3 step 8: a letter with no toevoeging after it in a free-form house number is also a toevoeging."""
+    cases = {
+        ("107-H", "", ""): "1011AB|107||H",
+        ("121 h", "", ""): "1011AB|121||H",
+        ("105H", "", ""): "1011AB|105||H",
+        ("12a", "", ""): "1011AB|12||A",
+        ("12-2", "", ""): None,
+        ("12 bis", "", ""): None,
+        ("12A3", "", ""): None,
+        ("12 A B", "", ""): None,
+        ("12AB", "", ""): None,
+        ("107", "H", ""): None,  # separate columns: no ambiguity
+        ("107", "", "H"): None,
+        ("107H", "", "x"): None,  # a toevoeging column is filled: no split at all, and invalid
+    }
+    for (number, letter, toev), expected in cases.items():
+        assert _fast([("1011 ab", number, letter, toev)])[0][3] == expected, number
+        assert reference_canonical("1011 ab", number, letter, toev)[3] == expected, number
 
 
 # --- HMAC ---------------------------------------------------------------------------------------------

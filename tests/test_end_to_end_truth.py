@@ -55,7 +55,9 @@ SAMENLOOP_COLUMNS = [
     "per_1000_huishoudens",
     "geheim",
 ]
-DELIVERY_COLUMNS = {"adres_pseudoniem", "pand_pseudoniem", "voorziening", "domein", "begindatum", "einddatum"}
+DELIVERY_COLUMNS = {"adres_pseudoniem", "pand_pseudoniem", "voorziening", "domein", "begindatum", "einddatum",
+                    "adres_pseudoniem_alt"}
+"""docs/contract.md §6; (v2) with `adres_pseudoniem_alt` (§3 step 8)."""
 
 
 def _factlab() -> str:
@@ -404,8 +406,7 @@ def test_quality_matches_the_truth(chain):
         options = [{c: int(e.loc[row.partner, c]) for c in truth.QUALITY_COLUMNS} for e in candidates]
         assert got in options, (row.partner, got, options)
         assert (
-            got["gekoppeld_adres"] + got["gekoppeld_pand"] + got["niet_gekoppeld"]
-            == got["records_in_periode"]
+            sum(got[c] for c in truth.LINK_KINDS.values()) == got["records_in_periode"]
         )
 
 
@@ -421,10 +422,13 @@ def test_deliveries_hold_no_names_or_bsn(chain):
     for path in sorted(chain.deliveries.glob("*.parquet")):
         table = pq.read_table(path)
         assert set(table.column_names) == DELIVERY_COLUMNS, path.name
-        for column in ("adres_pseudoniem", "pand_pseudoniem", "voorziening", "domein"):
+        for column in ("adres_pseudoniem", "pand_pseudoniem", "voorziening", "domein",
+                       "adres_pseudoniem_alt"):
             values = set(table.column(column).to_pylist())
             assert not values & secrets, (path.name, column)
         assert all(re.fullmatch(r"[0-9a-f]{64}", v) for v in table.column("adres_pseudoniem").to_pylist())
+        alternatives = table.column("adres_pseudoniem_alt").drop_null().to_pylist()
+        assert all(re.fullmatch(r"[0-9a-f]{64}", v) for v in alternatives)
 
 
 @pytest.mark.slow
@@ -488,7 +492,7 @@ TINY_RECORDS = [
     ("wh", 2, "3", "pand", "11", "wmo", "2025-01-01", "", "nee"),
     ("wi", 6, "3", "adres", "PW02", "werk_inkomen", "2026-05-05", "", "nee"),
     ("wz", 3, "5", "adres", "02", "wmo", "2025-03-01", "2025-06-30", "nee"),
-    ("wz", 4, "6", "adres", "01", "wmo", "2026-01-01", "", "nee"),
+    ("wz", 4, "6", "alternatief", "01", "wmo", "2026-01-01", "", "nee"),  # typed `3h`, register 3 H
     ("wz", 5, "", "geen", "01", "wmo", "2026-01-01", "", "nee"),  # outside the gemeente
 ]
 TINY_AREAS = [
@@ -597,6 +601,15 @@ def test_truth_counts_the_tiny_wijken_and_buurten(tiny):
     assert set(frame.loc[frame["gebiedscode"] == "BU99990100", "gebiedsnaam"]) == {"Polder"}
 
 
+def test_truth_link_rule_of_contract_paragraph_7():
+    register = {"1011AB|107||": 1, "1011AB|107||H": 2, "1011AB|121||": 3, "1011AB|9|A|": 4, "1011AB|9|B|": 5}
+    assert truth.expected_link("1011AB|107||", None, register) == ("adres", 1)
+    assert truth.expected_link("1011AB|107|H|", "1011AB|107||H", register) == ("alternatief", 2)
+    assert truth.expected_link("1011AB|107|H|", None, register) == ("geen", None)  # pand of two
+    assert truth.expected_link("1011AB|121|H|", "1011AB|121||H", register) == ("pand", 3)
+    assert truth.expected_link("1011AB|9|C|", "1011AB|9||C", register) == ("geen", None)
+
+
 def test_truth_quality_of_the_tiny_gemeente(tiny):
     def as_dict(frame: pd.DataFrame) -> dict[str, tuple[int, ...]]:
         return {
@@ -604,15 +617,15 @@ def test_truth_quality_of_the_tiny_gemeente(tiny):
         }
 
     assert as_dict(truth.expected_quality(tiny, *TINY_PERIOD)) == {
-        "ggz": (2, 2, 2, 0, 0),
-        "jt": (3, 2, 2, 0, 0),
-        "sh": (1, 1, 1, 0, 0),
-        "wh": (1, 1, 0, 1, 0),
-        "wi": (4, 3, 3, 0, 0),
-        "wz": (4, 3, 2, 0, 1),
+        "ggz": (2, 2, 2, 0, 0, 0),
+        "jt": (3, 2, 2, 0, 0, 0),
+        "sh": (1, 1, 1, 0, 0, 0),
+        "wh": (1, 1, 0, 0, 1, 0),
+        "wi": (4, 3, 3, 0, 0, 0),
+        "wz": (4, 3, 1, 1, 0, 1),
     }
     merged = as_dict(truth.expected_quality(tiny, *TINY_PERIOD, merge_duplicates=True))
-    assert merged["wi"] == (3, 2, 2, 0, 0) and merged["jt"] == (3, 2, 2, 0, 0)
+    assert merged["wi"] == (3, 2, 2, 0, 0, 0) and merged["jt"] == (3, 2, 2, 0, 0, 0)
     assert truth.expected_rejected_lines(tiny) == {
         "ggz": set(),
         "jt": set(),

@@ -286,7 +286,10 @@ def scanner(chain) -> LeakScanner:
     pseudonyms: set[str] = set()
     inputs = [*chain.register.values(), *(p for d in chain.deliveries.values() for p in d.glob("*.parquet"))]
     for path in inputs:
-        table = pq.read_table(path, columns=["adres_pseudoniem", "pand_pseudoniem"])
+        # Deliveries also hold the pseudonyms of alternative readings (docs/contract.md §3 step 8).
+        names = pq.read_schema(path).names
+        wanted = [c for c in ("adres_pseudoniem", "pand_pseudoniem", "adres_pseudoniem_alt") if c in names]
+        table = pq.read_table(path, columns=wanted)
         for column in table.column_names:
             pseudonyms.update(v for v in table.column(column).to_pylist() if v)
     secrets = [load_key(path).secret for path in chain.keys.values()]
@@ -324,7 +327,8 @@ def test_canaries_reached_the_chain_and_were_rejected_or_ignored(chain):
         meta = pq.read_schema(path).metadata
         assert int(meta[b"rows_rejected"]) >= 3
         assert set(pq.read_schema(path).names) == {
-            "adres_pseudoniem", "pand_pseudoniem", "voorziening", "domein", "begindatum", "einddatum"}
+            "adres_pseudoniem", "pand_pseudoniem", "voorziening", "domein", "begindatum", "einddatum",
+            "adres_pseudoniem_alt"}
 
 
 # ---------------------------------------------------------------- nothing leaks
@@ -379,10 +383,16 @@ def _households_in_pseudonym_order(chain, steps: str) -> pd.DataFrame:
     ongoing = records["einddatum"].isna() | (records["einddatum"] >= start)
     records = records[(records["begindatum"] <= end) & ongoing]
     unique_pand = register.groupby("pand_pseudoniem").filter(lambda g: len(g) == 1)
-    by_pand = records.merge(unique_pand[["pand_pseudoniem", "adres_pseudoniem"]], on="pand_pseudoniem",
-                            suffixes=("", "_pand"))
     linked = records.merge(register[["adres_pseudoniem"]], on="adres_pseudoniem")
-    by_pand = by_pand[~by_pand["adres_pseudoniem"].isin(register["adres_pseudoniem"])]
+    rest = records[~records["adres_pseudoniem"].isin(register["adres_pseudoniem"])]
+    # docs/contract.md §7 (v2): then the alternative reading (register pseudonyms are unique), then the pand
+    by_alternative = rest["adres_pseudoniem_alt"].isin(register["adres_pseudoniem"])
+    alternative = rest[by_alternative]
+    alternative = alternative.assign(adres_pseudoniem=alternative["adres_pseudoniem_alt"].to_numpy())
+    linked = pd.concat([linked, alternative])
+    rest = rest[~by_alternative]
+    by_pand = rest.merge(unique_pand[["pand_pseudoniem", "adres_pseudoniem"]], on="pand_pseudoniem",
+                         suffixes=("", "_pand"))
     linked = pd.concat([linked, by_pand.assign(adres_pseudoniem=by_pand["adres_pseudoniem_pand"])])
     households = linked.groupby("adres_pseudoniem").agg(
         domeinen=("domein", lambda s: frozenset(s)),
@@ -493,7 +503,7 @@ def test_a_delivery_from_another_gemeente_is_flagged_loudly(chain, scanner):
         {r.person.clientnummer.encode() for r in elsewhere.records} | scanner.client_numbers,
         {r.parts[0] for r in elsewhere.records} | scanner.postcodes,
         set(table.column("adres_pseudoniem").to_pylist()) | set(table.column("pand_pseudoniem").to_pylist())
-        | scanner.pseudonyms,
+        | set(table.column("adres_pseudoniem_alt").drop_null().to_pylist()) | scanner.pseudonyms,
         scanner.secrets,
     )
     assert strange.scan((result.stdout + result.stderr).encode()) == []

@@ -66,3 +66,12 @@ def test_a_partner_without_records_in_the_period_is_flagged():
     assert signals == [{"partner": "leeg", "koppelpercentage": None,
                         "signaal": signals[0]["signaal"]}]
     assert "geen enkel record in de periode" in signals[0]["signaal"]
+
+
+def test_records_linked_by_the_alternative_reading_count_as_linked():
+    """docs/contract.md §7 (v2): `gekoppeld_alternatief` is linked, like adres and pand."""
+    table = quality([("a", 100, 40, 5), ("b", 100, 90, 0), ("c", 100, 92, 0)]).assign(
+        gekoppeld_alternatief=[50, 0, 0], niet_gekoppeld=[5, 10, 8])
+    rates = link_rates(table).set_index("partner")
+    assert rates.loc["a", "gekoppeld"] == 95
+    assert low_link_signals(table) == []

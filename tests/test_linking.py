@@ -13,10 +13,12 @@ import pytest
 from linkage.linking import LinkageError, describe_delivery, link_deliveries
 from schemas.formats import (
     DELIVERY_FORMAT,
+    DELIVERY_FORMAT_VERSION,
     DELIVERY_SCHEMA,
-    FORMAT_VERSION,
     REGISTER_FORMAT,
+    REGISTER_FORMAT_VERSION,
     REGISTER_SCHEMA,
+    PseudonymisedFileError,
     with_metadata,
 )
 from schemas.indicators import INDICATORS
@@ -38,27 +40,34 @@ def write_register(path: Path, rows: list[tuple[str, str, str, int]], key_id: st
         schema=REGISTER_SCHEMA,
     )
     pq.write_table(
-        with_metadata(table, {"format": REGISTER_FORMAT, "format_version": FORMAT_VERSION, "key_id": key_id}),
+        with_metadata(table, {"format": REGISTER_FORMAT, "format_version": REGISTER_FORMAT_VERSION,
+                              "key_id": key_id}),
         path,
     )
     return path
 
 
-def write_delivery(path: Path, partner: str, rows: list[tuple], key_id: str = KEY_ID) -> Path:
-    table = pa.table(
-        {
-            "adres_pseudoniem": [r[0] for r in rows],
-            "pand_pseudoniem": [r[1] for r in rows],
-            "voorziening": [r[2] for r in rows],
-            "domein": [r[3] for r in rows],
-            "begindatum": [r[4] for r in rows],
-            "einddatum": [r[5] for r in rows],
-        },
-        schema=DELIVERY_SCHEMA,
-    )
+def write_delivery(path: Path, partner: str, rows: list[tuple], key_id: str = KEY_ID,
+                   version: str = "") -> Path:
+    """Rows (adres, pand, voorziening, domein, begin, einde[, adres_alt]); `version` "1" writes the
+    format of docs/contract.md v1, without `adres_pseudoniem_alt`."""
+    columns = {
+        "adres_pseudoniem": [r[0] for r in rows],
+        "pand_pseudoniem": [r[1] for r in rows],
+        "voorziening": [r[2] for r in rows],
+        "domein": [r[3] for r in rows],
+        "begindatum": [r[4] for r in rows],
+        "einddatum": [r[5] for r in rows],
+        "adres_pseudoniem_alt": [r[6] if len(r) > 6 else None for r in rows],
+    }
+    schema = DELIVERY_SCHEMA
+    if version == "1":
+        del columns["adres_pseudoniem_alt"]
+        schema = pa.schema([f for f in DELIVERY_SCHEMA if f.name != "adres_pseudoniem_alt"])
+    table = pa.table(columns, schema=schema)
     meta = {
         "format": DELIVERY_FORMAT,
-        "format_version": FORMAT_VERSION,
+        "format_version": version or DELIVERY_FORMAT_VERSION,
         "partner": partner,
         "key_id": key_id,
         "rows_read": len(rows),
@@ -111,12 +120,84 @@ def test_link_by_address_then_unique_pand(tmp_path, register):
     result = link_deliveries(deliveries, register, parse_period("2026H1"), ("gemeente", "wijk", "buurt"))
     quality = result.quality.iloc[0]
     assert (quality["records"], quality["records_in_periode"]) == (5, 4)
-    assert (quality["gekoppeld_adres"], quality["gekoppeld_pand"], quality["niet_gekoppeld"]) == (1, 1, 2)
+    assert (quality["gekoppeld_adres"], quality["gekoppeld_alternatief"], quality["gekoppeld_pand"],
+            quality["niet_gekoppeld"]) == (1, 0, 1, 2)
     counts = result.counts
     assert value(counts, "GM9999", "huishoudens") == 6
     assert value(counts, "GM9999", "met_voorziening") == 2
     assert value(counts, BU2, "met_voorziening") == 1
     assert value(counts, "WK999902", "alleen:jeugd") == 1
+
+
+@pytest.fixture
+def register_with_h(tmp_path):
+    """A pand with `107` and `107-H` (toevoeging H, as the BAG writes it), and one where the alternative
+    reading is ambiguous: two register addresses share the pseudonym `b1`."""
+    return write_register(
+        tmp_path / "reg_h.parquet",
+        [
+            ("a107", "p107", BU1, 1),
+            ("a107_h", "p107", BU1, 1),  # what `107-H` means: toevoeging H
+            ("a121", "p121", BU2, 1),  # pand p121 has one address
+            ("b1", "p9", BU1, 1),
+            ("b1", "p9", BU2, 1),
+        ],
+    )
+
+
+def test_alternative_reading_links_after_the_address_and_before_the_pand(tmp_path, register_with_h):
+    """docs/contract.md §7 (v2): adres, then the alternative pseudonym if exactly one register address has
+    it, then a unique pand, otherwise unlinked."""
+    rows = [
+        ("a107", "p107", "45", "jeugd", JAN, None, "a107_h"),  # the address itself links first
+        ("x107h", "p107", "45", "jeugd", JAN, None, "a107_h"),  # `107-H` typed: via the alternative
+        ("x107h", "p107", "45", "jeugd", JAN, None),  # no alternative reading: pand p107 is ambiguous
+        ("x121h", "p121", "45", "jeugd", JAN, None, "zz"),  # alternative not in the register: unique pand
+        ("x9", "p9", "45", "jeugd", JAN, None, "b1"),  # alternative held by two addresses: not used
+        ("x9", "p9", "45", "jeugd", date(2027, 1, 1), None, "a107_h"),  # outside the period
+    ]
+    delivery = describe_delivery(write_delivery(tmp_path / "d.parquet", "jeugd_a", rows))
+    assert delivery.alternative
+    result = link_deliveries([delivery], register_with_h, parse_period("2026"), ("gemeente", "buurt"))
+    quality = result.quality.iloc[0]
+    assert list(result.quality.columns) == [
+        "partner", "key_id", "records", "records_in_periode", "gekoppeld_adres", "gekoppeld_alternatief",
+        "gekoppeld_pand", "niet_gekoppeld",
+    ]
+    assert (quality["records_in_periode"], quality["gekoppeld_adres"], quality["gekoppeld_alternatief"],
+            quality["gekoppeld_pand"], quality["niet_gekoppeld"]) == (5, 1, 1, 1, 2)
+    assert value(result.counts, BU1, "met_voorziening") == 2  # a107 and a107_h
+    assert value(result.counts, BU2, "met_voorziening") == 1  # a121
+
+
+def test_version_1_delivery_is_read_without_alternative(tmp_path, register_with_h):
+    path = write_delivery(
+        tmp_path / "v1.parquet", "wmo_b",
+        [("a107", "p107", "01", "wmo", JAN, None), ("x107h", "p107", "01", "wmo", JAN, None)], version="1",
+    )
+    delivery = describe_delivery(path)
+    assert not delivery.alternative
+    result = link_deliveries([delivery], register_with_h, parse_period("2026"), ("gemeente",))
+    quality = result.quality.iloc[0]
+    assert (quality["gekoppeld_adres"], quality["gekoppeld_alternatief"], quality["niet_gekoppeld"]) == (
+        1, 0, 1)
+
+
+def test_version_2_delivery_without_the_alternative_column_is_refused(tmp_path):
+    path = write_delivery(tmp_path / "v2.parquet", "wmo_b", [("a1", "p1", "01", "wmo", JAN, None)],
+                          version="1")
+    meta = pq.read_schema(path).metadata
+    table = pq.read_table(path).replace_schema_metadata({**meta, b"format_version": b"2"})
+    pq.write_table(table, path)
+    with pytest.raises(PseudonymisedFileError, match="adres_pseudoniem_alt"):
+        describe_delivery(path)
+
+
+def test_unknown_delivery_version_is_refused(tmp_path):
+    path = write_delivery(tmp_path / "v3.parquet", "wmo_b", [("a1", "p1", "01", "wmo", JAN, None)],
+                          version="3")
+    with pytest.raises(PseudonymisedFileError, match="formaatversie '3'"):
+        describe_delivery(path)
 
 
 def test_household_indicators_over_partners_and_domains(tmp_path, register):

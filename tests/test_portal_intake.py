@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from test_portal_support import extract
@@ -80,6 +82,7 @@ def test_csv_in_memory_equals_factlab_pseudonymise(tmp_path, test_key, codes):
         expected.rows_written,
     )
     assert result.table.to_pylist() == pq.read_table(expected_out).to_pylist()
+    assert result.table.column("adres_pseudoniem_alt").null_count == result.table.num_rows - 1  # only `12a`
     assert dict(result.errors_by_rule) == dict(expected.errors_by_rule)
     assert result.ignored_columns == ["naam"] and result.encoding == "cp1252"
     parquet = tmp_path / "portal.parquet"
@@ -260,6 +263,12 @@ def test_browser_file_is_checked_with_the_same_rules(test_key, codes, vector_row
     kept = {r["adres_pseudoniem"] for r in result.table.to_pylist()}
     assert kept == {v["adres_pseudoniem"] for v in valid[3:]}
     assert {r["voorziening"] for r in result.table.to_pylist()} == {"01"}
+    # The in-browser pseudonymiser makes no alternative reading (docs/contract.md §3 step 8): null column.
+    assert result.table.column("adres_pseudoniem_alt").null_count == result.table.num_rows > 0
+    stored = pq.read_table(io.BytesIO(delivery_parquet(result, "zorg-a", test_key)))
+    assert stored.schema.field("adres_pseudoniem_alt").type == pa.string()
+    assert stored.column("adres_pseudoniem_alt").null_count == stored.num_rows
+    assert stored.schema.metadata[b"format_version"] == b"2"
 
 
 def test_browser_file_of_another_key_or_malformed_is_refused(test_key, codes, vector_rows):

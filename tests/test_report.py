@@ -139,7 +139,7 @@ def test_data_quality_shows_records_and_rejected_rows_per_partner(report: tuple[
         assert levering["partner"] in section
         assert format_count(levering["rijen_gelezen"]) in section
     assert "geen huishoudens" in section
-    assert "96,6%" in section  # Jeugdhulp Regio: (1390 + 61) linked of 1502 records in the period
+    assert "96,6%" in section  # Jeugdhulp Regio: (1380 + 10 + 61) linked of 1502 records in the period
 
 
 def test_method_section_carries_the_manifest_rules_and_key_id(report: tuple[Path, str]) -> None:
@@ -292,3 +292,17 @@ def test_report_opens_offline_in_chromium_and_sorts(report: tuple[Path, str]) ->
         assert numbers == sorted(numbers) and ascending[-1] == "."
         assert descending[0] != "." and descending[-1] == "."
         assert column.get_attribute("aria-sort") == "descending"
+
+
+def test_kwaliteit_counts_the_alternative_reading_and_reads_contract_v1(tmp_path: Path) -> None:
+    """docs/contract.md §7: `gekoppeld_alternatief` (v2) counts as linked; a v1 file without it has none."""
+    from reports.figures import data_quality, read_kwaliteit
+
+    v2 = tmp_path / "v2.csv"
+    v2.write_text("partner,key_id,records,records_in_periode,gekoppeld_adres,gekoppeld_alternatief,"
+                  "gekoppeld_pand,niet_gekoppeld\na,0123456789abcdef,12,10,5,3,1,1\n", encoding="utf-8")
+    v1 = tmp_path / "v1.csv"
+    v1.write_text("partner,key_id,records,records_in_periode,gekoppeld_adres,gekoppeld_pand,niet_gekoppeld\n"
+                  "a,0123456789abcdef,12,10,5,1,4\n", encoding="utf-8")
+    assert [q.gekoppeld for q in data_quality(read_kwaliteit(v2), {})] == [9]
+    assert [q.gekoppeld for q in data_quality(read_kwaliteit(v1), {})] == [6]

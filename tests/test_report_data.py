@@ -110,9 +110,9 @@ def write_synthetic_out(out_dir: Path, *, period: str = "2026H1", shift: int = 0
         writer.writerows(rows)
 
     partners = [
-        ("Jeugdhulp Regio", 1840, 1502, 1390, 61, 51),
-        ("Wmo-loket", 2260, 1975, 1902, 30, 43),
-        ("Werk en Inkomen", 1310, 1201, 1150, 22, 29),
+        ("Jeugdhulp Regio", 1840, 1502, 1380, 10, 61, 51),
+        ("Wmo-loket", 2260, 1975, 1898, 4, 30, 43),
+        ("Werk en Inkomen", 1310, 1201, 1150, 0, 22, 29),
     ]
     with (out_dir / "kwaliteit.csv").open("w", encoding="utf-8", newline="") as f:
         writer = csv.writer(f)
@@ -123,12 +123,13 @@ def write_synthetic_out(out_dir: Path, *, period: str = "2026H1", shift: int = 0
                 "records",
                 "records_in_periode",
                 "gekoppeld_adres",
+                "gekoppeld_alternatief",
                 "gekoppeld_pand",
                 "niet_gekoppeld",
             ]
         )
-        for partner, records, in_period, adres, pand, unlinked in partners:
-            writer.writerow([partner, "0123456789abcdef", records, in_period, adres, pand, unlinked])
+        for partner, *counts in partners:
+            writer.writerow([partner, "0123456789abcdef", *counts])
 
     year, half = period[:4], period[-1]
     manifest = {

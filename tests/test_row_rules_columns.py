@@ -151,6 +151,8 @@ def _staging_row_by_row(valid: pd.DataFrame, key) -> pa.Table:
             "begindatum": pa.array(valid["begindatum"].tolist(), pa.date32()),
             "einddatum": pa.array([None if pd.isna(d) else d for d in valid["einddatum"].tolist()],
                                   pa.date32()),
+            "adres_pseudoniem_alt": pa.array([None if pd.isna(c) else address_pseudonyms(key, [c])[0]
+                                              for c in valid["canoniek_alt"].tolist()], pa.string()),
             "bron": pa.array(bron.tolist(), pa.int32()),
             "regel": valid["regel"].tolist(),
         },

@@ -226,6 +226,10 @@ def test_period_boundaries_are_exercised(sample_truth):
 
 def test_truth_links_follow_contract_paragraph_7(sample):
     """Each valid record's expected link is what §7 says for its canonical address."""
+    # §7 (v2) also links on the alternative reading `postcode|nr||L` of a typed `nrL` (§3 step 8). The
+    # generator's register has no one-letter toevoeging, so that reading never reaches a register address
+    # and the links below (address, then pand) are the whole rule for the sample.
+    assert not [a for a in sample.register if len(a.toevoeging) == 1 and a.toevoeging.isalpha()]
     by_canonical = {"|".join(map(str, a.parts)): a.adres_id for a in sample.register}
     per_pand: dict[str, list[int]] = {}
     for a in sample.register:

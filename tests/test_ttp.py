@@ -109,6 +109,7 @@ def test_two_step_figures_are_identical_to_one_step(chain):
 
 
 def test_rekeyed_files_are_stamped_and_hold_no_step_one_pseudonym(chain):
+    seen = {"adres_pseudoniem_alt": 0}
     for one_path in [chain.register_one, *sorted((chain.one / "leveringen").glob("*.parquet"))]:
         two_path = chain.two / one_path.relative_to(chain.one)
         before, after = read_metadata(one_path), read_metadata(two_path)
@@ -120,19 +121,66 @@ def test_rekeyed_files_are_stamped_and_hold_no_step_one_pseudonym(chain):
             assert after.get(field) == before.get(field)
         old, new = pq.read_table(one_path), pq.read_table(two_path)
         assert old.schema.names == new.schema.names and old.num_rows == new.num_rows
-        for column in ("adres_pseudoniem", "pand_pseudoniem"):
-            values = new.column(column).to_pylist()
+        rekeyed = {"adres_pseudoniem": TTP_ADDRESS_PREFIX, "pand_pseudoniem": TTP_BUILDING_PREFIX,
+                   "adres_pseudoniem_alt": TTP_ADDRESS_PREFIX}
+        for column, prefix in rekeyed.items():
+            if column == "adres_pseudoniem_alt" and column not in old.schema.names:
+                continue  # the register has no alternative readings
+            values = [v for v in new.column(column).to_pylist() if v is not None]
+            before = [v for v in old.column(column).to_pylist() if v is not None]
+            seen[column] = seen.get(column, 0) + len(values)
             assert all(pd.Series(values).str.match(HEX64))
-            assert not set(values) & set(old.column(column).to_pylist())
-            expected = ttp_pseudonyms(chain.k2, TTP_ADDRESS_PREFIX if column == "adres_pseudoniem"
-                                      else TTP_BUILDING_PREFIX, old.column(column).to_pylist())
-            assert sorted(values) == sorted(expected)
+            assert not set(values) & set(before)
+            assert sorted(values) == sorted(ttp_pseudonyms(chain.k2, prefix, before))
+            assert new.column(column).null_count == old.column(column).null_count
         addresses = new.column("adres_pseudoniem").to_pylist()
         assert addresses == sorted(addresses), "rows are re-sorted on the new pseudonym"
         for column in new.schema.names:
-            if column not in ("adres_pseudoniem", "pand_pseudoniem"):
+            if column not in rekeyed:
                 assert sorted(map(str, new.column(column).to_pylist())) == sorted(
                     map(str, old.column(column).to_pylist()))
+    assert seen["adres_pseudoniem_alt"] > 0, "the sample types letters into the huisnummer column"
+
+
+def test_alternative_reading_links_alike_in_one_and_two_steps(tmp_path, test_key):
+    """A typed `107-H` reaches the register's `107` toevoeging `H` via `adres_pseudoniem_alt`, also after
+    the TTP rekeyed both files (docs/contract.md §3 step 8, §7), and rows without one keep a null."""
+    register_csv = tmp_path / "adressen.csv"
+    register_csv.write_text("postcode;huisnummer;huisletter;huisnummertoevoeging;buurtcode\n"
+                            "1011AB;107;;;BU03630001\n1011AB;107;;H;BU03630001\n"
+                            "1011AB;109;;;BU03630001\n", encoding="utf-8")
+    delivery_csv = tmp_path / "levering.csv"
+    delivery_csv.write_text("postcode;huisnummer;voorziening;begindatum\n1011 ab;107-H;01;01-01-2026\n"
+                            "1011AB;109;01;01-01-2026\n", encoding="utf-8")
+    k2 = new_key()
+    register_one, register_two = tmp_path / "reg1.parquet", tmp_path / "reg2.parquet"
+    delivery_one, delivery_two = tmp_path / "lev1.parquet", tmp_path / "lev2.parquet"
+    pseudonymise_register(register_csv, test_key, register_one)
+    pseudonymise_delivery(delivery_csv, test_key, "wmo_b", delivery_one, load_code_list())
+    rekey_file(register_one, k2, register_two)
+    rekey_file(delivery_one, k2, delivery_two)
+    for delivery, register in ((delivery_one, register_one), (delivery_two, register_two)):
+        alternatives = pq.read_table(delivery).column("adres_pseudoniem_alt")
+        assert alternatives.null_count == 1 and len(alternatives) == 2
+        result = link_deliveries([describe_delivery(delivery)], register, parse_period("2026"), ("gemeente",))
+        quality = result.quality.iloc[0]
+        assert (quality["gekoppeld_adres"], quality["gekoppeld_alternatief"], quality["niet_gekoppeld"]) == (
+            1, 1, 0), delivery.name
+    step_one = pq.read_table(delivery_one).column("adres_pseudoniem_alt").drop_null().to_pylist()
+    expected = hmac.new(test_key.secret, b"adres:v1:1011AB|107||H", hashlib.sha256).hexdigest()
+    assert step_one == [expected]
+    step_two = pq.read_table(delivery_two).column("adres_pseudoniem_alt").drop_null().to_pylist()
+    assert step_two == ttp_pseudonyms(k2, TTP_ADDRESS_PREFIX, step_one)
+    # A delivery of format version 1 (no such column) is rekeyed as it is, and links without it.
+    v1_one, v1_two = tmp_path / "v1_1.parquet", tmp_path / "v1_2.parquet"
+    table = pq.read_table(delivery_one)
+    meta = {**table.schema.metadata, b"format_version": b"1"}
+    pq.write_table(table.drop_columns(["adres_pseudoniem_alt"]).replace_schema_metadata(meta), v1_one)
+    rekey_file(v1_one, k2, v1_two)
+    assert "adres_pseudoniem_alt" not in pq.read_schema(v1_two).names
+    linked = link_deliveries([describe_delivery(v1_two)], register_two, parse_period("2026"), ("gemeente",))
+    quality = linked.quality.iloc[0]
+    assert (quality["gekoppeld_alternatief"], quality["niet_gekoppeld"]) == (0, 1)
 
 
 def test_rekey_refuses_twice_the_same_key_and_foreign_files(chain, tmp_path):

@@ -41,7 +41,64 @@ INDICATORS: tuple[str, ...] = (
 )
 """The indicators of docs/contract.md §7, spelled out here on purpose rather than imported."""
 
-QUALITY_COLUMNS = ("records", "records_in_periode", "gekoppeld_adres", "gekoppeld_pand", "niet_gekoppeld")
+QUALITY_COLUMNS = ("records", "records_in_periode", "gekoppeld_adres", "gekoppeld_alternatief",
+                   "gekoppeld_pand", "niet_gekoppeld")
+"""kwaliteit.csv after partner and key_id (docs/contract.md §7; v2 added `gekoppeld_alternatief`)."""
+LINK_KINDS = {"adres": "gekoppeld_adres", "alternatief": "gekoppeld_alternatief", "pand": "gekoppeld_pand",
+              "geen": "niet_gekoppeld"}
+"""The generator's `koppeling` of a record and the kwaliteit.csv column that counts it."""
+
+
+# docs/contract.md §3 step 2, copied from the contract text.
+HOUSE_NUMBER_SPLIT = re.compile(
+    r"^(?P<nr>[0-9]{1,5})[\s\-/.]*(?P<letter>[A-Z](?![A-Z]))?[\s\-/.]*(?P<toev>[0-9A-Z]{1,4})?$"
+)
+
+
+def contract_reading(postcode: str, huisnummer: str, huisletter: str = "",
+                     toevoeging: str = "") -> tuple[str, str, str | None] | None:
+    """(canonical, pand, alternative) by the words of docs/contract.md §3 steps 1-5 and 8; None if invalid.
+
+    `alternative` is the reading of step 8 (the letter of a free-form house number with no toevoeging after
+    it, read as toevoeging), None when there is none. Meant for ASCII input, where `upper()` is the
+    contract's upper case.
+    """
+    postcode = re.sub(r"\s+", "", postcode).upper()
+    if not re.fullmatch(r"[1-9][0-9]{3}[A-Z]{2}", postcode) or postcode[4:] in ("SA", "SD", "SS"):
+        return None
+    number, letter = huisnummer.strip().upper(), huisletter.strip().upper()
+    toev = re.sub(r"[^0-9A-Z]", "", toevoeging.upper())
+    alternative = False
+    if not letter and not toev and not re.fullmatch(r"[0-9]+", number):
+        match = HOUSE_NUMBER_SPLIT.match(number)
+        if match is None:
+            return None
+        number, letter, toev = match["nr"], match["letter"] or "", match["toev"] or ""
+        alternative = bool(letter) and not toev
+    if not re.fullmatch(r"[0-9]+", number) or not 1 <= int(number) <= 99999:
+        return None
+    if not re.fullmatch(r"[A-Z]?", letter) or len(toev) > 4:
+        return None
+    pand = f"{postcode}|{int(number)}"
+    return f"{pand}|{letter}|{toev}", pand, f"{pand}||{letter}" if alternative else None
+
+
+def expected_link(canonical: str, alternative: str | None,
+                  register: dict[str, int]) -> tuple[str, int | None]:
+    """docs/contract.md §7 (v2) for one record, written out in plain Python: (koppeling, adres_id).
+
+    `register` maps the canonical string of every register address to its adres_id. The address links
+    first; then the alternative reading of §3 step 8 (`1011AB|107||H` for a typed `107-H`) if exactly
+    one register address has it; then the pand (`postcode|huisnummer`) if exactly one register address
+    is in it; otherwise nothing.
+    """
+    if canonical in register:
+        return "adres", register[canonical]
+    if alternative is not None and alternative in register:  # canonical strings are unique in a register
+        return "alternatief", register[alternative]
+    pand = canonical.rsplit("|", 2)[0]
+    in_pand = [adres_id for address, adres_id in register.items() if address.rsplit("|", 2)[0] == pand]
+    return ("pand", in_pand[0]) if len(in_pand) == 1 else ("geen", None)
 
 
 @dataclass(frozen=True)
@@ -217,7 +274,8 @@ def _drop_duplicates(records: pd.DataFrame) -> pd.DataFrame:
 
 
 def expected_quality(truth: Truth, start: date, end: date, merge_duplicates: bool = False) -> pd.DataFrame:
-    """Per partner: valid records, records in the period and how those link (adres, pand, not at all).
+    """Per partner: valid records, records in the period and how those link (adres, alternatief, pand,
+    not at all: the generator's `koppeling`, see `expected_link` for the rule).
 
     With `merge_duplicates`, identical lines (same address, voorziening and dates) count once.
     """
@@ -233,9 +291,7 @@ def expected_quality(truth: Truth, start: date, end: date, merge_duplicates: boo
                 "partner": partner,
                 "records": int((valid["partner"] == partner).sum()),
                 "records_in_periode": len(own),
-                "gekoppeld_adres": int((own["koppeling"] == "adres").sum()),
-                "gekoppeld_pand": int((own["koppeling"] == "pand").sum()),
-                "niet_gekoppeld": int((own["koppeling"] == "geen").sum()),
+                **{column: int((own["koppeling"] == kind).sum()) for kind, column in LINK_KINDS.items()},
             }
         )
     return pd.DataFrame(rows, columns=["partner", *QUALITY_COLUMNS])

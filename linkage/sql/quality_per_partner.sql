@@ -1,4 +1,5 @@
--- kwaliteit.csv: per partner, its records, those in the period and how they linked.
+-- kwaliteit.csv: per partner, its records, those in the period and how they linked (docs/contract.md §7:
+-- adres, alternatief, pand or not at all).
 WITH delivered AS (
     SELECT partner, key_id, sum(records)::BIGINT AS records
     FROM deliveries
@@ -10,6 +11,7 @@ in_period AS (
         d.key_id,
         count(*) AS records_in_periode,
         count(*) FILTER (WHERE l.koppeling = 'adres') AS gekoppeld_adres,
+        count(*) FILTER (WHERE l.koppeling = 'alternatief') AS gekoppeld_alternatief,
         count(*) FILTER (WHERE l.koppeling = 'pand') AS gekoppeld_pand,
         count(*) FILTER (WHERE l.koppeling IS NULL) AS niet_gekoppeld
     FROM linked AS l
@@ -22,6 +24,7 @@ SELECT
     d.records,
     coalesce(p.records_in_periode, 0) AS records_in_periode,
     coalesce(p.gekoppeld_adres, 0) AS gekoppeld_adres,
+    coalesce(p.gekoppeld_alternatief, 0) AS gekoppeld_alternatief,
     coalesce(p.gekoppeld_pand, 0) AS gekoppeld_pand,
     coalesce(p.niet_gekoppeld, 0) AS niet_gekoppeld
 FROM delivered AS d

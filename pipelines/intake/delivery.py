@@ -25,14 +25,24 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from linkage.keys import Key, new_key
-from linkage.pseudonyms import address_pseudonym_column, building_pseudonym_column
+from linkage.pseudonyms import (
+    address_pseudonym_column,
+    building_pseudonym_column,
+    optional_address_pseudonym_column,
+)
 from linkage.sql_units import execute
 from schemas.atomic import private_workdir
 from schemas.canonical import CANONICAL_VERSION
 from schemas.clock import now_iso
 from schemas.codelist import CodeList
 from schemas.expectation_suites import suite_for
-from schemas.formats import DELIVERY_FORMAT, DELIVERY_SCHEMA, FORMAT_VERSION, with_metadata
+from schemas.formats import (
+    ALTERNATIVE_COLUMN,
+    DELIVERY_FORMAT,
+    DELIVERY_FORMAT_VERSION,
+    DELIVERY_SCHEMA,
+    with_metadata,
+)
 from schemas.messages import RowError, nothing_accepted
 from schemas.outpaths import atomic_files
 from schemas.readers.csv_reader import FileFault
@@ -194,7 +204,7 @@ def delivery_metadata(result: DeliveryResult, partner: str, key: Key) -> dict[st
     """The file metadata of a pseudonymised delivery (docs/contract.md §6)."""
     return {
         "format": DELIVERY_FORMAT,
-        "format_version": FORMAT_VERSION,
+        "format_version": DELIVERY_FORMAT_VERSION,
         "partner": partner,
         "key_id": key.key_id,
         "canonical_version": CANONICAL_VERSION,
@@ -251,14 +261,18 @@ def staging_table(
 ) -> pa.Table:
     """The staging table of a chunk's valid rows: columns go to Arrow whole, no Python object per row.
 
-    The pseudonyms are computed from `canoniek` and `pand` with `key`, or given (adres, pand) when the
-    partner's browser already made them.
+    The pseudonyms are computed from `canoniek`, `pand` and `canoniek_alt` (docs/contract.md §3 step 8)
+    with `key`, or given (adres, pand) when the partner's browser already made them; the browser makes no
+    alternative reading, so such rows have none (null).
     """
     bron = valid["bron"].to_numpy() if "bron" in valid else np.zeros(len(valid), dtype=np.int32)
     if pseudonyms is None:
         pseudonyms = (
             address_pseudonym_column(key, valid["canoniek"]), building_pseudonym_column(key, valid["pand"])
         )
+        alternative = optional_address_pseudonym_column(key, valid["canoniek_alt"])
+    else:
+        alternative = pa.nulls(len(valid), pa.string())
     return pa.table(
         {
             "adres_pseudoniem": pseudonyms[0],
@@ -268,6 +282,7 @@ def staging_table(
             # `datetime.date` objects, NaT where einddatum is open: Arrow converts them in one call.
             "begindatum": pa.array(valid["begindatum"], pa.date32(), from_pandas=True),
             "einddatum": pa.array(valid["einddatum"], pa.date32(), from_pandas=True),
+            ALTERNATIVE_COLUMN: alternative,
             "bron": pa.array(bron, pa.int32()),
             "regel": pa.array(valid["regel"].to_numpy(), pa.int64()),
         },

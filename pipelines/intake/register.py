@@ -26,7 +26,7 @@ from schemas.areas import BUURT_PATTERN
 from schemas.atomic import private_workdir
 from schemas.canonical import CANONICAL_VERSION, canonicalise_arrow
 from schemas.clock import now_iso
-from schemas.formats import FORMAT_VERSION, REGISTER_FORMAT, REGISTER_SCHEMA, with_metadata
+from schemas.formats import REGISTER_FORMAT, REGISTER_FORMAT_VERSION, REGISTER_SCHEMA, with_metadata
 from schemas.messages import RowError, nothing_accepted
 from schemas.outpaths import atomic_files
 from schemas.readers.csv_reader import FileFault, iter_tables, read_layout
@@ -267,7 +267,7 @@ def pseudonymise_register(source: Path, key: Key, out: Path, rejects: Path | Non
         result.households = int(pc.sum(table["huishoudens"]).as_py() or 0)
         metadata = {
             "format": REGISTER_FORMAT,
-            "format_version": FORMAT_VERSION,
+            "format_version": REGISTER_FORMAT_VERSION,
             "key_id": key.key_id,
             "canonical_version": CANONICAL_VERSION,
             "rows_read": result.rows_read,
