@@ -46,6 +46,7 @@ from reports.formatting import (
     format_signed_rate,
     period_label,
 )
+from reports.referenties import report_reference
 from reports.summary import DEFAULT_ROUNDING, plain_reading
 from schemas.indicators import (
     DOMAIN_INDICATORS,
@@ -75,17 +76,6 @@ TEMPLATE_INDICATORS = {
 }
 """The indicator names the template refers to, taken from schemas.indicators rather than spelled out."""
 CHANGE_WIJK_INDICATORS = (WITH_SERVICE, MULTI_DOMAIN)
-
-NATIONAL_REFERENCE = {
-    "naam": "Nederland (referentie)",
-    "tekst": "97 per 1.000 huishoudens (9,7%) gebruikten twee of meer voorzieningen, 2e halfjaar 2023",
-    "bron": "CBS, Gemeentelijke Monitor Sociaal Domein, tabel ‘Gebruik voorzieningen sociaal domein; "
-    "aantal voorzieningen, wijken’, 2e halfjaar 2023.",
-    "voorbehoud": "Niet helemaal vergelijkbaar: CBS koppelt op BSN binnen Jeugdwet, Wmo en Participatiewet "
-    "en telt ook twee voorzieningen binnen één domein mee. Dit rapport koppelt op adres, gebruikt de "
-    "gegevens van de lokale partners en telt als samenloop alleen hulp uit twee of meer domeinen.",
-}
-
 
 @dataclass
 class ReportData:
@@ -286,7 +276,7 @@ def report_context(data: ReportData) -> dict[str, Any]:
         "ind": TEMPLATE_INDICATORS,
         "heeft_kaart": "kaart" in figures,
         "kaart_gevraagd": data.geojson is not None,
-        "referentie": NATIONAL_REFERENCE,
+        "referentie": report_reference(),
         "veranderingen": changes,
         "verandering_indicatoren": {"gemeente": INDICATORS, "wijken": CHANGE_WIJK_INDICATORS},
         "kwaliteit": data_quality(data.kwaliteit, manifest),
