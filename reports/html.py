@@ -47,7 +47,9 @@ from reports.formatting import (
     period_label,
 )
 from reports.referenties import report_reference
+from reports.stapeling import stacking_context
 from reports.summary import DEFAULT_ROUNDING, plain_reading
+from reports.wijkprofiel import TEST_EXPLANATION, wijk_profiles
 from schemas.indicators import (
     DOMAIN_INDICATORS,
     DOMAIN_LABELS,
@@ -322,6 +324,17 @@ def report_title(data: ReportData) -> str:
     return f"Stapelingsrapport {naam}, {_period(data.manifest)['label']}"
 
 
+def chapter_context(data: ReportData) -> dict[str, Any]:
+    """The stacking table (§11, when published) and the wijkprofielen, from their own modules."""
+    gemeente = municipality(data.samenloop)
+    return {
+        "stapeling": stacking_context(data.out_dir, data.samenloop, gemeente.code, figure_div),
+        "wijkprofielen": wijk_profiles(data.samenloop, gemeente),
+        "wijkprofiel_uitleg": TEST_EXPLANATION,
+    }
+
+
 def render_report(data: ReportData) -> str:
     """The complete report as an HTML string."""
-    return _environment().get_template("rapport.html.j2").render(**report_context(data))
+    context = {**report_context(data), **chapter_context(data)}
+    return _environment().get_template("rapport.html.j2").render(**context)
