@@ -235,6 +235,24 @@ def run(
         click.echo(f"rapport: {out / 'rapport.pdf'}")
 
 
+@main.command("vergelijk")
+@click.argument("outs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path),
+              help="Map voor vergelijking.csv, vergelijking.html en vergelijking.pdf.")
+@click.option("--zonder-pdf", "zonder_pdf", is_flag=True, help="Geen vergelijking.pdf maken.")
+def vergelijk(outs: tuple[Path, ...], out: Path, zonder_pdf: bool) -> None:
+    """Zet gemeenten naast elkaar uit hun gepubliceerde uitvoer (docs/contract.md §13)."""
+    from reports.figures import ReportInputError
+    from reports.pdf import PdfError
+    from reports.vergelijking import compare_outputs
+
+    try:
+        written = compare_outputs(list(outs), out, pdf=not zonder_pdf)
+    except (ReportInputError, PdfError) as exc:
+        _fail(str(exc))
+    click.echo("vergelijking geschreven: " + ", ".join(str(p) for p in written))
+
+
 def _check_areas_and_map(areas: Path, geojson: Path | None) -> None:
     """AREAS.csv and the map (--kaart) before Prefect starts: a wrong file stops at once, no traceback."""
     from reports.figures import MapFileError, read_wijk_geojson
