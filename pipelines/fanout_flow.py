@@ -10,6 +10,8 @@ Parameters are paths and settings only, never row values, pseudonyms or key mate
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task
@@ -18,10 +20,14 @@ from prefect.cache_policies import NONE
 from prefect.deployments import run_deployment
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from reports.figures import ReportInputError
+
 DEFAULT_DEPLOYMENT = "stapelingsmonitor/stapelingsmonitor-adhoc"
 REQUIRED = ("gemeente", "deliveries", "register", "areas", "period", "out")
 OPTIONAL = ("niveaus", "regels", "vorige", "geojson", "pdf")
 FANOUT_ARTIFACT = "stapelingsmonitor-fanout"
+COMPARISON_FOLDER = "vergelijking"
+"""Without `vergelijking`, the comparison goes into this folder beside the gemeenten's output folders."""
 MAX_PARALLEL_SUBMISSIONS = 64
 
 
@@ -79,6 +85,22 @@ def gemeente_draaien(assignment: dict[str, Any], deployment: str, timeout_second
     }
 
 
+def comparison_folder(results: list[dict[str, Any]], vergelijking: str | None) -> Path:
+    """Where the comparison goes: `vergelijking`, else `vergelijking/` in the common parent of the outputs."""
+    if vergelijking:
+        return Path(vergelijking)
+    parents = [str(Path(r["uitvoer"]).resolve().parent) for r in results]
+    return Path(os.path.commonpath(parents)) / COMPARISON_FOLDER
+
+
+@task(name="gemeenten vergelijken", cache_policy=NONE, retries=0)
+def gemeenten_vergelijken(outputs: list[str], folder: str, pdf: bool) -> list[str]:
+    """`factlab vergelijk` over the output folders (§13): only their published files are read."""
+    from reports.vergelijking import compare_outputs
+
+    return [str(p) for p in compare_outputs([Path(o) for o in outputs], Path(folder), pdf=pdf)]
+
+
 @flow(
     name="stapelingsmonitor-fanout",
     log_prints=False,
@@ -86,12 +108,16 @@ def gemeente_draaien(assignment: dict[str, Any], deployment: str, timeout_second
     task_runner=ThreadPoolTaskRunner(max_workers=MAX_PARALLEL_SUBMISSIONS),
 )
 def stapelingsmonitor_fanout(
-    gemeenten: list[dict[str, Any]], deployment: str = DEFAULT_DEPLOYMENT, timeout_seconds: float = 3600
+    gemeenten: list[dict[str, Any]],
+    deployment: str = DEFAULT_DEPLOYMENT,
+    timeout_seconds: float = 3600,
+    vergelijking: str | None = None,
 ) -> list[dict[str, Any]]:
     """Run the stapelingsmonitor for every gemeente in parallel; fails, naming them, if any did not complete.
 
     Each entry of `gemeenten`: `gemeente` (a label such as GM0363), `deliveries`, `register`, `areas`,
-    `period`, `out`, and optionally `niveaus`, `regels`, `vorige`, `geojson`, `pdf`.
+    `period`, `out`, and optionally `niveaus`, `regels`, `vorige`, `geojson`, `pdf`. When all completed,
+    the last step compares them (vergelijking.csv/.html/.pdf in `vergelijking`, see comparison_folder).
     """
     check_assignments(gemeenten)
     futures = [gemeente_draaien.submit(a, deployment, timeout_seconds) for a in gemeenten]
@@ -105,4 +131,10 @@ def stapelingsmonitor_fanout(
     get_run_logger().info("%d gemeenten klaar, %d mislukt", len(results) - len(failed), len(failed))
     if failed:
         raise FanoutError(f"de stapelingsmonitor is niet geslaagd voor: {', '.join(failed)}")
+    folder = comparison_folder(results, vergelijking)
+    pdf = all(bool(a.get("pdf", True)) for a in gemeenten)
+    try:
+        gemeenten_vergelijken([r["uitvoer"] for r in results], str(folder), pdf)
+    except ReportInputError as exc:  # e.g. other disclosure rules: the runs stand, the comparison does not
+        get_run_logger().warning("geen vergelijking gemaakt: %s", exc)
     return results

@@ -47,7 +47,10 @@ from reports.formatting import (
     format_signed_rate,
     period_label,
 )
+from reports.referenties import report_reference
+from reports.stapeling import stacking_context
 from reports.summary import plain_reading
+from reports.wijkprofiel import TEST_EXPLANATION, wijk_profiles
 from schemas.indicators import (
     DOMAIN_INDICATORS,
     DOMAIN_LABELS,
@@ -74,17 +77,6 @@ TEMPLATE_INDICATORS = {
 }
 """The indicator names the template refers to, taken from schemas.indicators rather than spelled out."""
 CHANGE_WIJK_INDICATORS = (WITH_SERVICE, MULTI_DOMAIN)
-
-NATIONAL_REFERENCE = {
-    "naam": "Nederland (referentie)",
-    "tekst": "97 per 1.000 huishoudens (9,7%) gebruikten twee of meer voorzieningen, 2e halfjaar 2023",
-    "bron": "CBS, Gemeentelijke Monitor Sociaal Domein, tabel ‘Gebruik voorzieningen sociaal domein; "
-    "aantal voorzieningen, wijken’, 2e halfjaar 2023.",
-    "voorbehoud": "Niet helemaal vergelijkbaar: CBS koppelt op BSN binnen Jeugdwet, Wmo en Participatiewet "
-    "en telt ook twee voorzieningen binnen één domein mee. Dit rapport koppelt op adres, gebruikt de "
-    "gegevens van de lokale partners en telt als samenloop alleen hulp uit twee of meer domeinen.",
-}
-
 
 @dataclass
 class ReportData:
@@ -249,7 +241,7 @@ def report_context(data: ReportData) -> dict[str, Any]:
         "ind": TEMPLATE_INDICATORS,
         "heeft_kaart": "kaart" in figures,
         "kaart_gevraagd": data.geojson is not None,
-        "referentie": NATIONAL_REFERENCE,
+        "referentie": report_reference(),
         "veranderingen": _changes(data, gemeente),
         "verandering_indicatoren": {"gemeente": INDICATORS, "wijken": CHANGE_WIJK_INDICATORS},
         "kwaliteit": data_quality(data.kwaliteit, manifest),
@@ -366,6 +358,17 @@ def report_title(data: ReportData) -> str:
     return f"Stapelingsrapport {naam}, {_period(data.manifest)['label']}"
 
 
+def chapter_context(data: ReportData) -> dict[str, Any]:
+    """The stacking table (§11, when published) and the wijkprofielen, from their own modules."""
+    gemeente = municipality(data.samenloop)
+    return {
+        "stapeling": stacking_context(data.out_dir, data.samenloop, gemeente.code, figure_div),
+        "wijkprofielen": wijk_profiles(data.samenloop, gemeente),
+        "wijkprofiel_uitleg": TEST_EXPLANATION,
+    }
+
+
 def render_report(data: ReportData) -> str:
     """The complete report as an HTML string."""
-    return _environment().get_template("rapport.html.j2").render(**report_context(data))
+    context = {**report_context(data), **chapter_context(data)}
+    return _environment().get_template("rapport.html.j2").render(**context)

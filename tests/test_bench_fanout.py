@@ -122,6 +122,11 @@ def test_three_gemeenten_over_two_workers(tmp_path: Path):
         assert assignment["gemeente"] in codes
         assert all(code[2:6] == assignment["gemeente"][2:] for code in codes), "figures of another gemeente"
         assert (Path(assignment["out"]) / "manifest.json").exists()
+    # The last step compares the gemeenten, beside their output folders (§13).
+    with (tmp_path / "vergelijking" / "vergelijking.csv").open(encoding="utf-8") as handle:
+        compared = {row["gebiedscode"] for row in csv.DictReader(handle)}
+    assert compared == {"GM0001", "GM0002", "GM0003"}
+    assert (tmp_path / "vergelijking" / "vergelijking.html").is_file()
     worker_text = [log.read_text(errors="replace") for log in logs]
     for result in results:
         assert sum(_ran_on(text, result["flow_run_id"]) for text in worker_text) == 1, (

@@ -6,8 +6,10 @@ The output folder is made from a small generated municipality with the plain fun
 
 from __future__ import annotations
 
+import csv
 import html
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -23,7 +25,7 @@ from linkage.linking import describe_delivery, link_deliveries
 from pipelines.inbox import fill_demo_inbox
 from pipelines.outputs import write_households, write_samenloop
 from schemas.areas import read_area_names
-from schemas.indicators import INDICATORS
+from schemas.indicators import EXCLUSIVE_DOMAIN_SETS, INDICATORS, SERVICE_COUNT_INDICATORS
 from schemas.periods import parse_period
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,14 +53,18 @@ def output(tmp_path_factory) -> Path:
     return out
 
 
-@pytest.fixture(scope="module")
-def executed(output: Path) -> nbformat.NotebookNode:
+def _execute(output: Path) -> nbformat.NotebookNode:
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("FACTLAB_UITVOER", str(output))
         NotebookClient(notebook, timeout=300, kernel_name="python3",
                        resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()
     return notebook
+
+
+@pytest.fixture(scope="module")
+def executed(output: Path) -> nbformat.NotebookNode:
+    return _execute(output)
 
 
 def _tables(notebook: nbformat.NotebookNode) -> list[list[list[str]]]:
@@ -103,3 +109,38 @@ def test_notebook_runs_and_shows_only_protected_figures(executed, output: Path):
     assert shown > 20, "the notebook shows figures, not only secret cells"
     everything = nbformat.writes(executed)
     assert not HEX64.search(everything)
+
+
+def _stacking_cell(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    return next(c for c in notebook.cells if c.cell_type == "code" and "STAPELING" in c.source)
+
+
+def _printed(cell: nbformat.NotebookNode) -> str:
+    return "".join(out.get("text", "") for out in cell.outputs if out.get("output_type") == "stream")
+
+
+def test_without_stacking_cells_the_notebook_counts_the_table_itself(executed):
+    assert "eigen kruistabel uit huishoudens.parquet" in _printed(_stacking_cell(executed))
+
+
+def test_notebook_takes_the_stacking_table_from_samenloop_when_present(output: Path, tmp_path: Path):
+    from test_report_compare import add_stacking_cells
+
+    copy = tmp_path / "uit"
+    shutil.copytree(output, copy)
+    add_stacking_cells(copy)
+    with (copy / "samenloop.csv").open(encoding="utf-8") as f:
+        cells = {r["indicator"]: r for r in csv.DictReader(f) if r["niveau"] == "gemeente" and not r["groep"]}
+    notebook = _execute(copy)
+    stacking = _stacking_cell(notebook)
+    assert "gepubliceerde stapelingstabel in samenloop.csv" in _printed(stacking)
+    [table] = _tables(nbformat.v4.new_notebook(cells=[stacking]))
+    expected = [
+        [
+            "·" if (c := cells.get(f"{combination}&{k}")) is None or c["geheim"] == "true" else c["aantal"]
+            for k in SERVICE_COUNT_INDICATORS
+        ]
+        for combination in EXCLUSIVE_DOMAIN_SETS
+    ]
+    assert table == expected
+    assert any(v not in ("·", "0") for row in table for v in row)

@@ -288,6 +288,25 @@ def run(
         click.echo(f"rapport: {out / 'rapport.pdf'}")
 
 
+@main.command("vergelijk")
+@click.argument("outs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path),
+              help="Map voor vergelijking.csv, vergelijking.html en vergelijking.pdf.")
+@click.option("--zonder-pdf", "zonder_pdf", is_flag=True, help="Geen vergelijking.pdf maken.")
+def vergelijk(outs: tuple[Path, ...], out: Path, zonder_pdf: bool) -> None:
+    """Zet gemeenten naast elkaar uit hun gepubliceerde uitvoer (docs/contract.md §13)."""
+    from reports.figures import ReportInputError
+    from reports.pdf import PdfError
+    from reports.vergelijking import compare_outputs
+
+    _check_paths({f"uitvoer {n}": o for n, o in enumerate(outs, 1)}, {"--out": out}, folders=("--out",))
+    try:
+        written = compare_outputs(list(outs), out, pdf=not zonder_pdf)
+    except (ReportInputError, PdfError) as exc:
+        _fail(str(exc))
+    click.echo("vergelijking geschreven: " + ", ".join(str(p) for p in written))
+
+
 def _run_flow(deliveries, register_path, areas, period, out, niveaus, regels, vorige, geojson, pdf) -> None:
     """The stapelingsmonitor: as a Prefect flow when a Prefect server is configured, else in this process."""
     from pipelines.preflight import PreflightError, RunPaths, preflight
