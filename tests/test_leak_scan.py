@@ -211,6 +211,8 @@ def _environment(home: Path) -> dict[str, str]:
     env.update({
         "PREFECT_HOME": str(home / "prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "300",  # a busy test machine starts slowly
+        # Through Prefect (a temporary server), so its database and logs are there to be scanned too.
+        "FACTLAB_PREFECT": "aan",
         "TMPDIR": str(home / "tmp"), "TEMP": str(home / "tmp"), "TMP": str(home / "tmp"),
         "HOME": str(home / "home"), "XDG_CACHE_HOME": str(home / "home" / ".cache"),
         "XDG_CONFIG_HOME": str(home / "home" / ".config"),
