@@ -362,7 +362,7 @@ def chapter_context(data: ReportData) -> dict[str, Any]:
     """The stacking table (§11, when published) and the wijkprofielen, from their own modules."""
     gemeente = municipality(data.samenloop)
     return {
-        "stapeling": stacking_context(data.out_dir, data.samenloop, gemeente.code, figure_div),
+        "stapeling": stacking_context(data.out_dir, data.samenloop, gemeente.code),
         "wijkprofielen": wijk_profiles(data.samenloop, gemeente),
         "wijkprofiel_uitleg": TEST_EXPLANATION,
     }

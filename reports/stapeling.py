@@ -11,11 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import plotly.graph_objects as go
 
 from reports import charts
-from reports.figures import SAMENLOOP_FILE, Cell, ReportInputError, _parse_bool, cell
-from reports.formatting import SECRET, format_count, format_rate
+from reports.figures import SAMENLOOP_FILE, ReportInputError, _parse_bool, cell
+from reports.formatting import SECRET, format_rate
 from schemas.indicators import (
     EXCLUSIVE_DOMAIN_SETS,
     INDICATOR_LABELS,
@@ -110,60 +109,64 @@ def stacking_table(
     }
 
 
-def _heat_text(c: Cell) -> str:
-    return SECRET if c.geheim or c.per_1000 is None else format_rate(c.per_1000)
+def _mix(low: str, high: str, share: float) -> tuple[int, int, int]:
+    a = [int(low[i:i + 2], 16) for i in (1, 3, 5)]
+    b = [int(high[i:i + 2], 16) for i in (1, 3, 5)]
+    return tuple(round(x + (y - x) * share) for x, y in zip(a, b, strict=True))
 
 
-def _heat_hover(label: str, column: str, c: Cell) -> str:
-    if c.geheim or c.aantal is None:
-        return f"{label}, {column} voorzieningen: geheim (.)"
-    return (
-        f"{label}, {column} voorzieningen: {format_count(c.aantal)} huishoudens "
-        f"({format_rate(c.per_1000)} per 1.000)"
-    )
+def _luminance(rgb: tuple[int, int, int]) -> float:
+    """WCAG relative luminance."""
+    def channel(v: int) -> float:
+        s = v / 255
+        return s / 12.92 if s <= 0.03928 else ((s + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(v) for v in rgb)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
 
 
-def heat_map(table: dict[str, Any]) -> go.Figure:
-    """Combinations (rows) by number of voorzieningen (columns), coloured by households per 1 000.
+def heat_colour(share: float) -> tuple[str, str]:
+    """(background, text colour) for a share 0..1 of the largest rate, on the report's sequential scale.
 
-    A secret cell has no colour and shows "."; the numbers are printed in every cell, so the map reads
-    without colour too.
+    The text colour is black or white, whichever contrasts more, so every number stays readable (≥ 4.5:1).
     """
-    labels = [row["label"] for row in table["rijen"]]
-    z = [[c.per_1000 if c.published else None for c in row["cellen"]] for row in table["rijen"]]
-    fig = go.Figure(
-        go.Heatmap(
-            z=z,
-            x=table["kolommen"],
-            y=labels,
-            text=[[_heat_text(c) for c in row["cellen"]] for row in table["rijen"]],
-            texttemplate="%{text}",
-            hovertext=[
-                [
-                    _heat_hover(row["label"], column, c)
-                    for column, c in zip(table["kolommen"], row["cellen"], strict=True)
-                ]
-                for row in table["rijen"]
-            ],
-            hoverinfo="text",
-            colorscale=charts.SEQUENTIAL,
-            xgap=2,
-            ygap=2,
-            colorbar={"title": {"text": "per 1.000"}, "thickness": 12},
-        )
-    )
-    fig.update_xaxes(type="category", title_text="aantal voorzieningen", side="top")
-    fig.update_yaxes(type="category", autorange="reversed")
-    fig = charts._base_layout(fig, height=360)
-    fig.update_layout(margin={"l": 10, "r": 10, "t": 50, "b": 10})
-    return fig
+    stops = charts.SEQUENTIAL
+    share = min(max(share, 0.0), 1.0)
+    for (at_low, low), (at_high, high) in zip(stops, stops[1:], strict=False):
+        if share <= at_high:
+            rgb = _mix(low, high, (share - at_low) / (at_high - at_low))
+            break
+    light = _luminance(rgb)
+    text = "#000000" if (light + 0.05) / 0.05 >= 1.05 / (light + 0.05) else "#ffffff"
+    return "#{:02x}{:02x}{:02x}".format(*rgb), text
+
+
+def heat_cells(table: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per combination the cells of the heat table: rate text, colours; a secret cell has no colour and ".".
+
+    An HTML table rather than a chart: the numbers are printed in every cell, so it reads without colour,
+    with a screen reader and in print.
+    """
+    rates = [c.per_1000 for row in table["rijen"] for c in row["cellen"] if c.published and c.per_1000]
+    top = max(rates, default=0.0)
+    rows = []
+    for row in table["rijen"]:
+        cells = []
+        for c in row["cellen"]:
+            if c.geheim or c.per_1000 is None:
+                cells.append({"tekst": SECRET, "achtergrond": None, "kleur": None})
+            else:
+                background, colour = heat_colour(c.per_1000 / top if top else 0.0)
+                cells.append({"tekst": format_rate(c.per_1000), "achtergrond": background, "kleur": colour})
+        rows.append({"label": row["label"], "cellen": cells})
+    return rows
 
 
 def stacking_context(
-    out_dir: Path, samenloop: pd.DataFrame, gebiedscode: str, figure_div: Any
+    out_dir: Path, samenloop: pd.DataFrame, gebiedscode: str
 ) -> dict[str, Any] | None:
     """The chapter's values (table and heat map div), or None when samenloop.csv has no stacking cells."""
     table = stacking_table(read_v2_cells(out_dir / SAMENLOOP_FILE), samenloop, gebiedscode)
     if table is None:
         return None
-    return {**table, "figuur": figure_div(heat_map(table), "grafiek-stapeling")}
+    return {**table, "hittekaart": heat_cells(table)}

@@ -244,3 +244,30 @@ def test_reference_without_year_or_source_is_refused(tmp_path: Path, remove: str
     no_source.write_text(text[:entry], encoding="utf-8")
     with pytest.raises(ReferenceFileError, match="de bron ontbreekt"):
         load_references(no_source)
+
+
+def _contrast(background: str, text: str) -> float:
+    from reports.stapeling import _luminance
+
+    def rgb(colour: str) -> tuple[int, int, int]:
+        return tuple(int(colour[i:i + 2], 16) for i in (1, 3, 5))
+
+    light, dark = sorted((_luminance(rgb(background)), _luminance(rgb(text))), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+@pytest.mark.parametrize("share", [0.0, 0.1, 0.25, 0.4, 0.5, 0.6, 0.75, 0.9, 1.0])
+def test_every_heat_cell_keeps_its_number_readable(share: float) -> None:
+    from reports.stapeling import heat_colour
+
+    background, text = heat_colour(share)
+    assert _contrast(background, text) >= 4.5
+
+
+def test_heat_table_shows_rates_and_dots_in_the_table_order(with_cells: tuple[Path, str]) -> None:
+    out, document = with_cells
+    rows = _table_rows(document, "grafiek-stapeling")
+    assert len(rows) == len(EXCLUSIVE_DOMAIN_SETS)
+    assert all(len(r) == 1 + len(SERVICE_COUNT_INDICATORS) for r in rows)
+    assert "." in [v for r in rows for v in r[1:]]
+    assert "Plotly.newPlot(\"grafiek-stapeling\"" not in document
