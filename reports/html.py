@@ -1,7 +1,9 @@
 """Render the stapelingsrapport as one self-contained HTML file (Jinja2 templates in `templates/`).
 
-plotly.js is inlined once in the head; every figure is a bare div with its own small script. Nothing is
-loaded from the network, so the file opens offline and can be printed to PDF by headless chromium.
+plotly.js is inlined once in the head: the basic bundle (bar, pie, scatter; `static/plotly-basic.min.js`,
+about a quarter of the full bundle), so every chart must use those trace types; the wijk map is plain SVG
+(`reports.kaart`). Every figure is a bare div with its own small script. Nothing is loaded from the network,
+so the file opens offline and can be printed to PDF by headless chromium.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
-from plotly.offline import get_plotlyjs
 
 from reports import charts
 from reports.figures import (
@@ -46,6 +47,7 @@ from reports.formatting import (
     format_signed_rate,
     period_label,
 )
+from reports.kaart import wijk_map_svg
 from reports.summary import DEFAULT_ROUNDING, plain_reading
 from schemas.indicators import (
     DOMAIN_INDICATORS,
@@ -62,8 +64,10 @@ from schemas.indicators import (
 
 TEMPLATES = Path(__file__).parent / "templates"
 PLOTLY_CONFIG = {"displayModeBar": False, "displaylogo": False, "responsive": True, "scrollZoom": False}
-EMPTY_TOPOLOGY = '{"type": "Topology", "objects": {}, "arcs": []}'
-"""For plotly's geo module, so it never fetches a world map from its CDN; the wijk map has no base map."""
+PLOTLY_BUNDLE = Path(__file__).parent / "static" / "plotly-basic.min.js"
+"""plotly.js-basic-dist-min from npm (MIT licence beside it), the plotly.js version plotly.py draws for."""
+PLOTLY_TRACE_TYPES = frozenset({"bar", "pie", "scatter"})
+"""The trace types the basic bundle can draw; `figure_div` refuses any other."""
 
 DEFAULT_THRESHOLD = 10
 """Contract §8 default: counts below this are secret; the manifest's beveiliging.regels may say otherwise."""
@@ -119,6 +123,9 @@ def load_report_data(
 
 def figure_div(fig: go.Figure, div_id: str) -> Markup:
     """A plotly figure as a div plus script, without plotly.js (that is inlined once in the head)."""
+    unsupported = {trace.type for trace in fig.data} - PLOTLY_TRACE_TYPES
+    if unsupported:
+        raise ValueError(f"trace types not in the basic plotly.js bundle: {sorted(unsupported)}")
     height = fig.layout.height or 360
     html = pio.to_html(
         fig,
@@ -135,7 +142,7 @@ def figure_div(fig: go.Figure, div_id: str) -> Markup:
 
 @cache
 def _plotly_js() -> Markup:
-    return Markup(get_plotlyjs())
+    return Markup(PLOTLY_BUNDLE.read_text(encoding="utf-8"))
 
 
 @cache
@@ -232,7 +239,8 @@ def report_context(data: ReportData) -> dict[str, Any]:
         )
     mapped = {(f.get("properties") or {}).get("wijkcode") for f in (data.geojson or {}).get("features", [])}
     if data.geojson is not None and any(w["code"] in mapped for w in wijken):
-        figures["kaart"] = figure_div(charts.wijk_map(data.geojson, wijken), "grafiek-kaart")
+        figures["kaart"] = wijk_map_svg(data.geojson, wijken, "Kaart: huishoudens met samenloop per 1.000 "
+                                        "huishoudens, per wijk")
 
     previous_period = _period(data.previous_manifest) if data.previous is not None else None
     if previous_period is not None and previous_period["kort"] == "?":
@@ -309,7 +317,6 @@ def report_context(data: ReportData) -> dict[str, Any]:
         "figuren": figures,
         "sort_value": _sort_value,
         "plotly_js": _plotly_js(),
-        "empty_topology": Markup(EMPTY_TOPOLOGY),
         "bestanden": {"samenloop": SAMENLOOP_FILE, "kwaliteit": KWALITEIT_FILE, "manifest": MANIFEST_FILE},
     }
 

@@ -131,7 +131,18 @@ def test_pdf_pages_are_not_blank(built: dict[str, object]) -> None:
         assert image.stat().st_size > 8_000, f"{image.name} lijkt leeg"
 
 
-def test_screenshots_on_laptop_and_phone(built: dict[str, object]) -> None:
+CHART_BOXES = """() => [...document.querySelectorAll('.plotly-graph-div, svg.kaart')].map(el => {
+  const box = el.getBoundingClientRect();
+  const drawn = (el.querySelector('.main-svg') || el).getBoundingClientRect();
+  const column = el.closest('figure').getBoundingClientRect();
+  const marks = el.querySelectorAll('.point, path.wijk').length;
+  return {id: el.id, left: box.left, right: box.right, drawnLeft: drawn.left, drawnRight: drawn.right,
+          columnLeft: column.left, columnRight: column.right, width: box.width, marks: marks};
+})"""
+
+
+def test_every_chart_fits_its_column_on_laptop_tablet_and_phone(built: dict[str, object]) -> None:
+    """Each chart's drawn box lies inside its figure (its grid column) at 1280, 768 and 390 px wide."""
     from reports.pdf import chromium_browser, open_report
 
     html_path, base = built["html"], Path(built["base"])
@@ -139,21 +150,28 @@ def test_screenshots_on_laptop_and_phone(built: dict[str, object]) -> None:
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         requested = open_report(page, html_path)
         assert requested == [html_path.resolve().as_uri()]
-        # one load, two screens: plotly redraws the charts when the window narrows, like a phone turning
-        for name, width in (("laptop", 1280), ("telefoon", 390)):
+        # one load, three screens: the charts follow when the window narrows, like a phone turning
+        for name, width in (("laptop", 1280), ("tablet", 768), ("telefoon", 390)):
             page.set_viewport_size({"width": width, "height": 900})
             page.wait_for_function(CHARTS_FIT, arg=width)
             # the page itself never scrolls sideways; wide tables scroll inside their own box
             assert page.evaluate("document.documentElement.scrollWidth") <= width
-            charts = page.eval_on_selector_all(
-                ".plotly-graph-div",
-                "divs => divs.map(d => [d.id, d.getBoundingClientRect().width, "
-                "d.querySelectorAll('.point, .choroplethlocation').length])",
-            )
-            assert len(charts) == 5  # four charts and the wijk map
-            for chart_id, chart_width, marks in charts:
-                assert 200 < chart_width <= width, chart_id
-                assert marks > 0, f"{chart_id} is leeg"
+            page.wait_for_timeout(300)  # the resize observer redraws on the next frame
+            charts = page.evaluate(CHART_BOXES)
+            assert [c["id"] for c in charts] == [
+                "grafiek-combinaties", "grafiek-wijken", "grafiek-kaart",
+                "grafiek-voorzieningen", "grafiek-organisaties",
+            ]
+            for chart in charts:
+                assert 200 < chart["width"] <= width, chart
+                assert chart["marks"] > 0, f"{chart['id']} is leeg"
+                for side in ("left", "drawnLeft"):
+                    assert chart[side] >= chart["columnLeft"] - 1, (name, chart)
+                for side in ("right", "drawnRight"):
+                    assert chart[side] <= chart["columnRight"] + 1, (name, chart)
+                shot = base / f"grafiek-{name}-{chart['id']}.png"
+                page.locator(f"#{chart['id']}").screenshot(path=str(shot))
+                _keep(shot)
             shot = base / f"scherm-{name}.png"
             # the whole page only when a person will look at it: a 10 000 px phone page costs seconds
             page.screenshot(path=str(shot), full_page=bool(os.environ.get("FACTLAB_RAPPORT_BEELDEN")))
