@@ -97,6 +97,15 @@ def _legend(classes: list[tuple[float, float, str]], y: float, with_secret: bool
     return out
 
 
+def _in_words(features: list[dict[str, Any]], rates: list[float | None], by_code: dict[str, Any]) -> str:
+    """The map's text alternative: every wijk with its value, as the labels show them."""
+    parts = [
+        f"{by_code[f['properties']['wijkcode']]['naam']} {'.' if r is None else format_rate(r)}"
+        for f, r in zip(features, rates, strict=True)
+    ]
+    return "; ".join(parts) + ". Een punt is afgeschermd."
+
+
 def wijk_map_svg(geojson: dict[str, Any], wijken: list[dict[str, Any]], title: str) -> Markup:
     """Samenloop per 1 000 households per wijk as an accessible SVG (role img, title, per-wijk titles)."""
     by_code = {w["code"]: w for w in wijken}
@@ -134,7 +143,7 @@ def wijk_map_svg(geojson: dict[str, Any], wijken: list[dict[str, Any]], title: s
     svg = [
         f'<svg class="kaart" id="grafiek-kaart" viewBox="0 0 {WIDTH} {height}" role="img" '
         f'aria-labelledby="kaart-titel" xmlns="http://www.w3.org/2000/svg">',
-        f'<title id="kaart-titel">{escape(title)}</title>',
+        f'<title id="kaart-titel">{escape(title)}: {escape(_in_words(features, rates, by_code))}</title>',
         hatch,
         '<g class="wijken">', *shapes, "</g>",
         f'<g class="labels" aria-hidden="true" font-size="12" fill="{INK}">', *labels, "</g>",

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from pypdf import PdfReader
 from test_report_data import (
     GEMEENTE,
     SMALL_WIJK,
@@ -116,6 +117,51 @@ def test_pdf_text_shows_the_numbers_of_samenloop_csv(built: dict[str, object]) -
         row = re.escape(naam) + r"\s+" + r"\s+".join(re.escape(v) for v in expected) + r"\s*$"
         assert re.search(row, text, flags=re.M), f"wijk {naam} staat niet zo in de PDF: {expected}"
     assert "minder dan 10 huishoudens of afgeschermd" in text
+
+
+def _structure(node: object, kinds: list[str], alts: dict[str, list[str]]) -> None:
+    node = node.get_object() if hasattr(node, "get_object") else node
+    if isinstance(node, dict):
+        if "/S" in node:
+            kinds.append(str(node["/S"]))
+            if "/Alt" in node:
+                alts.setdefault(str(node["/S"]), []).append(str(node["/Alt"]))
+        if node.get("/K") is not None:
+            _structure(node["/K"], kinds, alts)
+    elif isinstance(node, list):
+        for child in node:
+            _structure(child, kinds, alts)
+
+
+def _outline_titles(outline: list) -> list[str]:
+    titles: list[str] = []
+    for item in outline:
+        titles.extend(_outline_titles(item) if isinstance(item, list) else [item.title])
+    return titles
+
+
+def test_pdf_is_tagged_with_language_title_structure_and_outline(built: dict[str, object]) -> None:
+    reader = PdfReader(built["pdf"])
+    root = reader.trailer["/Root"]
+    assert root["/Lang"] == "nl"
+    assert root["/MarkInfo"]["/Marked"].value is True
+    assert reader.metadata.title.startswith("Stapelingsrapport Voorbeeldstad")
+    kinds: list[str] = []
+    alts: dict[str, list[str]] = {}
+    _structure(root["/StructTreeRoot"], kinds, alts)
+    for kind in ("/Document", "/H1", "/H2", "/H3", "/Table", "/TR", "/TH", "/TD", "/Figure", "/Caption"):
+        assert kind in kinds, kind
+    assert kinds.count("/H1") == 1
+    figure_alts = " ".join(alts.get("/Figure", []))
+    for text in ("Staafdiagram, huishoudens per combinatie van domeinen", "Kaart: huishoudens met samenloop",
+                 "Staafdiagram, huishoudens naar aantal voorzieningen"):
+        assert text in figure_alts, text
+    for naam in WIJKEN.values():  # the map's alternative names every wijk
+        assert naam in figure_alts, naam
+    titles = _outline_titles(reader.outline)
+    for chapter in ("Kerncijfers", "Welke domeinen komen samen?", "Samenloop per wijk",
+                    "Kwaliteit van de aanlevering", "Methode en privacy"):
+        assert chapter in titles, chapter
 
 
 def test_pdf_pages_are_not_blank(built: dict[str, object]) -> None:
