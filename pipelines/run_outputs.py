@@ -33,6 +33,7 @@ class RunSettings:
     geojson: Path | None = None
     pdf: bool = True
     rules_path: Path | None = None
+    toelichting: Path | None = None
 
     @classmethod
     def create(cls, **values: Any) -> RunSettings:
@@ -81,6 +82,9 @@ def _optional_inputs(settings: RunSettings) -> dict[str, Any]:
         inputs["regels"] = {"bestand": settings.rules_path.name, "sha256": sha256_of(settings.rules_path)}
     if settings.geojson is not None:
         inputs["kaart"] = {"bestand": settings.geojson.name, "sha256": sha256_of(settings.geojson)}
+    if settings.toelichting is not None:
+        toelichting = settings.toelichting
+        inputs["toelichting"] = {"bestand": toelichting.name, "sha256": sha256_of(toelichting)}
     if settings.vorige is not None:
         previous = settings.vorige / "samenloop.csv"
         inputs["vorige"] = {
@@ -155,6 +159,7 @@ def build_manifest(
             "niveaus": ",".join(settings.levels),
             "vorige": bool(settings.vorige),
             "kaart": bool(settings.geojson),
+            "toelichting": bool(settings.toelichting),
             "pdf": settings.pdf,
         },
         "versies": package_versions(),
@@ -180,5 +185,11 @@ def assemble_outputs(
         write_households(linkage.households, staging / "huishoudens.parquet")
         manifest = build_manifest(deliveries, linkage, protected, audit, settings, names, timings)
         write_manifest(manifest, staging / OUTPUT_MARKER)
-        build_report(staging, vorige=settings.vorige, geojson=settings.geojson, pdf=settings.pdf)
+        build_report(
+            staging,
+            vorige=settings.vorige,
+            geojson=settings.geojson,
+            pdf=settings.pdf,
+            toelichting=settings.toelichting,
+        )
     return settings.out

@@ -49,6 +49,7 @@ from reports.formatting import (
 )
 from reports.kaart import wijk_map_svg
 from reports.summary import DEFAULT_ROUNDING, plain_reading
+from reports.toelichting import CHAPTERS, Toelichting, toelichting_context
 from schemas.indicators import (
     DOMAIN_INDICATORS,
     DOMAIN_LABELS,
@@ -102,10 +103,14 @@ class ReportData:
     previous: pd.DataFrame | None = None
     previous_manifest: dict[str, Any] = field(default_factory=dict)
     geojson: dict[str, Any] | None = None
+    toelichting: Toelichting | None = None
 
 
 def load_report_data(
-    out_dir: Path, vorige: Path | None = None, geojson: dict[str, Any] | None = None
+    out_dir: Path,
+    vorige: Path | None = None,
+    geojson: dict[str, Any] | None = None,
+    toelichting: Toelichting | None = None,
 ) -> ReportData:
     """Read samenloop.csv, kwaliteit.csv and manifest.json of a run, and samenloop.csv of the previous run."""
     data = ReportData(
@@ -114,6 +119,7 @@ def load_report_data(
         kwaliteit=read_kwaliteit(out_dir / KWALITEIT_FILE),
         manifest=read_manifest(out_dir / MANIFEST_FILE),
         geojson=geojson,
+        toelichting=toelichting,
     )
     if vorige is not None:
         data.previous = read_samenloop(vorige / SAMENLOOP_FILE)
@@ -339,6 +345,13 @@ def report_title(data: ReportData) -> str:
     return f"Stapelingsrapport {naam}, {_period(data.manifest)['label']}"
 
 
+def report_chapters(data: ReportData) -> set[str]:
+    """The section ids of the chapters this report has (a toelichting can comment on these)."""
+    return set(CHAPTERS) - ({"verandering"} if data.previous is None else set())
+
+
 def render_report(data: ReportData) -> str:
     """The complete report as an HTML string."""
-    return _environment().get_template("rapport.html.j2").render(**report_context(data))
+    context = report_context(data)
+    context["toelichting"] = toelichting_context(data.toelichting, report_chapters(data))
+    return _environment().get_template("rapport.html.j2").render(**context)

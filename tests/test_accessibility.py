@@ -63,7 +63,10 @@ def report_html(tmp_path_factory: pytest.TempPathFactory) -> Path:
     previous = write_synthetic_out(base / "vorige", period="2025H2", shift=-3)
     out = write_synthetic_out(base / "uit")
     geojson = write_wijk_geojson(base / "w.geojson")
-    html_path, _ = build_report(out, vorige=previous, geojson=geojson, pdf=False)
+    toelichting = base / "toelichting.md"  # the gemeente's own text is part of what must be accessible
+    toelichting.write_text("## Samenloop per wijk\n\nZie [de raadsbrief](https://example.nl/brief).\n\n"
+                           "## Iets anders\n\n### Kop\n\nTekst.\n", encoding="utf-8")
+    html_path, _ = build_report(out, vorige=previous, geojson=geojson, pdf=False, toelichting=toelichting)
     return html_path
 
 

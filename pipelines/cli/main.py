@@ -215,6 +215,12 @@ def register(file: Path, keyfile: Path, out: Path, rejects: Path | None, cbs_buu
 @click.option(
     "--kaart", "geojson", type=click.Path(path_type=Path), default=None, help="GeoJSON met wijkvlakken."
 )
+@click.option(
+    "--toelichting",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Markdown met '## <hoofdstuktitel>' per hoofdstuk: eigen tekst van de gemeente in het rapport.",
+)
 @click.option("--geen-pdf", is_flag=True, default=False)
 def run(
     deliveries: Path,
@@ -226,10 +232,14 @@ def run(
     regels: Path | None,
     vorige: Path | None,
     geojson: Path | None,
+    toelichting: Path | None,
     geen_pdf: bool,
 ) -> None:
     """Koppel, tel, beveilig en rapporteer (Prefect-flow)."""
-    _run_flow(deliveries, register_path, areas, period, out, niveaus, regels, vorige, geojson, not geen_pdf)
+    _run_flow(
+        deliveries, register_path, areas, period, out, niveaus, regels, vorige, geojson, not geen_pdf,
+        toelichting=toelichting,
+    )
     click.echo(f"rapport: {out / 'rapport.html'}")
     if not geen_pdf:
         click.echo(f"rapport: {out / 'rapport.pdf'}")
@@ -248,8 +258,22 @@ def _check_areas_and_map(areas: Path, geojson: Path | None) -> None:
         _fail(str(exc))
 
 
-def _run_flow(deliveries, register_path, areas, period, out, niveaus, regels, vorige, geojson, pdf) -> None:
+def _check_toelichting(toelichting: Path | None) -> None:
+    """The toelichting (--toelichting) is readable before Prefect starts."""
+    from reports.toelichting import ToelichtingError, read_toelichting
+
+    if toelichting is not None:
+        try:
+            read_toelichting(Path(toelichting))
+        except ToelichtingError as exc:
+            _fail(str(exc))
+
+
+def _run_flow(
+    deliveries, register_path, areas, period, out, niveaus, regels, vorige, geojson, pdf, toelichting=None
+) -> None:
     """The stapelingsmonitor: as a Prefect flow when a Prefect server is configured, else in this process."""
+    _check_toelichting(toelichting)
     _check_areas_and_map(Path(areas), Path(geojson) if geojson else None)
     from disclosure.model import TableInputError
     from disclosure.protect import DisclosureError
@@ -272,6 +296,8 @@ def _run_flow(deliveries, register_path, areas, period, out, niveaus, regels, vo
         geojson=str(geojson) if geojson else None,
         pdf=pdf,
     )
+    if toelichting is not None:  # only when given: the inbox flow and demo call without it
+        parameters["toelichting"] = str(toelichting)
     try:
         if use_prefect():
             configure_prefect()
