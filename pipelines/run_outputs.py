@@ -10,6 +10,7 @@ from linkage.link_rate import low_link_signals
 from linkage.linking import DeliveryFile, LinkageError, LinkageResult
 from linkage.ttp import steps_of
 from pipelines.manifest import CONTRACT_VERSION, now_iso, package_versions, sha256_of, write_manifest
+from pipelines.open_data import write_csvw_metadata
 from pipelines.outputs import write_households, write_quality, write_samenloop
 from schemas.areas import gemeente_of, read_area_names
 from schemas.atomic import atomic_directory
@@ -185,6 +186,12 @@ def assemble_outputs(
         write_households(linkage.households, staging / "huishoudens.parquet")
         manifest = build_manifest(deliveries, linkage, protected, audit, settings, names, timings)
         write_manifest(manifest, staging / OUTPUT_MARKER)
+        write_csvw_metadata(
+            staging,
+            gemeente=manifest["gemeente"]["naam"],
+            periode=settings.period.label,
+            rules=settings.rules.as_dict(),
+        )
         build_report(
             staging,
             vorige=settings.vorige,

@@ -322,6 +322,24 @@ def _run_flow(
         _fail(str(exc))
 
 
+@main.command("export")
+@click.argument("out_dir", metavar="OUT", type=click.Path(path_type=Path))
+@click.option("--formaat", type=click.Choice(["cbs"]), required=True,
+              help="cbs: de lange vorm van CBS StatLine, één rij per gepubliceerd of geheim cijfer.")
+@click.option("--out", "target", required=True, type=click.Path(path_type=Path), help="Het CSV-bestand.")
+def export(out_dir: Path, formaat: str, target: Path) -> None:
+    """Zet de cijfers van een uitvoermap om naar open data (docs/opendata.md)."""
+    from pipelines.open_data import ExportError, write_cbs_export
+
+    try:
+        count = write_cbs_export(out_dir, target)
+    except ExportError as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"{target} kan niet geschreven worden ({exc.strerror or 'schrijffout'})")
+    click.echo(f"{count} cijfers geschreven naar {target} (formaat {formaat})")
+
+
 @main.command()
 @click.option(
     "--out", "out", type=click.Path(path_type=Path), default=Path("uitvoer/demo"), show_default=True
