@@ -308,3 +308,31 @@ def test_wijk_map_is_svg_labelled_per_wijk_and_hatched_when_secret(report: tuple
             assert 'fill="url(#kaart-afgeschermd)"' in path.group(0)
         label = f'<tspan x="[^"]+" dy="1.2em" font-weight="bold">{re.escape(shown)}</tspan>'
         assert re.search(rf'{re.escape(naam)}</tspan>{label}', html.unescape(svg)), naam
+
+
+def _luminance(colour: str) -> float:
+    channels = [int(colour.lstrip("#")[i:i + 2], 16) / 255 for i in (0, 2, 4)]
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def _contrast(a: str, b: str) -> float:
+    high, low = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_text_in_the_charts_and_map_has_contrast_of_at_least_4_5() -> None:
+    """axe cannot measure text inside SVG; the colours the charts draw text in are checked here."""
+    from reports import charts, kaart
+
+    assert _contrast("#5f5f5f", "#ffffff") >= 4.5 > _contrast("#8a8a8a", "#ffffff")  # the check can fail
+    assert _contrast(charts.INK, "#ffffff") >= 4.5  # axis labels, values above bars, map labels (white halo)
+    assert _contrast(charts.INK, charts.OKABE_ITO["orange"]) >= 4.5  # values inside the wijk bars
+    assert _contrast("#5f5f5f", "#ffffff") >= 4.5  # ". afgeschermd" in the wijk chart
+    assert _contrast(kaart.INK, "#ffffff") >= 4.5  # legend text beside its swatch, on white
+    css = (Path(reports.build.__file__).parent / "templates" / "rapport.css").read_text(encoding="utf-8")
+    # labels on the darker map classes sit on a white halo, so they are read ink on white
+    assert re.search(r"\.kaart-label \{ paint-order: stroke; stroke: #fff;", css)
+    grey = re.search(r"--grijs:\s*(#[0-9a-fA-F]{6})", css).group(1)
+    surface = re.search(r"--vlak:\s*(#[0-9a-fA-F]{6})", css).group(1)
+    assert _contrast(grey, "#ffffff") >= 4.5 and _contrast(grey, surface) >= 4.5
