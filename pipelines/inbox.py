@@ -34,6 +34,8 @@ REGISTER_FILE = "register.parquet"
 AREAS_FILE = "gebieden.csv"
 MAP_FILE = "wijken.geojson"
 RULES_FILE = "regels.toml"
+TOELICHTING_FILE = "toelichting.md"
+"""The gemeente's own text per chapter of the report (docs/contract.md §14), when the analist adds it."""
 OUTPUT_MARKER = "manifest.json"
 PREVIOUS_HALF_YEAR = "vorig-halfjaar"
 TIMEZONE = ZoneInfo("Europe/Amsterdam")

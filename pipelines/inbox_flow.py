@@ -19,6 +19,7 @@ from pipelines.inbox import (
     PREVIOUS_HALF_YEAR,
     REGISTER_FILE,
     RULES_FILE,
+    TOELICHTING_FILE,
     InboxIncomplete,
     InboxStatus,
     inbox_status,
@@ -60,8 +61,12 @@ def inbox_stapelingsmonitor(
     alleen_als_compleet: bool = True,
     niveaus: str = "gemeente,wijk",
     pdf: bool = True,
+    toelichting: str | None = None,
 ) -> str:
     """Run the stapelingsmonitor on `inbox/<periode>/`, writing to `out/<periode>/`.
+
+    `toelichting` is the gemeente's Markdown text per chapter; by default `inbox/<periode>/toelichting.md`
+    when it is there.
 
     `periode` is a period label (2026H1) or `vorig-halfjaar`. With `alleen_als_compleet` the run
     stops, naming the missing partners, until every partner in verwacht.txt has delivered.
@@ -87,6 +92,7 @@ def inbox_stapelingsmonitor(
     vorige = previous_out if previous_out is not None and (previous_out / OUTPUT_MARKER).is_file() else None
     rules = status.optional_file(RULES_FILE)
     geojson = status.optional_file(MAP_FILE)
+    toelichting = toelichting or status.optional_file(TOELICHTING_FILE)
     return stapelingsmonitor(
         deliveries=str(status.deliveries_dir),
         register=str(status.folder / REGISTER_FILE),
@@ -98,4 +104,5 @@ def inbox_stapelingsmonitor(
         vorige=str(vorige) if vorige else None,
         geojson=str(geojson) if geojson else None,
         pdf=pdf,
+        toelichting=str(toelichting) if toelichting else None,
     )

@@ -11,6 +11,7 @@ from linkage.link_rate import low_link_signals
 from linkage.linking import DeliveryFile, LinkageError, LinkageResult
 from linkage.ttp import steps_of
 from pipelines.manifest import CONTRACT_VERSION, now_iso, package_versions, sha256_of, write_manifest
+from pipelines.open_data import write_csvw_metadata
 from pipelines.outputs import write_households, write_quality, write_samenloop
 from pipelines.preflight import OUTPUT_FILES, OUTPUT_MARKER
 from schemas.areas import gemeente_of, read_area_names
@@ -34,6 +35,7 @@ class RunSettings:
     geojson: Path | None = None
     pdf: bool = True
     rules_path: Path | None = None
+    toelichting: Path | None = None
 
     @classmethod
     def create(cls, **values: Any) -> RunSettings:
@@ -72,6 +74,9 @@ def _optional_inputs(settings: RunSettings) -> dict[str, Any]:
         inputs["regels"] = {"bestand": settings.rules_path.name, "sha256": sha256_of(settings.rules_path)}
     if settings.geojson is not None:
         inputs["kaart"] = {"bestand": settings.geojson.name, "sha256": sha256_of(settings.geojson)}
+    if settings.toelichting is not None:
+        toelichting = settings.toelichting
+        inputs["toelichting"] = {"bestand": toelichting.name, "sha256": sha256_of(toelichting)}
     if settings.vorige is not None:
         previous = settings.vorige / "samenloop.csv"
         inputs["vorige"] = {
@@ -146,6 +151,7 @@ def build_manifest(
             "niveaus": ",".join(settings.levels),
             "vorige": bool(settings.vorige),
             "kaart": bool(settings.geojson),
+            "toelichting": bool(settings.toelichting),
             "pdf": settings.pdf,
         },
         "versies": package_versions(),
@@ -172,5 +178,17 @@ def assemble_outputs(
         write_households(linkage.households, staging / "huishoudens.parquet")
         manifest = build_manifest(deliveries, linkage, protected, audit, settings, names, timings)
         write_manifest(manifest, staging / OUTPUT_MARKER)
-        build_report(staging, vorige=settings.vorige, geojson=settings.geojson, pdf=settings.pdf)
+        write_csvw_metadata(
+            staging,
+            gemeente=manifest["gemeente"]["naam"],
+            periode=settings.period.label,
+            rules=settings.rules.as_dict(),
+        )
+        build_report(
+            staging,
+            vorige=settings.vorige,
+            geojson=settings.geojson,
+            pdf=settings.pdf,
+            toelichting=settings.toelichting,
+        )
     return settings.out

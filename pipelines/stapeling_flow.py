@@ -90,7 +90,13 @@ def stapelingsmonitor(
     vorige: str | None = None,
     geojson: str | None = None,
     pdf: bool = True,
+    toelichting: str | None = None,
 ) -> str:
-    """Link pseudonymised deliveries, count samenloop per area, protect, and report."""
-    settings = run_settings(deliveries, register, areas, period, out, niveaus, regels, vorige, geojson, pdf)
+    """Link pseudonymised deliveries, count samenloop per area, protect, and report.
+
+    `toelichting`: a Markdown file with the gemeente's own text per chapter (docs/contract.md §14).
+    """
+    settings = run_settings(
+        deliveries, register, areas, period, out, niveaus, regels, vorige, geojson, pdf, toelichting
+    )
     return str(run_chain(settings, TASKS, PrefectReporter()))

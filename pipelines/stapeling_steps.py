@@ -38,6 +38,7 @@ from linkage.linking import (
 from pipelines.manifest import sha256_of
 from pipelines.run_outputs import RunSettings, assemble_outputs, find_deliveries
 from reports.figures import read_wijk_geojson
+from reports.toelichting import CHAPTERS, read_toelichting
 from schemas.areas import read_area_names
 from schemas.formats import QUALITY_COLUMNS, REGISTER_FORMAT, expect_format
 from schemas.indicators import (
@@ -194,12 +195,22 @@ def check_areas_and_map(settings: RunSettings) -> None:
         read_wijk_geojson(settings.geojson)
 
 
+def check_toelichting(settings: RunSettings, report: StepReporter) -> None:
+    """The toelichting (--toelichting) is readable; each heading that names no chapter is a warning."""
+    if settings.toelichting is None:
+        return
+    present = set(CHAPTERS) - ({"verandering"} if settings.vorige is None else set())
+    for warning in read_toelichting(settings.toelichting).warnings(present):
+        report.warning("%s", warning)
+
+
 def valideren(settings: RunSettings, report: StepReporter) -> ValidatedInputs:
     """Check each delivery's metadata and key against the register, fingerprint the inputs; no rows yet."""
     deliveries = [describe_delivery(p) for p in find_deliveries(settings.deliveries)]
     register_meta = expect_format(settings.register, REGISTER_FORMAT)
     check_keys(deliveries, register_meta)
     check_areas_and_map(settings)
+    check_toelichting(settings, report)
     validated = ValidatedInputs(deliveries, inputs_fingerprint(deliveries, settings))
     report.info(
         "%d leveringen van %d partners gevonden; sleutels kloppen met het register",
@@ -286,6 +297,7 @@ def run_settings(
     vorige: str | None = None,
     geojson: str | None = None,
     pdf: bool = True,
+    toelichting: str | None = None,
 ) -> RunSettings:
     """The run's settings from the flow's parameters (paths and choices, never row values)."""
     return RunSettings.create(
@@ -300,6 +312,7 @@ def run_settings(
         geojson=Path(geojson) if geojson else None,
         pdf=pdf,
         rules_path=Path(regels) if regels else None,
+        toelichting=Path(toelichting) if toelichting else None,
     )
 
 

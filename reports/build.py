@@ -15,6 +15,7 @@ from pathlib import Path
 from reports.figures import read_wijk_geojson
 from reports.html import load_report_data, render_report, report_title
 from reports.pdf import print_pdf
+from reports.toelichting import read_toelichting
 
 HTML_NAME = "rapport.html"
 PDF_NAME = "rapport.pdf"
@@ -28,18 +29,25 @@ def _temporary(out_dir: Path, suffix: str) -> Path:
 
 
 def build_report(
-    out_dir: Path, *, vorige: Path | None = None, geojson: Path | None = None, pdf: bool = True
+    out_dir: Path,
+    *,
+    vorige: Path | None = None,
+    geojson: Path | None = None,
+    pdf: bool = True,
+    toelichting: Path | None = None,
 ) -> tuple[Path, Path | None]:
     """Write rapport.html (and rapport.pdf unless `pdf` is False) into `out_dir`; returns their paths.
 
     `vorige` is the output folder of an earlier run to compare with; `geojson` a GeoJSON file of wijken
-    (a CBS or PDOK wijkkaart, see `read_wijk_geojson`) for the map.
+    (a CBS or PDOK wijkkaart, see `read_wijk_geojson`) for the map; `toelichting` the gemeente's own text
+    per chapter (Markdown, `reports.toelichting`).
     """
     out_dir = Path(out_dir)
     data = load_report_data(
         out_dir,
         vorige=Path(vorige) if vorige else None,
         geojson=read_wijk_geojson(Path(geojson)) if geojson else None,
+        toelichting=read_toelichting(Path(toelichting)) if toelichting else None,
     )
     document = render_report(data)
 
@@ -69,9 +77,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--kaart", type=Path,
                         help="GeoJSON met wijken van CBS of PDOK (wijkcode, wk_code, WK_CODE of statcode)")
     parser.add_argument("--zonder-pdf", action="store_true", help="alleen rapport.html maken")
+    parser.add_argument("--toelichting", type=Path, help="Markdown met '## <hoofdstuktitel>' per hoofdstuk")
     args = parser.parse_args(argv)
     html_path, pdf_path = build_report(
-        args.out, vorige=args.vorige, geojson=args.kaart, pdf=not args.zonder_pdf
+        args.out,
+        vorige=args.vorige,
+        geojson=args.kaart,
+        pdf=not args.zonder_pdf,
+        toelichting=args.toelichting,
     )
     print(f"Rapport: {html_path}" + (f" en {pdf_path}" if pdf_path else ""))
 

@@ -27,11 +27,11 @@ OKABE_ITO = {
 }
 DEGREE_COLOURS = {1: OKABE_ITO["sky_blue"], 2: OKABE_ITO["orange"], 3: OKABE_ITO["vermillion"]}
 """Bar colour by the number of domains in a combination."""
+DEGREE_PATTERNS = {1: "", 2: "/", 3: "x"}
+"""Bar hatching by the number of domains, so the chart never tells by colour alone."""
 SECRET_GREY = "#BBBBBB"
 INK = "#222222"
 FONT = "DejaVu Sans, Liberation Sans, Arial, sans-serif"
-SEQUENTIAL = [[0.0, "#DCEAF5"], [0.5, OKABE_ITO["sky_blue"]], [1.0, OKABE_ITO["blue"]]]
-"""Light to dark blue, built on Okabe-Ito blues; reads in greyscale too."""
 
 
 def _base_layout(fig: go.Figure, height: int) -> go.Figure:
@@ -74,6 +74,12 @@ def combination_chart(combinations: pd.DataFrame) -> go.Figure:
             cliponaxis=False,
             marker={
                 "color": [DEGREE_COLOURS.get(int(n), SECRET_GREY) for n in combos["aantal_domeinen"]],
+                "pattern": {
+                    "shape": [DEGREE_PATTERNS.get(int(n), "") for n in combos["aantal_domeinen"]],
+                    "fgcolor": INK,
+                    "size": 7,
+                    "solidity": 0.25,
+                },
                 "line": {"color": INK, "width": 0.5},
             },
             hovertext=hover,
@@ -204,84 +210,3 @@ def distribution_chart(frame: pd.DataFrame, colour: str, axis_title: str) -> go.
     fig.update_yaxes(range=[0, top * 1.2], gridcolor="#E8E8E8", title_text="huishoudens", tickformat=",d")
     fig.update_xaxes(type="category", title_text=axis_title)
     return _base_layout(fig, height=300)
-
-
-def _ring_centre(geometry: dict[str, Any]) -> tuple[float, float] | None:
-    """Centre of the bounding box of the largest outer ring; good enough to place a label."""
-    coords = geometry.get("coordinates") or []
-    polygons = coords if geometry.get("type") == "MultiPolygon" else [coords]
-    rings = [poly[0] for poly in polygons if poly and poly[0]]
-    if not rings:
-        return None
-    ring = max(rings, key=len)
-    xs, ys = [p[0] for p in ring], [p[1] for p in ring]
-    return (min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2
-
-
-def wijk_map(geojson: dict[str, Any], wijken: list[dict[str, Any]]) -> go.Figure:
-    """Choropleth of samenloop per 1 000 households per wijk; secret wijken grey. No base map, no tiles."""
-    by_code = {w["code"]: w for w in wijken}
-    codes_in_map = {(f.get("properties") or {}).get("wijkcode") for f in geojson["features"]}
-    shown = [w for w in wijken if w["code"] in codes_in_map]
-    published = [w for w in shown if w[MULTI_DOMAIN].per_1000 is not None]
-    secret = [w for w in shown if w[MULTI_DOMAIN].per_1000 is None]
-    fig = go.Figure()
-    if secret:
-        fig.add_trace(
-            go.Choropleth(
-                geojson=geojson,
-                featureidkey="properties.wijkcode",
-                locations=[w["code"] for w in secret],
-                z=[0] * len(secret),
-                colorscale=[[0, SECRET_GREY], [1, SECRET_GREY]],
-                showscale=False,
-                marker={"line": {"color": "white", "width": 1}},
-                hovertext=[f"{w['naam']}: geheim (.)" for w in secret],
-                hoverinfo="text",
-            )
-        )
-    if published:
-        fig.add_trace(
-            go.Choropleth(
-                geojson=geojson,
-                featureidkey="properties.wijkcode",
-                locations=[w["code"] for w in published],
-                z=[w[MULTI_DOMAIN].per_1000 for w in published],
-                colorscale=SEQUENTIAL,
-                zmin=0,
-                zmax=max(w[MULTI_DOMAIN].per_1000 for w in published),
-                marker={"line": {"color": "white", "width": 1}},
-                colorbar={
-                    "title": {"text": "per 1.000", "side": "top"},
-                    "thickness": 12,
-                    "len": 0.8,
-                    "tickformat": ",.0f",
-                },
-                hovertext=[
-                    f"{w['naam']}: {format_rate(w[MULTI_DOMAIN].per_1000)} per 1.000 huishoudens"
-                    for w in published
-                ],
-                hoverinfo="text",
-            )
-        )
-    label_lon, label_lat, label_text = [], [], []
-    for feature in geojson["features"]:
-        code = (feature.get("properties") or {}).get("wijkcode")
-        centre = _ring_centre(feature["geometry"]) if code in by_code else None
-        if centre is not None:
-            label_lon.append(centre[0])
-            label_lat.append(centre[1])
-            label_text.append(by_code[code]["naam"])
-    if label_text:
-        fig.add_trace(
-            go.Scattergeo(
-                lon=label_lon,
-                lat=label_lat,
-                text=label_text,
-                mode="text",
-                hoverinfo="skip",
-                textfont={"size": 11, "color": INK, "shadow": "0 0 3px white"},
-            )
-        )
-    fig.update_geos(fitbounds="locations", visible=False, projection_type="mercator")
-    return _base_layout(fig, height=440)

@@ -1,7 +1,9 @@
 """Render the stapelingsrapport as one self-contained HTML file (Jinja2 templates in `templates/`).
 
-plotly.js is inlined once in the head; every figure is a bare div with its own small script. Nothing is
-loaded from the network, so the file opens offline and can be printed to PDF by headless chromium.
+plotly.js is inlined once in the head: the basic bundle (bar, pie, scatter; `static/plotly-basic.min.js`,
+about a quarter of the full bundle), so every chart must use those trace types; the wijk map is plain SVG
+(`reports.kaart`). Every figure is a bare div with its own small script. Nothing is loaded from the network,
+so the file opens offline and can be printed to PDF by headless chromium.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
-from plotly.offline import get_plotlyjs
 
 from disclosure.rules import default_rules
 from reports import charts
@@ -47,9 +48,11 @@ from reports.formatting import (
     format_signed_rate,
     period_label,
 )
+from reports.kaart import wijk_map_svg
 from reports.referenties import report_reference
 from reports.stapeling import stacking_context
 from reports.summary import plain_reading
+from reports.toelichting import CHAPTERS, Toelichting, toelichting_context
 from reports.wijkprofiel import TEST_EXPLANATION, wijk_profiles
 from schemas.indicators import (
     DOMAIN_INDICATORS,
@@ -66,8 +69,10 @@ from schemas.indicators import (
 
 TEMPLATES = Path(__file__).parent / "templates"
 PLOTLY_CONFIG = {"displayModeBar": False, "displaylogo": False, "responsive": True, "scrollZoom": False}
-EMPTY_TOPOLOGY = '{"type": "Topology", "objects": {}, "arcs": []}'
-"""For plotly's geo module, so it never fetches a world map from its CDN; the wijk map has no base map."""
+PLOTLY_BUNDLE = Path(__file__).parent / "static" / "plotly-basic.min.js"
+"""plotly.js-basic-dist-min from npm (MIT licence beside it), the plotly.js version plotly.py draws for."""
+PLOTLY_TRACE_TYPES = frozenset({"bar", "pie", "scatter"})
+"""The trace types the basic bundle can draw; `figure_div` refuses any other."""
 
 TEMPLATE_INDICATORS = {
     "huishoudens": HOUSEHOLDS,
@@ -89,10 +94,14 @@ class ReportData:
     previous: pd.DataFrame | None = None
     previous_manifest: dict[str, Any] = field(default_factory=dict)
     geojson: dict[str, Any] | None = None
+    toelichting: Toelichting | None = None
 
 
 def load_report_data(
-    out_dir: Path, vorige: Path | None = None, geojson: dict[str, Any] | None = None
+    out_dir: Path,
+    vorige: Path | None = None,
+    geojson: dict[str, Any] | None = None,
+    toelichting: Toelichting | None = None,
 ) -> ReportData:
     """Read samenloop.csv, kwaliteit.csv and manifest.json of a run, and samenloop.csv of the previous run."""
     data = ReportData(
@@ -101,6 +110,7 @@ def load_report_data(
         kwaliteit=read_kwaliteit(out_dir / KWALITEIT_FILE),
         manifest=read_manifest(out_dir / MANIFEST_FILE),
         geojson=geojson,
+        toelichting=toelichting,
     )
     if vorige is not None:
         data.previous = read_samenloop(vorige / SAMENLOOP_FILE)
@@ -110,6 +120,9 @@ def load_report_data(
 
 def figure_div(fig: go.Figure, div_id: str) -> Markup:
     """A plotly figure as a div plus script, without plotly.js (that is inlined once in the head)."""
+    unsupported = {trace.type for trace in fig.data} - PLOTLY_TRACE_TYPES
+    if unsupported:
+        raise ValueError(f"trace types not in the basic plotly.js bundle: {sorted(unsupported)}")
     height = fig.layout.height or 360
     html = pio.to_html(
         fig,
@@ -126,7 +139,7 @@ def figure_div(fig: go.Figure, div_id: str) -> Markup:
 
 @cache
 def _plotly_js() -> Markup:
-    return Markup(get_plotlyjs())
+    return Markup(PLOTLY_BUNDLE.read_text(encoding="utf-8"))
 
 
 @cache
@@ -254,7 +267,6 @@ def report_context(data: ReportData) -> dict[str, Any]:
         "figuren": figures,
         "sort_value": _sort_value,
         "plotly_js": _plotly_js(),
-        "empty_topology": Markup(EMPTY_TOPOLOGY),
         "bestanden": {"samenloop": SAMENLOOP_FILE, "kwaliteit": KWALITEIT_FILE, "manifest": MANIFEST_FILE},
     }
 
@@ -286,7 +298,8 @@ def _figures(
         )
     mapped = {(f.get("properties") or {}).get("wijkcode") for f in (data.geojson or {}).get("features", [])}
     if data.geojson is not None and any(w["code"] in mapped for w in wijken):
-        figures["kaart"] = figure_div(charts.wijk_map(data.geojson, wijken), "grafiek-kaart")
+        figures["kaart"] = wijk_map_svg(data.geojson, wijken, "Kaart: huishoudens met samenloop per 1.000 "
+                                        "huishoudens, per wijk")
     return figures
 
 
@@ -368,7 +381,13 @@ def chapter_context(data: ReportData) -> dict[str, Any]:
     }
 
 
+def report_chapters(data: ReportData) -> set[str]:
+    """The section ids of the chapters this report has (a toelichting can comment on these)."""
+    return set(CHAPTERS) - ({"verandering"} if data.previous is None else set())
+
+
 def render_report(data: ReportData) -> str:
     """The complete report as an HTML string."""
     context = {**report_context(data), **chapter_context(data)}
+    context["toelichting"] = toelichting_context(data.toelichting, report_chapters(data))
     return _environment().get_template("rapport.html.j2").render(**context)

@@ -113,6 +113,8 @@ def print_pdf(
                 header_template="<span></span>",
                 footer_template=footer_template(title),
                 margin={side: f"{mm}mm" for side, mm in A4_MARGIN_MM.items()},
+                tagged=True,  # a structure tree (headings, tables, figures with alt text) for screen readers
+                outline=True,  # bookmarks from the headings: the chapters in the PDF reader's side bar
             )
     except PdfError:
         raise

@@ -124,8 +124,11 @@ def test_flow_runs_the_analyst_tasks_and_writes_every_output(first_run):
             flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
     assert {t.name.rsplit("-", 1)[0] for t in task_runs} == TASK_NAMES
     assert all(t.state.is_completed() for t in task_runs)
-    assert {"samenloop.csv", "kwaliteit.csv", "huishoudens.parquet", "manifest.json", "rapport.html"} <= set(
-        p.name for p in out.iterdir())
+    assert {"samenloop.csv", "kwaliteit.csv", "huishoudens.parquet", "manifest.json", "rapport.html",
+            "samenloop.csv-metadata.json"} <= set(p.name for p in out.iterdir())
+    csvw = json.loads((out / "samenloop.csv-metadata.json").read_text(encoding="utf-8"))
+    header = (out / "samenloop.csv").read_text(encoding="utf-8").splitlines()[0].split(",")
+    assert csvw["url"] == "samenloop.csv" and [c["name"] for c in csvw["tableSchema"]["columns"]] == header
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert set(manifest["duur_seconden"]) == {"valideren", "koppelen", "aggregeren", "beveiligen"}
     assert all(d["sha256"] and d["key_id"] for d in manifest["leveringen"])

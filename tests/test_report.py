@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from plotly.offline import get_plotlyjs
+from plotly.offline import get_plotlyjs_version
 from test_report_data import (
     GEMEENTE,
     SMALL_WIJK,
@@ -24,6 +24,7 @@ import reports.build
 from reports.build import build_report
 from reports.figures import ReportInputError, rd_to_wgs84, read_samenloop, read_wijk_geojson
 from reports.formatting import format_count, format_date, format_rate, period_label
+from reports.html import PLOTLY_BUNDLE, PLOTLY_TRACE_TYPES, figure_div
 from reports.pdf import CHROMIUM
 from schemas.indicators import DOMAIN_INDICATORS, DOMAINS, HOUSEHOLDS, MULTI_DOMAIN, WITH_SERVICE
 
@@ -53,7 +54,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 
 
 def _without_plotly(document: str) -> str:
-    return document.replace(get_plotlyjs(), "")
+    return document.replace(_plotly_js(), "")
 
 
 def test_report_is_written_atomically_with_nothing_left_over(report: tuple[Path, str]) -> None:
@@ -63,12 +64,16 @@ def test_report_is_written_atomically_with_nothing_left_over(report: tuple[Path,
     assert not [p.name for p in out.iterdir() if p.name.startswith(".rapport-")]
 
 
+def _plotly_js() -> str:
+    return PLOTLY_BUNDLE.read_text(encoding="utf-8")
+
+
 def test_plotly_js_is_inlined_exactly_once_and_nothing_is_fetched(report: tuple[Path, str]) -> None:
     _, document = report
-    bundle = get_plotlyjs()
+    bundle = _plotly_js()
     assert document.count(bundle[:2000]) == 1
     assert document.count(bundle[-2000:]) == 1
-    assert document.count("Plotly.newPlot(") == 5  # four charts and the map, none with its own plotly.js
+    assert document.count("Plotly.newPlot(") == 4  # four charts (the map is SVG), none with its own plotly.js
     rest = _without_plotly(document)
     for pattern in ('src="http', "src='http", 'href="http', "href='http", "@import", "url(http", "<link"):
         assert pattern not in rest, pattern
@@ -276,8 +281,8 @@ def test_report_opens_offline_in_chromium_and_sorts(report: tuple[Path, str]) ->
         requested = open_report(page, html_path)
         assert requested == [html_path.resolve().as_uri()]
         assert errors == []
-        assert page.locator(".plotly-graph-div .main-svg").count() >= 5
-        assert page.locator("#grafiek-kaart path.choroplethlocation").count() == len(WIJKEN)
+        assert page.locator(".plotly-graph-div .main-svg").count() >= 4
+        assert page.locator("svg#grafiek-kaart path.wijk").count() == len(WIJKEN)
 
         column = page.locator("#wijktabel thead th").nth(3)
         column.locator("button").click()
@@ -306,3 +311,66 @@ def test_kwaliteit_counts_the_alternative_reading_and_reads_contract_v1(tmp_path
                   "a,0123456789abcdef,12,10,5,1,4\n", encoding="utf-8")
     assert [q.gekoppeld for q in data_quality(read_kwaliteit(v2), {})] == [9]
     assert [q.gekoppeld for q in data_quality(read_kwaliteit(v1), {})] == [6]
+
+
+def test_report_weighs_under_two_and_a_half_megabytes(report: tuple[Path, str]) -> None:
+    out, _ = report
+    assert (out / "rapport.html").stat().st_size < 2_500_000
+
+
+def test_vendored_plotly_bundle_is_the_version_plotly_py_draws_for() -> None:
+    header = PLOTLY_BUNDLE.read_text(encoding="utf-8")[:200]
+    assert f"plotly.js (basic - minified) v{get_plotlyjs_version()}" in header
+    assert (PLOTLY_BUNDLE.parent / "plotly-basic.LICENSE.txt").read_text().startswith("MIT License")
+
+
+def test_a_chart_the_basic_bundle_cannot_draw_is_refused() -> None:
+    import plotly.graph_objects as go
+
+    assert {"bar", "scatter"} <= PLOTLY_TRACE_TYPES
+    with pytest.raises(ValueError, match="choropleth"):
+        figure_div(go.Figure(go.Choropleth(locations=["a"], z=[1])), "x")
+
+
+def test_wijk_map_is_svg_labelled_per_wijk_and_hatched_when_secret(report: tuple[Path, str]) -> None:
+    out, document = report
+    cells = expected_cells(out)
+    svg = re.search(r'<svg class="kaart".*?</svg>', document, flags=re.S).group(0)
+    assert 'role="img"' in svg and '<title id="kaart-titel">' in svg
+    for code, naam in WIJKEN.items():
+        path = re.search(rf'<path class="wijk" data-wijkcode="{code}"[^>]*>\s*<title>([^<]*)</title>', svg)
+        shown = _published(cells[(code, MULTI_DOMAIN)], "rate")
+        assert html.unescape(path.group(1)).startswith(f"{naam}: "), naam
+        assert (shown in path.group(1)) or shown == "."
+        if shown == ".":
+            assert 'fill="url(#kaart-afgeschermd)"' in path.group(0)
+        label = f'<tspan x="[^"]+" dy="1.2em" font-weight="bold">{re.escape(shown)}</tspan>'
+        assert re.search(rf'{re.escape(naam)}</tspan>{label}', html.unescape(svg)), naam
+
+
+def _luminance(colour: str) -> float:
+    channels = [int(colour.lstrip("#")[i:i + 2], 16) / 255 for i in (0, 2, 4)]
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def _contrast(a: str, b: str) -> float:
+    high, low = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_text_in_the_charts_and_map_has_contrast_of_at_least_4_5() -> None:
+    """axe cannot measure text inside SVG; the colours the charts draw text in are checked here."""
+    from reports import charts, kaart
+
+    assert _contrast("#5f5f5f", "#ffffff") >= 4.5 > _contrast("#8a8a8a", "#ffffff")  # the check can fail
+    assert _contrast(charts.INK, "#ffffff") >= 4.5  # axis labels, values above bars, map labels (white halo)
+    assert _contrast(charts.INK, charts.OKABE_ITO["orange"]) >= 4.5  # values inside the wijk bars
+    assert _contrast("#5f5f5f", "#ffffff") >= 4.5  # ". afgeschermd" in the wijk chart
+    assert _contrast(kaart.INK, "#ffffff") >= 4.5  # legend text beside its swatch, on white
+    css = (Path(reports.build.__file__).parent / "templates" / "rapport.css").read_text(encoding="utf-8")
+    # labels on the darker map classes sit on a white halo, so they are read ink on white
+    assert re.search(r"\.kaart-label \{ paint-order: stroke; stroke: #fff;", css)
+    grey = re.search(r"--grijs:\s*(#[0-9a-fA-F]{6})", css).group(1)
+    surface = re.search(r"--vlak:\s*(#[0-9a-fA-F]{6})", css).group(1)
+    assert _contrast(grey, "#ffffff") >= 4.5 and _contrast(grey, surface) >= 4.5

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from pypdf import PdfReader
 from test_report_data import (
     GEMEENTE,
     SMALL_WIJK,
@@ -118,6 +119,51 @@ def test_pdf_text_shows_the_numbers_of_samenloop_csv(built: dict[str, object]) -
     assert "minder dan 10 huishoudens of afgeschermd" in text
 
 
+def _structure(node: object, kinds: list[str], alts: dict[str, list[str]]) -> None:
+    node = node.get_object() if hasattr(node, "get_object") else node
+    if isinstance(node, dict):
+        if "/S" in node:
+            kinds.append(str(node["/S"]))
+            if "/Alt" in node:
+                alts.setdefault(str(node["/S"]), []).append(str(node["/Alt"]))
+        if node.get("/K") is not None:
+            _structure(node["/K"], kinds, alts)
+    elif isinstance(node, list):
+        for child in node:
+            _structure(child, kinds, alts)
+
+
+def _outline_titles(outline: list) -> list[str]:
+    titles: list[str] = []
+    for item in outline:
+        titles.extend(_outline_titles(item) if isinstance(item, list) else [item.title])
+    return titles
+
+
+def test_pdf_is_tagged_with_language_title_structure_and_outline(built: dict[str, object]) -> None:
+    reader = PdfReader(built["pdf"])
+    root = reader.trailer["/Root"]
+    assert root["/Lang"] == "nl"
+    assert root["/MarkInfo"]["/Marked"].value is True
+    assert reader.metadata.title.startswith("Stapelingsrapport Voorbeeldstad")
+    kinds: list[str] = []
+    alts: dict[str, list[str]] = {}
+    _structure(root["/StructTreeRoot"], kinds, alts)
+    for kind in ("/Document", "/H1", "/H2", "/H3", "/Table", "/TR", "/TH", "/TD", "/Figure", "/Caption"):
+        assert kind in kinds, kind
+    assert kinds.count("/H1") == 1
+    figure_alts = " ".join(alts.get("/Figure", []))
+    for text in ("Staafdiagram, huishoudens per combinatie van domeinen", "Kaart: huishoudens met samenloop",
+                 "Staafdiagram, huishoudens naar aantal voorzieningen"):
+        assert text in figure_alts, text
+    for naam in WIJKEN.values():  # the map's alternative names every wijk
+        assert naam in figure_alts, naam
+    titles = _outline_titles(reader.outline)
+    for chapter in ("Kerncijfers", "Welke domeinen komen samen?", "Samenloop per wijk",
+                    "Kwaliteit van de aanlevering", "Methode en privacy"):
+        assert chapter in titles, chapter
+
+
 def test_pdf_pages_are_not_blank(built: dict[str, object]) -> None:
     pdf, base = built["pdf"], built["base"]
     prefix = Path(base) / "pagina"
@@ -131,7 +177,18 @@ def test_pdf_pages_are_not_blank(built: dict[str, object]) -> None:
         assert image.stat().st_size > 8_000, f"{image.name} lijkt leeg"
 
 
-def test_screenshots_on_laptop_and_phone(built: dict[str, object]) -> None:
+CHART_BOXES = """() => [...document.querySelectorAll('.plotly-graph-div, svg.kaart')].map(el => {
+  const box = el.getBoundingClientRect();
+  const drawn = (el.querySelector('.main-svg') || el).getBoundingClientRect();
+  const column = el.closest('figure').getBoundingClientRect();
+  const marks = el.querySelectorAll('.point, path.wijk').length;
+  return {id: el.id, left: box.left, right: box.right, drawnLeft: drawn.left, drawnRight: drawn.right,
+          columnLeft: column.left, columnRight: column.right, width: box.width, marks: marks};
+})"""
+
+
+def test_every_chart_fits_its_column_on_laptop_tablet_and_phone(built: dict[str, object]) -> None:
+    """Each chart's drawn box lies inside its figure (its grid column) at 1280, 768 and 390 px wide."""
     from reports.pdf import chromium_browser, open_report
 
     html_path, base = built["html"], Path(built["base"])
@@ -139,21 +196,28 @@ def test_screenshots_on_laptop_and_phone(built: dict[str, object]) -> None:
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         requested = open_report(page, html_path)
         assert requested == [html_path.resolve().as_uri()]
-        # one load, two screens: plotly redraws the charts when the window narrows, like a phone turning
-        for name, width in (("laptop", 1280), ("telefoon", 390)):
+        # one load, three screens: the charts follow when the window narrows, like a phone turning
+        for name, width in (("laptop", 1280), ("tablet", 768), ("telefoon", 390)):
             page.set_viewport_size({"width": width, "height": 900})
             page.wait_for_function(CHARTS_FIT, arg=width)
             # the page itself never scrolls sideways; wide tables scroll inside their own box
             assert page.evaluate("document.documentElement.scrollWidth") <= width
-            charts = page.eval_on_selector_all(
-                ".plotly-graph-div",
-                "divs => divs.map(d => [d.id, d.getBoundingClientRect().width, "
-                "d.querySelectorAll('.point, .choroplethlocation').length])",
-            )
-            assert len(charts) == 5  # four charts and the wijk map
-            for chart_id, chart_width, marks in charts:
-                assert 200 < chart_width <= width, chart_id
-                assert marks > 0, f"{chart_id} is leeg"
+            page.wait_for_timeout(300)  # the resize observer redraws on the next frame
+            charts = page.evaluate(CHART_BOXES)
+            assert [c["id"] for c in charts] == [
+                "grafiek-combinaties", "grafiek-wijken", "grafiek-kaart",
+                "grafiek-voorzieningen", "grafiek-organisaties",
+            ]
+            for chart in charts:
+                assert 200 < chart["width"] <= width, chart
+                assert chart["marks"] > 0, f"{chart['id']} is leeg"
+                for side in ("left", "drawnLeft"):
+                    assert chart[side] >= chart["columnLeft"] - 1, (name, chart)
+                for side in ("right", "drawnRight"):
+                    assert chart[side] <= chart["columnRight"] + 1, (name, chart)
+                shot = base / f"grafiek-{name}-{chart['id']}.png"
+                page.locator(f"#{chart['id']}").screenshot(path=str(shot))
+                _keep(shot)
             shot = base / f"scherm-{name}.png"
             # the whole page only when a person will look at it: a 10 000 px phone page costs seconds
             page.screenshot(path=str(shot), full_page=bool(os.environ.get("FACTLAB_RAPPORT_BEELDEN")))

@@ -268,6 +268,12 @@ def register(file: Path, keyfile: Path, out: Path, rejects: Path | None, cbs_buu
 @click.option(
     "--kaart", "geojson", type=click.Path(path_type=Path), default=None, help="GeoJSON met wijkvlakken."
 )
+@click.option(
+    "--toelichting",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Markdown met '## <hoofdstuktitel>' per hoofdstuk: eigen tekst van de gemeente in het rapport.",
+)
 @click.option("--geen-pdf", is_flag=True, default=False)
 def run(
     deliveries: Path,
@@ -279,10 +285,14 @@ def run(
     regels: Path | None,
     vorige: Path | None,
     geojson: Path | None,
+    toelichting: Path | None,
     geen_pdf: bool,
 ) -> None:
     """Koppel, tel, beveilig en rapporteer (Prefect-flow)."""
-    _run_flow(deliveries, register_path, areas, period, out, niveaus, regels, vorige, geojson, not geen_pdf)
+    _run_flow(
+        deliveries, register_path, areas, period, out, niveaus, regels, vorige, geojson, not geen_pdf,
+        toelichting=toelichting,
+    )
     click.echo(f"rapport: {out / 'rapport.html'}")
     if not geen_pdf:
         click.echo(f"rapport: {out / 'rapport.pdf'}")
@@ -307,7 +317,20 @@ def vergelijk(outs: tuple[Path, ...], out: Path, zonder_pdf: bool) -> None:
     click.echo("vergelijking geschreven: " + ", ".join(str(p) for p in written))
 
 
-def _run_flow(deliveries, register_path, areas, period, out, niveaus, regels, vorige, geojson, pdf) -> None:
+def _check_toelichting(toelichting: Path | None) -> None:
+    """The toelichting (--toelichting) is readable before Prefect starts."""
+    from reports.toelichting import ToelichtingError, read_toelichting
+
+    if toelichting is not None:
+        try:
+            read_toelichting(Path(toelichting))
+        except ToelichtingError as exc:
+            _fail(str(exc))
+
+
+def _run_flow(
+    deliveries, register_path, areas, period, out, niveaus, regels, vorige, geojson, pdf, toelichting=None
+) -> None:
     """The stapelingsmonitor: as a Prefect flow when a Prefect server is configured, else in this process."""
     from pipelines.preflight import PreflightError, RunPaths, preflight
 
@@ -316,6 +339,7 @@ def _run_flow(deliveries, register_path, areas, period, out, niveaus, regels, vo
                            regels and Path(regels), vorige and Path(vorige), geojson and Path(geojson), pdf))
     except PreflightError as exc:
         _fail(str(exc))
+    _check_toelichting(toelichting)
     from disclosure.model import TableInputError
     from disclosure.protect import DisclosureError
     from disclosure.rules import RulesError
@@ -332,6 +356,8 @@ def _run_flow(deliveries, register_path, areas, period, out, niveaus, regels, vo
         "out": str(out), "niveaus": niveaus, "regels": str(regels) if regels else None,
         "vorige": str(vorige) if vorige else None, "geojson": str(geojson) if geojson else None, "pdf": pdf,
     }
+    if toelichting is not None:  # only when given: the inbox flow and demo call without it
+        parameters["toelichting"] = str(toelichting)
     try:
         if use_prefect():
             configure_prefect()
@@ -346,6 +372,24 @@ def _run_flow(deliveries, register_path, areas, period, out, niveaus, regels, vo
             run_locally(**parameters)
     except known as exc:
         _fail(str(exc))
+
+
+@main.command("export")
+@click.argument("out_dir", metavar="OUT", type=click.Path(path_type=Path))
+@click.option("--formaat", type=click.Choice(["cbs"]), required=True,
+              help="cbs: de lange vorm van CBS StatLine, één rij per gepubliceerd of geheim cijfer.")
+@click.option("--out", "target", required=True, type=click.Path(path_type=Path), help="Het CSV-bestand.")
+def export(out_dir: Path, formaat: str, target: Path) -> None:
+    """Zet de cijfers van een uitvoermap om naar open data (docs/opendata.md)."""
+    from pipelines.open_data import ExportError, write_cbs_export
+
+    try:
+        count = write_cbs_export(out_dir, target)
+    except ExportError as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"{target} kan niet geschreven worden ({exc.strerror or 'schrijffout'})")
+    click.echo(f"{count} cijfers geschreven naar {target} (formaat {formaat})")
 
 
 @main.command()
