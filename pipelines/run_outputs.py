@@ -33,6 +33,12 @@ class RunSettings:
     geojson: Path | None = None
     pdf: bool = True
     rules_path: Path | None = None
+    reeks: tuple[Path, ...] = ()
+    """Earlier outputs for the chapter "Ontwikkeling" (docs/contract.md §10)."""
+    normen: Path | None = None
+    status: str = "voorlopig"
+    herziening: Path | None = None
+    """An earlier publication of the same period that this run revises."""
 
     @classmethod
     def create(cls, **values: Any) -> RunSettings:
@@ -57,6 +63,31 @@ class RunSettings:
             raise LinkageError(
                 f"uitvoermap {self.out} bestaat al en is geen eerdere Factlab-uitvoer; "
                 "kies een nieuwe of lege map"
+            )
+        check_period_options(self)
+
+
+STATUSES = ("voorlopig", "definitief")
+
+
+def check_period_options(settings: RunSettings) -> None:
+    """--reeks, --normen, --status and --herziening before the run starts (Dutch message, naming the
+    folder or file); raises a ReportInputError or LinkageError."""
+    from reports.normen import load_norms
+    from reports.reeks import SeriesError, check_series, output_period
+
+    if settings.status not in STATUSES:
+        raise LinkageError(f"--status '{settings.status}': kies voorlopig of definitief")
+    if settings.reeks:
+        check_series(list(settings.reeks), settings.period.label)
+    if settings.normen is not None:
+        load_norms(settings.normen)
+    if settings.herziening is not None:
+        label = output_period(settings.herziening, "--herziening")
+        if label != settings.period.label:
+            raise SeriesError(
+                f"--herziening: {settings.herziening} is van periode {label}, deze run van "
+                f"{settings.period.label}; een herziening gaat over dezelfde periode"
             )
 
 
@@ -87,6 +118,25 @@ def _optional_inputs(settings: RunSettings) -> dict[str, Any]:
             "map": settings.vorige.name,
             "samenloop_sha256": sha256_of(previous) if previous.is_file() else None,
         }
+    inputs.update(_period_inputs(settings))
+    return inputs
+
+
+def _period_inputs(settings: RunSettings) -> dict[str, Any]:
+    """Series, norms and the revised publication, when given (docs/contract.md §10)."""
+    inputs: dict[str, Any] = {}
+    if settings.reeks:
+        inputs["reeks"] = [
+            {"map": folder.name, "samenloop_sha256": sha256_of(folder / "samenloop.csv")}
+            for folder in settings.reeks
+        ]
+    if settings.normen is not None:
+        inputs["normen"] = {"bestand": settings.normen.name, "sha256": sha256_of(settings.normen)}
+    if settings.herziening is not None:
+        inputs["herziening"] = {
+            "map": settings.herziening.name,
+            "samenloop_sha256": sha256_of(settings.herziening / "samenloop.csv"),
+        }
     return inputs
 
 
@@ -104,6 +154,7 @@ def build_manifest(
         "factlab_versie": package_versions()["factlab"],
         "contract_versie": CONTRACT_VERSION,
         "gemaakt": now_iso(),
+        "status": settings.status,
         "periode": {
             "label": settings.period.label,
             "start": settings.period.start.isoformat(),
@@ -156,6 +207,9 @@ def build_manifest(
             "vorige": bool(settings.vorige),
             "kaart": bool(settings.geojson),
             "pdf": settings.pdf,
+            "reeks": len(settings.reeks),
+            "normen": bool(settings.normen),
+            "herziening": bool(settings.herziening),
         },
         "versies": package_versions(),
         "duur_seconden": {k: round(v, 3) for k, v in timings.items()},
@@ -180,5 +234,6 @@ def assemble_outputs(
         write_households(linkage.households, staging / "huishoudens.parquet")
         manifest = build_manifest(deliveries, linkage, protected, audit, settings, names, timings)
         write_manifest(manifest, staging / OUTPUT_MARKER)
-        build_report(staging, vorige=settings.vorige, geojson=settings.geojson, pdf=settings.pdf)
+        build_report(staging, vorige=settings.vorige, geojson=settings.geojson, pdf=settings.pdf,
+                     reeks=list(settings.reeks), normen=settings.normen)
     return settings.out

@@ -90,7 +90,12 @@ def stapelingsmonitor(
     vorige: str | None = None,
     geojson: str | None = None,
     pdf: bool = True,
+    reeks: list[str] | None = None,
+    normen: str | None = None,
+    status: str = "voorlopig",
+    herziening: str | None = None,
 ) -> str:
     """Link pseudonymised deliveries, count samenloop per area, protect, and report."""
-    settings = run_settings(deliveries, register, areas, period, out, niveaus, regels, vorige, geojson, pdf)
+    settings = run_settings(deliveries, register, areas, period, out, niveaus, regels, vorige, geojson, pdf,
+                            reeks, normen, status, herziening)
     return str(run_chain(settings, TASKS, PrefectReporter()))

@@ -285,6 +285,10 @@ def run_settings(
     vorige: str | None = None,
     geojson: str | None = None,
     pdf: bool = True,
+    reeks: list[str] | None = None,
+    normen: str | None = None,
+    status: str = "voorlopig",
+    herziening: str | None = None,
 ) -> RunSettings:
     """The run's settings from the flow's parameters (paths and choices, never row values)."""
     return RunSettings.create(
@@ -299,6 +303,10 @@ def run_settings(
         geojson=Path(geojson) if geojson else None,
         pdf=pdf,
         rules_path=Path(regels) if regels else None,
+        reeks=tuple(Path(p) for p in reeks or ()),
+        normen=Path(normen) if normen else None,
+        status=status,
+        herziening=Path(herziening) if herziening else None,
     )
 
 

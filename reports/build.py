@@ -28,7 +28,13 @@ def _temporary(out_dir: Path, suffix: str) -> Path:
 
 
 def build_report(
-    out_dir: Path, *, vorige: Path | None = None, geojson: Path | None = None, pdf: bool = True
+    out_dir: Path,
+    *,
+    vorige: Path | None = None,
+    geojson: Path | None = None,
+    pdf: bool = True,
+    reeks: list[Path] | None = None,
+    normen: Path | None = None,
 ) -> tuple[Path, Path | None]:
     """Write rapport.html (and rapport.pdf unless `pdf` is False) into `out_dir`; returns their paths.
 
@@ -40,6 +46,8 @@ def build_report(
         out_dir,
         vorige=Path(vorige) if vorige else None,
         geojson=read_wijk_geojson(Path(geojson)) if geojson else None,
+        reeks=[Path(p) for p in reeks] if reeks else None,
+        normen=Path(normen) if normen else None,
     )
     document = render_report(data)
 

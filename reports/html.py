@@ -98,10 +98,18 @@ class ReportData:
     previous: pd.DataFrame | None = None
     previous_manifest: dict[str, Any] = field(default_factory=dict)
     geojson: dict[str, Any] | None = None
+    series: list[Any] = field(default_factory=list)
+    """Earlier outputs of the series (reports.reeks.SeriesMember), oldest first."""
+    norms: list[Any] = field(default_factory=list)
+    """The gemeente's norms (reports.normen.Norm)."""
 
 
 def load_report_data(
-    out_dir: Path, vorige: Path | None = None, geojson: dict[str, Any] | None = None
+    out_dir: Path,
+    vorige: Path | None = None,
+    geojson: dict[str, Any] | None = None,
+    reeks: list[Path] | None = None,
+    normen: Path | None = None,
 ) -> ReportData:
     """Read samenloop.csv, kwaliteit.csv and manifest.json of a run, and samenloop.csv of the previous run."""
     data = ReportData(
@@ -114,6 +122,15 @@ def load_report_data(
     if vorige is not None:
         data.previous = read_samenloop(vorige / SAMENLOOP_FILE)
         data.previous_manifest = read_manifest(vorige / MANIFEST_FILE)
+    if reeks:
+        from reports.reeks import load_series
+
+        label = str((data.manifest.get("periode") or {}).get("label") or "")
+        data.series = load_series(reeks, label)
+    if normen is not None:
+        from reports.normen import load_norms
+
+        data.norms = load_norms(normen)
     return data
 
 
@@ -334,4 +351,9 @@ def report_title(data: ReportData) -> str:
 
 def render_report(data: ReportData) -> str:
     """The complete report as an HTML string."""
-    return _environment().get_template("rapport.html.j2").render(**report_context(data))
+    from reports.ontwikkeling import time_context
+
+    context = report_context(data)
+    context.update(time_context(data, figure_div))
+    context["samenvatting"] = [*context["samenvatting"], *context.pop("normzinnen", [])]
+    return _environment().get_template("rapport.html.j2").render(**context)

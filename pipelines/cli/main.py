@@ -216,6 +216,20 @@ def register(file: Path, keyfile: Path, out: Path, rejects: Path | None, cbs_buu
     "--kaart", "geojson", type=click.Path(path_type=Path), default=None, help="GeoJSON met wijkvlakken."
 )
 @click.option("--geen-pdf", is_flag=True, default=False)
+@click.option(
+    "--reeks", "reeks", multiple=True, type=click.Path(path_type=Path),
+    help="Eerdere uitvoer voor de reeks (--reeks MAP [MAP ...]), in willekeurige volgorde.",
+)
+@click.option("--normen", type=click.Path(path_type=Path), default=None, help="Normen per indicator (TOML).")
+@click.option(
+    "--status", type=click.Choice(["voorlopig", "definitief"]), default="voorlopig", show_default=True,
+    help="Voorlopige of definitieve cijfers (staat in manifest.json en op de eerste pagina).",
+)
+@click.option(
+    "--herziening", type=click.Path(path_type=Path), default=None,
+    help="Eerdere publicatie van dezelfde periode die deze run herziet.",
+)
+@click.argument("meer_reeks", nargs=-1, type=click.Path(path_type=Path))
 def run(
     deliveries: Path,
     register_path: Path,
@@ -227,9 +241,17 @@ def run(
     vorige: Path | None,
     geojson: Path | None,
     geen_pdf: bool,
+    reeks: tuple[Path, ...],
+    normen: Path | None,
+    status: str,
+    herziening: Path | None,
+    meer_reeks: tuple[Path, ...],
 ) -> None:
     """Koppel, tel, beveilig en rapporteer (Prefect-flow)."""
-    _run_flow(deliveries, register_path, areas, period, out, niveaus, regels, vorige, geojson, not geen_pdf)
+    if meer_reeks and not reeks:
+        _fail(f"onverwacht argument {meer_reeks[0]}; bedoelt u --reeks {' '.join(map(str, meer_reeks))}?")
+    _run_flow(deliveries, register_path, areas, period, out, niveaus, regels, vorige, geojson, not geen_pdf,
+              reeks=[*reeks, *meer_reeks], normen=normen, status=status, herziening=herziening)
     click.echo(f"rapport: {out / 'rapport.html'}")
     if not geen_pdf:
         click.echo(f"rapport: {out / 'rapport.pdf'}")
@@ -248,9 +270,31 @@ def _check_areas_and_map(areas: Path, geojson: Path | None) -> None:
         _fail(str(exc))
 
 
-def _run_flow(deliveries, register_path, areas, period, out, niveaus, regels, vorige, geojson, pdf) -> None:
+def _check_period_options(period: str, reeks, normen, herziening) -> None:
+    """--reeks, --normen and --herziening before Prefect starts: a wrong folder or file stops at once."""
+    from reports.figures import ReportInputError
+    from reports.normen import load_norms
+    from reports.reeks import check_series, output_period
+    from schemas.periods import PeriodError, parse_period
+
+    try:
+        label = parse_period(period).label
+        if reeks:
+            check_series([Path(p) for p in reeks], label)
+        if normen is not None:
+            load_norms(Path(normen))
+        if herziening is not None and output_period(Path(herziening), "--herziening") != label:
+            _fail(f"--herziening: {herziening} is niet van periode {label}; een herziening gaat over "
+                  "dezelfde periode")
+    except (ReportInputError, PeriodError) as exc:
+        _fail(str(exc))
+
+
+def _run_flow(deliveries, register_path, areas, period, out, niveaus, regels, vorige, geojson, pdf,
+              *, reeks=None, normen=None, status="voorlopig", herziening=None) -> None:
     """The stapelingsmonitor: as a Prefect flow when a Prefect server is configured, else in this process."""
     _check_areas_and_map(Path(areas), Path(geojson) if geojson else None)
+    _check_period_options(period, reeks, normen, herziening)
     from disclosure.model import TableInputError
     from disclosure.protect import DisclosureError
     from disclosure.rules import RulesError
@@ -271,6 +315,10 @@ def _run_flow(deliveries, register_path, areas, period, out, niveaus, regels, vo
         vorige=str(vorige) if vorige else None,
         geojson=str(geojson) if geojson else None,
         pdf=pdf,
+        reeks=[str(p) for p in reeks] if reeks else None,
+        normen=str(normen) if normen else None,
+        status=status,
+        herziening=str(herziening) if herziening else None,
     )
     try:
         if use_prefect():
