@@ -251,6 +251,10 @@ def beveiligen(linkage: LinkageResult, settings: RunSettings, report: StepReport
         int(protected["geheim"].sum()),
         "geslaagd" if audit.passed else "NIET geslaagd",
     )
+    if settings.herziening is not None:
+        from pipelines.revision import check_revision
+
+        check_revision(protected, linkage.counts, settings, report)
     return protected, audit
 
 
