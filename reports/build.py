@@ -70,16 +70,20 @@ def build_report(
 
 
 def main(argv: list[str] | None = None) -> None:
-    """`python -m reports.build OUT [--vorige OUT_VORIG] [--kaart wijken.geojson] [--zonder-pdf]`."""
+    """`python -m reports.build OUT [--vorige OUT_VORIG] [--kaart wijken.geojson] [--zonder-pdf]
+    [--reeks MAP ...] [--normen NORMEN.toml]`."""
     parser = argparse.ArgumentParser(description="Maak het stapelingsrapport uit de beschermde uitvoer.")
     parser.add_argument("out", type=Path, help="map met samenloop.csv, kwaliteit.csv en manifest.json")
     parser.add_argument("--vorige", type=Path, help="uitvoermap van de vorige periode, om te vergelijken")
     parser.add_argument("--kaart", type=Path,
                         help="GeoJSON met wijken van CBS of PDOK (wijkcode, wk_code, WK_CODE of statcode)")
     parser.add_argument("--zonder-pdf", action="store_true", help="alleen rapport.html maken")
+    parser.add_argument("--reeks", type=Path, nargs="+", help="eerdere uitvoermappen voor de reeks")
+    parser.add_argument("--normen", type=Path, help="normen per indicator (TOML)")
     args = parser.parse_args(argv)
     html_path, pdf_path = build_report(
-        args.out, vorige=args.vorige, geojson=args.kaart, pdf=not args.zonder_pdf
+        args.out, vorige=args.vorige, geojson=args.kaart, pdf=not args.zonder_pdf, reeks=args.reeks,
+        normen=args.normen,
     )
     print(f"Rapport: {html_path}" + (f" en {pdf_path}" if pdf_path else ""))
 

@@ -226,8 +226,22 @@ def small_multiples(rows: list[dict[str, Any]], labels: list[str]) -> go.Figure:
         vertical_spacing=min(0.12, 0.5 / n_rows),
         horizontal_spacing=0.05,
     )
+    top = 1.0
     for i, row in enumerate(rows):
         values = [_value(p.cell, MULTI_DOMAIN) for p in row["punten"]]
+        top = max([top, *(v for v in values if v is not None)])
+        if all(v is None for v in values):
+            fig.add_annotation(
+                text="geheim (.)",
+                showarrow=False,
+                xref="x domain",
+                yref="y domain",
+                x=0.5,
+                y=0.5,
+                font={"color": charts.SECRET_GREY},
+                row=i // columns + 1,
+                col=i % columns + 1,
+            )
         fig.add_trace(
             go.Scatter(
                 x=labels,
@@ -244,7 +258,8 @@ def small_multiples(rows: list[dict[str, Any]], labels: list[str]) -> go.Figure:
     charts._base_layout(fig, 170 * n_rows + 20)
     fig.update_layout(margin={"l": 10, "r": 10, "t": 30, "b": 10})
     fig.update_xaxes(type="category", showgrid=False, tickfont={"size": 10})
-    fig.update_yaxes(rangemode="tozero", gridcolor="#E5E5E5", tickfont={"size": 10})
+    # One scale for every wijk: small multiples are compared across panels.
+    fig.update_yaxes(range=[0, top * 1.1], gridcolor="#E5E5E5", tickfont={"size": 10})
     return fig
 
 
