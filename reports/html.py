@@ -123,10 +123,10 @@ def load_report_data(
         data.previous = read_samenloop(vorige / SAMENLOOP_FILE)
         data.previous_manifest = read_manifest(vorige / MANIFEST_FILE)
     if reeks:
+        from reports.ontwikkeling import period_code
         from reports.reeks import load_series
 
-        label = str((data.manifest.get("periode") or {}).get("label") or "")
-        data.series = load_series(reeks, label)
+        data.series = load_series(reeks, period_code(data.manifest))
     if normen is not None:
         from reports.normen import load_norms
 

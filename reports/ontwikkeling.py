@@ -16,7 +16,8 @@ from reports.summary import norm_sentences
 STATUS_LABELS = {"voorlopig": "voorlopige cijfers", "definitief": "definitieve cijfers"}
 
 
-def _period_label(manifest: dict[str, Any]) -> str:
+def period_code(manifest: dict[str, Any]) -> str:
+    """The period label of a manifest (2026H1); '' without one."""
     periode = manifest.get("periode")
     return str(periode.get("label") or "") if isinstance(periode, dict) else str(periode or "")
 
@@ -30,13 +31,13 @@ def _baseline(data) -> tuple[str, Any]:
             if incompatibility(member, data.samenloop, data.manifest) is None:
                 return member.label, member.samenloop
     if data.previous is not None:
-        return _period_label(data.previous_manifest) or "vorige", data.previous
-    return _period_label(data.manifest), data.samenloop
+        return period_code(data.previous_manifest) or "vorige", data.previous
+    return period_code(data.manifest), data.samenloop
 
 
 def time_context(data, figure_div) -> dict[str, Any]:
     """ontwikkeling, normen (with the nulmeting's period), normzinnen and status for the template."""
-    label = _period_label(data.manifest)
+    label = period_code(data.manifest)
     context: dict[str, Any] = {
         "ontwikkeling": series_context(data.series, label, data.samenloop, data.manifest, figure_div),
         "normen": None,

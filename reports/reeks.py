@@ -109,7 +109,10 @@ def check_series(folders: list[Path] | tuple[Path, ...], current: str) -> list[t
     Refused (SeriesError, naming the folder): no Factlab output, a period given twice or equal to the
     current one, a period of another kind (all half-years, all quarters or all years), a peildatum.
     """
-    current = parse_period(current).label
+    try:
+        current = parse_period(current).label
+    except PeriodError:
+        raise SeriesError(f"--reeks: de periode van deze uitvoer ('{current}') is onbekend") from None
     kind = period_kind(current)
     if kind == "peildatum":
         raise SeriesError(
