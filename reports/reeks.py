@@ -161,10 +161,15 @@ def _area_codes(samenloop: pd.DataFrame) -> set[tuple[str, str]]:
 
 
 def incompatibility(member: SeriesMember, samenloop: pd.DataFrame, manifest: dict[str, Any]) -> str | None:
-    """Why an earlier output cannot stand in the series with the current one (Dutch), or None."""
+    """Why an earlier output cannot stand in the series with the current one (Dutch), or None.
+
+    Rules: the manifest's beveiliging.regels. Areas: the manifest's niveaus and the published areas."""
     if _rules(member.manifest) != _rules(manifest):
         return "andere regels voor geheimhouding"
-    if _area_codes(member.samenloop) != _area_codes(samenloop):
+    levels_then, levels_now = member.manifest.get("niveaus"), manifest.get("niveaus")
+    if (levels_then and levels_now and levels_then != levels_now) or _area_codes(
+        member.samenloop
+    ) != _area_codes(samenloop):
         return "andere gebieden"
     return None
 
@@ -294,7 +299,9 @@ def series_context(
     periods, left_out = series_periods(members, label, samenloop, manifest)
     labels = [p for p, _ in periods]
     gemeente = municipality(samenloop)
-    indicators = [name for name in KEY_INDICATORS if name in INDICATORS]
+    # The tables hold every published indicator (contract §10); the charts follow the key indicators.
+    indicators = list(INDICATORS)
+    charted = [name for name in KEY_INDICATORS if name in INDICATORS]
     gemeente_rows = [
         {"indicator": name, "label": INDICATOR_LABELS[name], "punten": _points(periods, gemeente.code, name)}
         for name in indicators
@@ -317,7 +324,7 @@ def series_context(
     ]
     figures = {
         row["indicator"]: figure_div(line_chart(row["punten"], row["indicator"]), f"grafiek-reeks-{i}")
-        for i, row in enumerate(gemeente_rows)
+        for i, row in enumerate(r for r in gemeente_rows if r["indicator"] in charted)
     }
     if wijk_rows:
         figures["wijken"] = figure_div(small_multiples(wijk_rows, labels), "grafiek-reeks-wijken")
@@ -325,6 +332,7 @@ def series_context(
         "perioden": labels,
         "weggelaten": left_out,
         "gemeente": gemeente_rows,
+        "grafieken": charted,
         "wijken": wijk_rows,
         "figuren": figures,
         "huishoudens": HOUSEHOLDS,

@@ -317,3 +317,28 @@ def test_the_run_stops_on_an_unsafe_revision_naming_cells_without_counts(tmp_pat
     assert f"{protected['gebiedscode'].iat[row]} {protected['indicator'].iat[row]}" in message
     assert "niets gepubliceerd" in message
     assert f" {int(protected['aantal'].iat[row])} " not in message.split("Cellen:", 1)[1]
+
+
+def test_a_period_with_other_areas_is_left_out_and_every_indicator_is_in_the_table(series, tmp_path):
+    from schemas.indicators import INDICATORS
+
+    current, earlier = series
+    other = write_synthetic_out(tmp_path / "2025H2", period="2025H2", shift=-2)
+    rows = (other / "samenloop.csv").read_text(encoding="utf-8").splitlines()
+    wijk = next(iter(WIJKEN))
+    (other / "samenloop.csv").write_text("\n".join(r for r in rows if not r.startswith(wijk)) + "\n", "utf-8")
+    document = build_report(current, reeks=[earlier[0], other], pdf=False)[0].read_text(encoding="utf-8")
+    assert "2025H2 (map 2025H2): andere gebieden" in document
+    table = _table(document, "tabel-reeks-gemeente")
+    assert len(table) == 1 + len(INDICATORS)
+
+
+def test_at_most_twelve_periods_the_oldest_are_named(tmp_path: Path) -> None:
+    labels = [f"{year}H{half}" for year in range(2019, 2026) for half in (1, 2)]  # 14 half-years
+    earlier = [write_synthetic_out(tmp_path / label, period=label) for label in labels]
+    current = write_synthetic_out(tmp_path / "2026H1")
+    document = build_report(current, reeks=earlier, pdf=False)[0].read_text(encoding="utf-8")
+    header = [" ".join(c) for c in _table(document, "tabel-reeks-gemeente")[0]][1:]
+    assert header == [*labels[-11:], "2026H1"]
+    for dropped in labels[:3]:
+        assert f"{dropped}: meer dan 12 perioden" in document
