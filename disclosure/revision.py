@@ -8,7 +8,8 @@ indicator, never a count):
    value bounds the secret one as soon as the true value did not change much.
 2. **No small differences.** For a cell published in both, the difference of the two true values lies in
    an interval the attacker computes from the rounding; when that interval lies within 1..threshold-1 (or
-   its negative), the number of households that changed the cell is revealed as small.
+   its negative), the number of households that changed the cell is revealed as small. For a cell secret
+   in both, the same question is an LP over both versions' true values and the sums that bind them.
 3. **Both tables at once.** If the true values did not change (the common case for most cells), the
    attacker may intersect what both tables say about every cell. Whenever that intersection is possible
    at all, the LP of `disclosure.audit` is solved over the intersected bounds, and every cell secret in
@@ -18,8 +19,10 @@ indicator, never a count):
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
+import highspy
 import numpy as np
 import pandas as pd
 
@@ -27,8 +30,10 @@ from disclosure.model import (
     AttackerLP,
     Requirement,
     TableInputError,
+    add_rows,
     attacker_bounds,
     build_table_model,
+    new_highs,
 )
 from disclosure.protect import knowledge_rows, true_count_vector
 from disclosure.rules import DisclosureRules
@@ -143,16 +148,57 @@ def audit_revision(
     low_now, high_now = attacker_bounds(published_now, reasons, rules)
     low_then, high_then = attacker_bounds(published_then, reasons_then, rules)
     lower, upper = np.maximum(low_now, low_then), np.minimum(high_now, high_then)
+    use_row = np.ones(len(model.rows), dtype=bool)
+    if true_counts is not None:
+        truth_model, truth_cells = build_table_model(true_counts)
+        use_row = knowledge_rows(model, true_count_vector(true_counts, truth_model, truth_cells))
+    row_of = {int(c): r for r, c in enumerate(row_cells)}
+    secret_both = row_cells[both_secret]
+    bounds = ((low_then, high_then), (low_now, high_now))
+    for cell in _difference_failures(model, bounds, use_row, secret_both, rules):
+        findings.append(name(row_of[cell], DIFFERENCE))
     joint = bool((lower <= upper + 1e-9).all()) and both_secret.any()
     if joint:
-        use_row = None
-        if true_counts is not None:
-            truth_model, truth_cells = build_table_model(true_counts)
-            use_row = knowledge_rows(model, true_count_vector(true_counts, truth_model, truth_cells))
-        joint, failing = _joint_failures(model, lower, upper, use_row, reasons, rules, row_cells[both_secret])
-        row_of = {int(c): r for r, c in enumerate(row_cells)}
+        joint, failing = _joint_failures(model, lower, upper, use_row, reasons, rules, secret_both)
         findings.extend(name(row_of[c], TOGETHER) for c in failing)
     return RevisionAudit(tuple(findings), joint)
+
+
+def _difference_failures(model, bounds, use_row, cells, rules) -> list[int]:
+    """Secret cells whose change between the versions the attacker can pin to 1..threshold-1.
+
+    One LP over both versions' true values (x earlier, y now), each within what its table shows and
+    bound by the table's sums (the earlier version by its sums only: its truth is unknown); per cell the
+    smallest and largest y - x.
+    """
+    (low_x, high_x), (low_y, high_y) = bounds
+    n = model.n_cells
+    inf = highspy.kHighsInf
+    h = new_highs()
+    lower, upper = np.concatenate([low_x, low_y]), np.concatenate([high_x, high_y])
+    h.addVars(2 * n, np.where(np.isinf(lower), -inf, lower), np.where(np.isinf(upper), inf, upper))
+    add_rows(h, [r for r in model.rows if not r.inequality], 0)
+    add_rows(h, [r for r, use in zip(model.rows, use_row, strict=True) if use], n)
+    top = rules.min_publiceerbaar - 1
+    failing = []
+    for cell in (int(c) for c in cells):
+        columns = np.array([cell, n + cell], dtype=np.int32)
+        extremes = []
+        for signs in ((-1.0, 1.0), (1.0, -1.0)):  # minimise y - x, then x - y
+            h.changeColsCost(2, columns, np.array(signs))
+            h.run()
+            if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+                extremes.append(None)
+            else:
+                extremes.append(signs[1] * h.getInfo().objective_function_value)
+        h.changeColsCost(2, columns, np.zeros(2))
+        low, high = extremes[0], extremes[1]
+        if low is None or high is None:
+            continue
+        low, high = math.ceil(low - 1e-6), math.floor(high + 1e-6)
+        if (1 <= low and high <= top) or (-top <= low and high <= -1):
+            failing.append(cell)
+    return failing
 
 
 def _joint_failures(model, lower, upper, use_row, reasons, rules, cells) -> tuple[bool, list[int]]:

@@ -342,3 +342,48 @@ def test_at_most_twelve_periods_the_oldest_are_named(tmp_path: Path) -> None:
     assert header == [*labels[-11:], "2026H1"]
     for dropped in labels[:3]:
         assert f"{dropped}: meer dan 12 perioden" in document
+
+
+def _late_deliveries(k: int):
+    """True counts before and after k late households with jeugd + wmo in one buurt."""
+    from disclosure.synthetic import counts_from_households, synthetic_households
+
+    register, users = synthetic_households(np.random.default_rng(5), SyntheticGemeente(wijken=3,
+                                                                                       buurten_per_wijk=2))
+    extra = pd.DataFrame([{"buurtcode": register["buurtcode"].iat[1], "domeinen": frozenset({"jeugd", "wmo"}),
+                           "voorzieningen": 2, "organisaties": 2}] * k)
+    before = counts_from_households(register, users, ("gemeente", "wijk"))
+    more = pd.concat([users, extra], ignore_index=True)
+    after = counts_from_households(register, more, ("gemeente", "wijk"))
+    return before, after
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_a_few_late_households_are_caught(k: int) -> None:
+    before, after = _late_deliveries(k)
+    result = audit_revision(protect_table(after, RULES), _as_published(protect_table(before, RULES)), RULES,
+                            after)
+    assert not result.passed
+    changed = set(zip(after.loc[after["aantal"] != before["aantal"], "gebiedscode"],
+                      after.loc[after["aantal"] != before["aantal"], "indicator"], strict=True))
+    assert {(f.gebiedscode, f.indicator) for f in result.findings} & changed
+
+
+def test_the_difference_lp_pins_a_secret_cell_from_the_sums() -> None:
+    """Both versions known exactly except one cell in the later one: the sums pin its change (3)."""
+    from disclosure.model import build_table_model
+    from disclosure.protect import true_count_vector
+    from disclosure.revision import _difference_failures
+
+    before, after = _late_deliveries(3)
+    model, cells = build_table_model(before)
+    x, y = true_count_vector(before, model, cells), true_count_vector(after, model, cells)
+    changed = np.flatnonzero(y != x)
+    unchanged = np.flatnonzero(y == x)[:5]
+    target = int(changed[0])
+    low_y, high_y = y.astype(float), y.astype(float)
+    low_y[target], high_y[target] = 0.0, np.inf  # secret in the later version
+    bounds = ((x.astype(float), x.astype(float)), (low_y, high_y))
+    use_row = np.ones(len(model.rows), dtype=bool)
+    failing = _difference_failures(model, bounds, use_row, np.array([target, *unchanged]), RULES)
+    assert failing == [target]
