@@ -73,6 +73,7 @@ STATUSES = ("voorlopig", "definitief")
 def check_period_options(settings: RunSettings) -> None:
     """--reeks, --normen, --status and --herziening before the run starts (Dutch message, naming the
     folder or file); raises a ReportInputError or LinkageError."""
+    from reports.figures import read_manifest
     from reports.normen import load_norms
     from reports.reeks import SeriesError, check_series, output_period
 
@@ -88,6 +89,12 @@ def check_period_options(settings: RunSettings) -> None:
             raise SeriesError(
                 f"--herziening: {settings.herziening} is van periode {label}, deze run van "
                 f"{settings.period.label}; een herziening gaat over dezelfde periode"
+            )
+        earlier = read_manifest(settings.herziening / OUTPUT_MARKER).get("beveiliging") or {}
+        if isinstance(earlier, dict) and earlier.get("regels") != settings.rules.as_dict():
+            raise SeriesError(
+                f"--herziening: {settings.herziening} is gemaakt met andere regels voor geheimhouding; "
+                "een herziening gebruikt dezelfde regels (docs/disclosure.md §8)"
             )
 
 
