@@ -44,6 +44,7 @@ class RunSettings:
     def create(cls, **values: Any) -> RunSettings:
         settings = cls(**values)
         settings.check()
+        check_period_options(settings)
         return settings
 
     def check(self) -> None:
@@ -63,38 +64,6 @@ class RunSettings:
             raise LinkageError(
                 f"uitvoermap {self.out} bestaat al en is geen eerdere Factlab-uitvoer; "
                 "kies een nieuwe of lege map"
-            )
-        check_period_options(self)
-
-
-STATUSES = ("voorlopig", "definitief")
-
-
-def check_period_options(settings: RunSettings) -> None:
-    """--reeks, --normen, --status and --herziening before the run starts (Dutch message, naming the
-    folder or file); raises a ReportInputError or LinkageError."""
-    from reports.figures import read_manifest
-    from reports.normen import load_norms
-    from reports.reeks import SeriesError, check_series, output_period
-
-    if settings.status not in STATUSES:
-        raise LinkageError(f"--status '{settings.status}': kies voorlopig of definitief")
-    if settings.reeks:
-        check_series(list(settings.reeks), settings.period.label)
-    if settings.normen is not None:
-        load_norms(settings.normen)
-    if settings.herziening is not None:
-        label = output_period(settings.herziening, "--herziening")
-        if label != settings.period.label:
-            raise SeriesError(
-                f"--herziening: {settings.herziening} is van periode {label}, deze run van "
-                f"{settings.period.label}; een herziening gaat over dezelfde periode"
-            )
-        earlier = read_manifest(settings.herziening / OUTPUT_MARKER).get("beveiliging") or {}
-        if isinstance(earlier, dict) and earlier.get("regels") != settings.rules.as_dict():
-            raise SeriesError(
-                f"--herziening: {settings.herziening} is gemaakt met andere regels voor geheimhouding; "
-                "een herziening gebruikt dezelfde regels (docs/disclosure.md §8)"
             )
 
 
@@ -127,6 +96,37 @@ def _optional_inputs(settings: RunSettings) -> dict[str, Any]:
         }
     inputs.update(_period_inputs(settings))
     return inputs
+
+
+STATUSES = ("voorlopig", "definitief")
+
+
+def check_period_options(settings: RunSettings) -> None:
+    """--reeks, --normen, --status and --herziening before the run starts (Dutch message, naming the
+    folder or file); raises a ReportInputError or LinkageError."""
+    from reports.figures import read_manifest
+    from reports.normen import load_norms
+    from reports.reeks import SeriesError, check_series, output_period
+
+    if settings.status not in STATUSES:
+        raise LinkageError(f"--status '{settings.status}': kies voorlopig of definitief")
+    if settings.reeks:
+        check_series(list(settings.reeks), settings.period.label)
+    if settings.normen is not None:
+        load_norms(settings.normen)
+    if settings.herziening is not None:
+        label = output_period(settings.herziening, "--herziening")
+        if label != settings.period.label:
+            raise SeriesError(
+                f"--herziening: {settings.herziening} is van periode {label}, deze run van "
+                f"{settings.period.label}; een herziening gaat over dezelfde periode"
+            )
+        earlier = read_manifest(settings.herziening / OUTPUT_MARKER).get("beveiliging") or {}
+        if isinstance(earlier, dict) and earlier.get("regels") != settings.rules.as_dict():
+            raise SeriesError(
+                f"--herziening: {settings.herziening} is gemaakt met andere regels voor geheimhouding; "
+                "een herziening gebruikt dezelfde regels (docs/disclosure.md §8)"
+            )
 
 
 def _period_inputs(settings: RunSettings) -> dict[str, Any]:
