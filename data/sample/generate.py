@@ -999,16 +999,6 @@ Parameters: seed {p['seed']}, {p['adressen']} adressen ({households} huishoudens
 {p['periode_eind']}); de voorzieningen lopen van 2022 tot 2027, dus filteren op periode doet ertoe (ook op
 de randen: einddatum 2026-01-01 telt mee, begindatum 2026-07-01 niet).
 
-## Vier halfjaren
-
-Dezelfde leveringen beschrijven de gemeente over vier halfjaren: **{', '.join(p['reeks'])}** (een partner
-levert zijn hele bestand, met begin- en einddatums). Huishoudens komen erbij (begindatums verspreid over
-2022 tot en met 2026H1) en vallen af: een deel van de huishoudens had hulp die tussen 2024-07-01 en
-2025-12-31 afliep, en telt dus alleen in de eerdere halfjaren. Samenloop duurt vaak lang: veel huishoudens
-met hulp uit twee of meer domeinen hebben die al sinds 2022-2024 en zonder einddatum. `factlab demo`
-draait de eerdere halfjaren eerst (zonder pdf, naast de uitvoermap, in `<uitvoer>-reeks/<periode>/`) en
-toont de hele reeks in het rapport van {p['periode']} (hoofdstuk "Ontwikkeling", docs/contract.md §10).
-
 ## Bestanden
 
 | bestand | inhoud |
@@ -1066,6 +1056,16 @@ Door de generator uit zijn eigen model geschreven, niet door de extracten te lez
 
 `tests/truth.py` rekent daaruit de ware aantallen per gebied en indicator uit; de end-to-end-test legt de
 uitvoer van `factlab run` daarnaast.
+
+## Vier halfjaren
+
+Dezelfde leveringen beschrijven de gemeente over vier halfjaren: **2024H2, 2025H1, 2025H2 en 2026H1** (een
+partner levert zijn hele bestand, met begin- en einddatums). Huishoudens komen erbij (begindatums verspreid
+over 2022 tot en met 2026H1) en vallen af: een deel van de huishoudens had hulp die tussen 2024-07-01 en
+2025-12-31 afliep, en telt dus alleen in de eerdere halfjaren. Samenloop duurt vaak lang: veel huishoudens
+met hulp uit twee of meer domeinen hebben die al sinds 2022-2024 en zonder einddatum. `factlab demo`
+draait de eerdere halfjaren eerst (zonder pdf, naast de uitvoermap, in `<uitvoer>-reeks/<periode>/`) en
+toont de hele reeks in het rapport van 2026H1 (hoofdstuk "Ontwikkeling", docs/contract.md §10).
 """
 
 
