@@ -270,31 +270,10 @@ def _check_areas_and_map(areas: Path, geojson: Path | None) -> None:
         _fail(str(exc))
 
 
-def _check_period_options(period: str, reeks, normen, herziening) -> None:
-    """--reeks, --normen and --herziening before Prefect starts: a wrong folder or file stops at once."""
-    from reports.figures import ReportInputError
-    from reports.normen import load_norms
-    from reports.reeks import check_series, output_period
-    from schemas.periods import PeriodError, parse_period
-
-    try:
-        label = parse_period(period).label
-        if reeks:
-            check_series([Path(p) for p in reeks], label)
-        if normen is not None:
-            load_norms(Path(normen))
-        if herziening is not None and output_period(Path(herziening), "--herziening") != label:
-            _fail(f"--herziening: {herziening} is niet van periode {label}; een herziening gaat over "
-                  "dezelfde periode")
-    except (ReportInputError, PeriodError) as exc:
-        _fail(str(exc))
-
-
 def _run_flow(deliveries, register_path, areas, period, out, niveaus, regels, vorige, geojson, pdf,
               *, reeks=None, normen=None, status="voorlopig", herziening=None) -> None:
     """The stapelingsmonitor: as a Prefect flow when a Prefect server is configured, else in this process."""
     _check_areas_and_map(Path(areas), Path(geojson) if geojson else None)
-    _check_period_options(period, reeks, normen, herziening)
     from disclosure.model import TableInputError
     from disclosure.protect import DisclosureError
     from disclosure.rules import RulesError
@@ -315,12 +294,10 @@ def _run_flow(deliveries, register_path, areas, period, out, niveaus, regels, vo
         vorige=str(vorige) if vorige else None,
         geojson=str(geojson) if geojson else None,
         pdf=pdf,
-        reeks=[str(p) for p in reeks] if reeks else None,
-        normen=str(normen) if normen else None,
-        status=status,
-        herziening=str(herziening) if herziening else None,
     )
     try:
+        _check_period_options(period, reeks, normen, herziening)
+        parameters.update(_period_parameters(reeks, normen, status, herziening))
         if use_prefect():
             configure_prefect()
             from pipelines.stapeling_flow import stapelingsmonitor
@@ -373,6 +350,36 @@ main.add_command(portal_commands)
 from bench.cli import bench as bench_command  # noqa: E402  (own module, attached here)
 
 main.add_command(bench_command)
+
+
+def _check_period_options(period: str, reeks, normen, herziening) -> None:
+    """--reeks, --normen and --herziening before Prefect starts: a wrong folder or file stops at once."""
+    from reports.figures import ReportInputError
+    from reports.normen import load_norms
+    from reports.reeks import check_series, output_period
+    from schemas.periods import PeriodError, parse_period
+
+    try:
+        label = parse_period(period).label
+        if reeks:
+            check_series([Path(p) for p in reeks], label)
+        if normen is not None:
+            load_norms(Path(normen))
+        if herziening is not None and output_period(Path(herziening), "--herziening") != label:
+            _fail(f"--herziening: {herziening} is niet van periode {label}; een herziening gaat over "
+                  "dezelfde periode")
+    except (ReportInputError, PeriodError) as exc:
+        _fail(str(exc))
+
+
+def _period_parameters(reeks, normen, status: str, herziening) -> dict:
+    """The flow parameters of --reeks, --normen, --status and --herziening (paths and choices only)."""
+    return {
+        "reeks": [str(p) for p in reeks] if reeks else None,
+        "normen": str(normen) if normen else None,
+        "status": status,
+        "herziening": str(herziening) if herziening else None,
+    }
 
 
 if __name__ == "__main__":
