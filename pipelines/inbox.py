@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 from linkage.linking import LinkageError, describe_delivery
 from schemas.atomic import private_workdir
 from schemas.formats import PseudonymisedFileError
-from schemas.periods import parse_period
+from schemas.periods import PeriodError, parse_period
 
 EXPECTED_FILE = "verwacht.txt"
 DELIVERIES_DIR = "leveringen"
@@ -76,6 +76,30 @@ def previous_period(label: str) -> str | None:
         year = period.start.year - (number == 1)
         return f"{year}{label[4]}{count if number == 1 else number - 1}"
     return None
+
+
+def series_outputs(out_root: Path, label: str, limit: int = 11) -> list[Path]:
+    """Earlier outputs for the series of period `label`: folders `out_root/<periode>/` named as a period of
+    the same kind before `label`, holding a Factlab output (manifest.json naming that period and
+    samenloop.csv); the newest `limit`, oldest first. Anything else in `out_root` is left alone."""
+    from reports.reeks import SeriesError, output_period, period_kind
+
+    current = parse_period(label)
+    found = []
+    for folder in sorted(out_root.iterdir()) if out_root.is_dir() else []:
+        try:
+            period = parse_period(folder.name)
+        except PeriodError:
+            continue
+        if period_kind(period.label) != period_kind(current.label) or period.start >= current.start:
+            continue
+        try:
+            if output_period(folder) != period.label:
+                continue
+        except SeriesError:
+            continue
+        found.append((period.start, folder))
+    return [folder for _, folder in sorted(found)][-limit:] if limit > 0 else []
 
 
 def read_expected(path: Path) -> tuple[str, ...]:

@@ -25,6 +25,7 @@ from pipelines.inbox import (
     inbox_status,
     previous_period,
     resolve_period,
+    series_outputs,
 )
 from pipelines.stapeling_flow import retry_on_file_errors, stapelingsmonitor
 
@@ -67,6 +68,8 @@ def inbox_stapelingsmonitor(
 
     `toelichting` is the gemeente's Markdown text per chapter; by default `inbox/<periode>/toelichting.md`
     when it is there.
+    Every earlier output of the same kind in `out/` (`out/<periode>/` with a Factlab output) goes with it
+    as the series (`--reeks`), so the report shows the whole series; the one just before is `--vorige`.
 
     `periode` is a period label (2026H1) or `vorig-halfjaar`. With `alleen_als_compleet` the run
     stops, naming the missing partners, until every partner in verwacht.txt has delivered.
@@ -90,6 +93,9 @@ def inbox_stapelingsmonitor(
     before = previous_period(label)
     previous_out = Path(out) / before if before else None
     vorige = previous_out if previous_out is not None and (previous_out / OUTPUT_MARKER).is_file() else None
+    reeks = [str(folder) for folder in series_outputs(Path(out), label)]
+    if reeks:
+        get_run_logger().info("reeks: %d eerdere perioden in %s", len(reeks), out)
     rules = status.optional_file(RULES_FILE)
     geojson = status.optional_file(MAP_FILE)
     toelichting = toelichting or status.optional_file(TOELICHTING_FILE)
@@ -105,4 +111,5 @@ def inbox_stapelingsmonitor(
         geojson=str(geojson) if geojson else None,
         pdf=pdf,
         toelichting=str(toelichting) if toelichting else None,
+        reeks=reeks or None,
     )

@@ -36,11 +36,18 @@ class RunSettings:
     pdf: bool = True
     rules_path: Path | None = None
     toelichting: Path | None = None
+    reeks: tuple[Path, ...] = ()
+    """Earlier outputs for the chapter "Ontwikkeling" (docs/contract.md §10)."""
+    normen: Path | None = None
+    status: str = "voorlopig"
+    herziening: Path | None = None
+    """An earlier publication of the same period that this run revises."""
 
     @classmethod
     def create(cls, **values: Any) -> RunSettings:
         settings = cls(**values)
         settings.check()
+        check_period_options(settings)
         return settings
 
     def check(self) -> None:
@@ -83,6 +90,56 @@ def _optional_inputs(settings: RunSettings) -> dict[str, Any]:
             "map": settings.vorige.name,
             "samenloop_sha256": sha256_of(previous) if previous.is_file() else None,
         }
+    inputs.update(_period_inputs(settings))
+    return inputs
+
+
+STATUSES = ("voorlopig", "definitief")
+
+
+def check_period_options(settings: RunSettings) -> None:
+    """--reeks, --normen, --status and --herziening before the run starts (Dutch message, naming the
+    folder or file); raises a ReportInputError or LinkageError."""
+    from reports.figures import read_manifest
+    from reports.normen import load_norms
+    from reports.reeks import SeriesError, check_series, output_period
+
+    if settings.status not in STATUSES:
+        raise LinkageError(f"--status '{settings.status}': kies voorlopig of definitief")
+    if settings.reeks:
+        check_series(list(settings.reeks), settings.period.label)
+    if settings.normen is not None:
+        load_norms(settings.normen)
+    if settings.herziening is not None:
+        label = output_period(settings.herziening, "--herziening")
+        if label != settings.period.label:
+            raise SeriesError(
+                f"--herziening: {settings.herziening} is van periode {label}, deze run van "
+                f"{settings.period.label}; een herziening gaat over dezelfde periode"
+            )
+        earlier = read_manifest(settings.herziening / OUTPUT_MARKER).get("beveiliging") or {}
+        if isinstance(earlier, dict) and earlier.get("regels") != settings.rules.as_dict():
+            raise SeriesError(
+                f"--herziening: {settings.herziening} is gemaakt met andere regels voor geheimhouding; "
+                "een herziening gebruikt dezelfde regels (docs/disclosure.md §8)"
+            )
+
+
+def _period_inputs(settings: RunSettings) -> dict[str, Any]:
+    """Series, norms and the revised publication, when given (docs/contract.md §10)."""
+    inputs: dict[str, Any] = {}
+    if settings.reeks:
+        inputs["reeks"] = [
+            {"map": folder.name, "samenloop_sha256": sha256_of(folder / "samenloop.csv")}
+            for folder in settings.reeks
+        ]
+    if settings.normen is not None:
+        inputs["normen"] = {"bestand": settings.normen.name, "sha256": sha256_of(settings.normen)}
+    if settings.herziening is not None:
+        inputs["herziening"] = {
+            "map": settings.herziening.name,
+            "samenloop_sha256": sha256_of(settings.herziening / "samenloop.csv"),
+        }
     return inputs
 
 
@@ -100,6 +157,7 @@ def build_manifest(
         "factlab_versie": package_versions()["factlab"],
         "contract_versie": CONTRACT_VERSION,
         "gemaakt": now_iso(),
+        "status": settings.status,
         "periode": {
             "label": settings.period.label,
             "start": settings.period.start.isoformat(),
@@ -153,6 +211,9 @@ def build_manifest(
             "kaart": bool(settings.geojson),
             "toelichting": bool(settings.toelichting),
             "pdf": settings.pdf,
+            "reeks": len(settings.reeks),
+            "normen": bool(settings.normen),
+            "herziening": bool(settings.herziening),
         },
         "versies": package_versions(),
         # Durations differ per run: under SOURCE_DATE_EPOCH (a reproducible run) they are left out.
@@ -190,5 +251,7 @@ def assemble_outputs(
             geojson=settings.geojson,
             pdf=settings.pdf,
             toelichting=settings.toelichting,
+            reeks=list(settings.reeks),
+            normen=settings.normen,
         )
     return settings.out

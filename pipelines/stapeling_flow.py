@@ -91,12 +91,17 @@ def stapelingsmonitor(
     geojson: str | None = None,
     pdf: bool = True,
     toelichting: str | None = None,
+    reeks: list[str] | None = None,
+    normen: str | None = None,
+    status: str = "voorlopig",
+    herziening: str | None = None,
 ) -> str:
     """Link pseudonymised deliveries, count samenloop per area, protect, and report.
 
     `toelichting`: a Markdown file with the gemeente's own text per chapter (docs/contract.md §14).
     """
     settings = run_settings(
-        deliveries, register, areas, period, out, niveaus, regels, vorige, geojson, pdf, toelichting
+        deliveries, register, areas, period, out, niveaus, regels, vorige, geojson, pdf, toelichting,
+        reeks, normen, status, herziening,
     )
     return str(run_chain(settings, TASKS, PrefectReporter()))

@@ -263,6 +263,10 @@ def beveiligen(linkage: LinkageResult, settings: RunSettings, report: StepReport
         int(protected["geheim"].sum()),
         "geslaagd" if audit.passed else "NIET geslaagd",
     )
+    if settings.herziening is not None:
+        from pipelines.revision import check_revision
+
+        check_revision(protected, linkage.counts, settings, report)
     return protected, audit
 
 
@@ -298,6 +302,10 @@ def run_settings(
     geojson: str | None = None,
     pdf: bool = True,
     toelichting: str | None = None,
+    reeks: list[str] | None = None,
+    normen: str | None = None,
+    status: str = "voorlopig",
+    herziening: str | None = None,
 ) -> RunSettings:
     """The run's settings from the flow's parameters (paths and choices, never row values)."""
     return RunSettings.create(
@@ -313,6 +321,10 @@ def run_settings(
         pdf=pdf,
         rules_path=Path(regels) if regels else None,
         toelichting=Path(toelichting) if toelichting else None,
+        reeks=tuple(Path(p) for p in reeks or ()),
+        normen=Path(normen) if normen else None,
+        status=status,
+        herziening=Path(herziening) if herziening else None,
     )
 
 

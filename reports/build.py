@@ -35,6 +35,8 @@ def build_report(
     geojson: Path | None = None,
     pdf: bool = True,
     toelichting: Path | None = None,
+    reeks: list[Path] | None = None,
+    normen: Path | None = None,
 ) -> tuple[Path, Path | None]:
     """Write rapport.html (and rapport.pdf unless `pdf` is False) into `out_dir`; returns their paths.
 
@@ -48,6 +50,8 @@ def build_report(
         vorige=Path(vorige) if vorige else None,
         geojson=read_wijk_geojson(Path(geojson)) if geojson else None,
         toelichting=read_toelichting(Path(toelichting)) if toelichting else None,
+        reeks=[Path(p) for p in reeks] if reeks else None,
+        normen=Path(normen) if normen else None,
     )
     document = render_report(data)
 
@@ -70,7 +74,8 @@ def build_report(
 
 
 def main(argv: list[str] | None = None) -> None:
-    """`python -m reports.build OUT [--vorige OUT_VORIG] [--kaart wijken.geojson] [--zonder-pdf]`."""
+    """`python -m reports.build OUT [--vorige OUT_VORIG] [--kaart wijken.geojson] [--zonder-pdf]
+    [--reeks MAP ...] [--normen NORMEN.toml]`."""
     parser = argparse.ArgumentParser(description="Maak het stapelingsrapport uit de beschermde uitvoer.")
     parser.add_argument("out", type=Path, help="map met samenloop.csv, kwaliteit.csv en manifest.json")
     parser.add_argument("--vorige", type=Path, help="uitvoermap van de vorige periode, om te vergelijken")
@@ -78,6 +83,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="GeoJSON met wijken van CBS of PDOK (wijkcode, wk_code, WK_CODE of statcode)")
     parser.add_argument("--zonder-pdf", action="store_true", help="alleen rapport.html maken")
     parser.add_argument("--toelichting", type=Path, help="Markdown met '## <hoofdstuktitel>' per hoofdstuk")
+    parser.add_argument("--reeks", type=Path, nargs="+", help="eerdere uitvoermappen voor de reeks")
+    parser.add_argument("--normen", type=Path, help="normen per indicator (TOML)")
     args = parser.parse_args(argv)
     html_path, pdf_path = build_report(
         args.out,
@@ -85,6 +92,8 @@ def main(argv: list[str] | None = None) -> None:
         geojson=args.kaart,
         pdf=not args.zonder_pdf,
         toelichting=args.toelichting,
+        reeks=args.reeks,
+        normen=args.normen,
     )
     print(f"Rapport: {html_path}" + (f" en {pdf_path}" if pdf_path else ""))
 

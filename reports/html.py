@@ -95,6 +95,10 @@ class ReportData:
     previous_manifest: dict[str, Any] = field(default_factory=dict)
     geojson: dict[str, Any] | None = None
     toelichting: Toelichting | None = None
+    series: list[Any] = field(default_factory=list)
+    """Earlier outputs of the series (reports.reeks.SeriesMember), oldest first."""
+    norms: list[Any] = field(default_factory=list)
+    """The gemeente's norms (reports.normen.Norm)."""
 
 
 def load_report_data(
@@ -102,6 +106,8 @@ def load_report_data(
     vorige: Path | None = None,
     geojson: dict[str, Any] | None = None,
     toelichting: Toelichting | None = None,
+    reeks: list[Path] | None = None,
+    normen: Path | None = None,
 ) -> ReportData:
     """Read samenloop.csv, kwaliteit.csv and manifest.json of a run, and samenloop.csv of the previous run."""
     data = ReportData(
@@ -115,6 +121,15 @@ def load_report_data(
     if vorige is not None:
         data.previous = read_samenloop(vorige / SAMENLOOP_FILE)
         data.previous_manifest = read_manifest(vorige / MANIFEST_FILE)
+    if reeks:
+        from reports.ontwikkeling import period_code
+        from reports.reeks import load_series
+
+        data.series = load_series(reeks, period_code(data.manifest))
+    if normen is not None:
+        from reports.normen import load_norms
+
+        data.norms = load_norms(normen)
     return data
 
 
@@ -388,6 +403,10 @@ def report_chapters(data: ReportData) -> set[str]:
 
 def render_report(data: ReportData) -> str:
     """The complete report as an HTML string."""
+    from reports.ontwikkeling import time_context
+
     context = {**report_context(data), **chapter_context(data)}
+    context.update(time_context(data, figure_div))
+    context["samenvatting"] = [*context["samenvatting"], *context.pop("normzinnen", [])]
     context["toelichting"] = toelichting_context(data.toelichting, report_chapters(data))
     return _environment().get_template("rapport.html.j2").render(**context)

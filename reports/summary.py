@@ -31,6 +31,26 @@ def _times(ratio: float) -> str:
     return "ongeveer gelijk aan"
 
 
+def norm_sentences(rows: list[dict[str, Any]]) -> list[str]:
+    """The plain-language reading of the norms on the first page: the gemeente rows of `norm_rows`."""
+    sentences = []
+    for row in rows:
+        if row["niveau"] == "wijk":
+            continue
+        word = "hoogstens" if row["soort"] == "max" else "minstens"
+        target = f"{word} {format_rate(row['norm'])} per 1.000"
+        if row["gehaald"] is None:
+            sentences.append(
+                f"Norm {row['label'].lower()} ({target}): niet te beoordelen, het cijfer is geheim."
+            )
+        else:
+            verdict = "gehaald" if row["gehaald"] else "niet gehaald"
+            sentences.append(
+                f"Norm {row['label'].lower()} ({target}) is {verdict}: nu {format_rate(row['nu'])} per 1.000."
+            )
+    return sentences
+
+
 def plain_reading(
     samenloop: pd.DataFrame,
     gemeente: Area,

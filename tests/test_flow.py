@@ -351,3 +351,54 @@ def test_local_run_writes_the_same_output_as_the_flow_without_importing_prefect(
     for name in ("samenloop.csv", "kwaliteit.csv", "huishoudens.parquet", "rapport.html"):
         assert _stable_output(local, name) == _stable_output(out, name), name
     assert _stable_manifest(local) == _stable_manifest(out)
+
+
+def test_inbox_flow_runs_with_the_series_it_finds_in_the_output_root(first_run, inbox: Path, tmp_path):
+    """docs/contract.md §10: each new period is reported with every earlier output in out/<periode>/."""
+    folder = inbox / PERIOD
+    earlier = stapeling_steps.run_locally(
+        deliveries=str(folder / "leveringen"), register=str(folder / "register.parquet"),
+        areas=str(folder / "gebieden.csv"), period="2025H2", out=str(tmp_path / "2025H2"), pdf=False,
+    )
+    (tmp_path / "2025H1").mkdir()  # named as a period, but no output: not part of the series
+    state = inbox_stapelingsmonitor(inbox=str(inbox), periode=PERIOD, out=str(tmp_path), pdf=False,
+                                    return_state=True)
+    assert state.is_completed(), state.message
+    manifest = json.loads((tmp_path / PERIOD / "manifest.json").read_text(encoding="utf-8"))
+    assert [m["map"] for m in manifest["invoer"]["reeks"]] == [Path(earlier).name]
+    report = (tmp_path / PERIOD / "rapport.html").read_text(encoding="utf-8")
+    assert 'id="ontwikkeling"' in report and ">2025H2</th>" in report
+
+
+def test_a_revision_is_published_only_when_both_publications_together_are_safe(first_run, inbox: Path,
+                                                                                tmp_path):
+    from disclosure.protect import DisclosureError
+
+    out, _ = first_run
+    folder = inbox / PERIOD
+    run = dict(deliveries=str(folder / "leveringen"), register=str(folder / "register.parquet"),
+               areas=str(folder / "gebieden.csv"), period=PERIOD, pdf=False, status="definitief")
+    same = tmp_path / "herzien"
+    stapeling_steps.run_locally(**run, out=str(same), herziening=str(out))
+    manifest = json.loads((same / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["status"] == "definitief" and manifest["invoer"]["herziening"]["map"] == out.name
+    assert "definitieve cijfers" in (same / "rapport.html").read_text(encoding="utf-8").split("</header>")[0]
+
+    earlier = tmp_path / "eerder"
+    earlier.mkdir()
+    (earlier / "manifest.json").write_bytes((out / "manifest.json").read_bytes())
+    rows = (out / "samenloop.csv").read_text(encoding="utf-8").splitlines()
+    header = rows[0].split(",")
+    position = next(i for i, line in enumerate(rows[1:], start=1)
+                    if line.split(",")[header.index("geheim")] == "false"
+                    and line.split(",")[header.index("indicator")] == "domeinen:2+")
+    cells = rows[position].split(",")
+    cells[header.index("aantal")] = cells[header.index("per_1000_huishoudens")] = ""
+    cells[header.index("geheim")] = "true"
+    rows[position] = ",".join(cells)
+    (earlier / "samenloop.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    refused = tmp_path / "geweigerd"
+    with pytest.raises(DisclosureError, match=f"{cells[0]} domeinen:2\\+") as caught:
+        stapeling_steps.run_locally(**run, out=str(refused), herziening=str(earlier))
+    assert "niets gepubliceerd" in str(caught.value)
+    assert not refused.exists()

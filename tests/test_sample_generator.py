@@ -340,3 +340,22 @@ def test_script_writes_a_sample(tmp_path):
 def test_bad_parameters_are_refused(kwargs):
     with pytest.raises(ValueError):
         generator.generate(**kwargs)
+
+
+def test_four_half_years_with_households_entering_leaving_and_lasting_samenloop(sample, sample_truth):
+    """The sample covers 2024H2 … 2026H1 (docs/contract.md §10): levels stay in the CBS range while
+    households enter and leave between half-years, and samenloop often lasts the whole series."""
+    assert sample.parameters["reeks"] == ["2024H2", "2025H1", "2025H2", "2026H1"]
+    households, multi = [], []
+    for label in sample.parameters["reeks"]:
+        start, end = truth.period_bounds(label)
+        shares = truth.prevalences(sample_truth, start, end).iloc[0]
+        assert 0.08 <= shares["met_voorziening"] <= 0.15, label
+        assert 0.01 <= shares["domeinen_2plus"] <= 0.03, label
+        profiles = truth.household_profiles(sample_truth, start, end)
+        households.append(set(profiles["adres_id"]))
+        multi.append(set(profiles.loc[profiles["domeinen"].map(len) >= 2, "adres_id"]))
+    for before, after in zip(households, households[1:], strict=False):
+        assert len(after - before) >= 100 and len(before - after) >= 100
+    lasting = set.intersection(*multi)
+    assert len(lasting) >= 0.3 * len(multi[-1])

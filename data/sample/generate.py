@@ -25,6 +25,13 @@ from pathlib import Path
 PERIOD_NAME = "2026H1"
 PERIOD_START = date(2026, 1, 1)
 PERIOD_END = date(2026, 6, 30)
+SERIES = ("2024H2", "2025H1", "2025H2", "2026H1")
+"""The half-years the sample covers: households enter and leave between them, samenloop lasts."""
+FORMER_SHARE = 0.3
+"""Chance, relative to the address's chance of help now, that a household had help that ended before the
+period (between 2024-07-01 and 2025-12-31): the households that leave the series."""
+FORMER_BEGIN = (date(2022, 6, 1), date(2025, 3, 31))
+FORMER_END = (date(2024, 7, 1), date(2025, 12, 31))
 
 DEFAULT_SEED = 2026
 DEFAULT_GEMEENTECODE = "GM9001"
@@ -618,6 +625,17 @@ def _services(rng: random.Random, domain: str, wijk: Wijk) -> list[tuple[str, st
     return list(dict.fromkeys(result))
 
 
+def _former_records(model: _Model, address: Address, wijk: Wijk, weights: dict) -> None:
+    """A household whose help ended in 2024H2, 2025H1 or 2025H2: it counts in the earlier half-years only."""
+    rng = model.rng
+    domains = _pick(rng, weights)
+    for domain in domains:
+        for partner, code in _services(rng, domain, wijk):
+            begin = _random_date(rng, *FORMER_BEGIN)
+            end = _random_date(rng, max(begin, FORMER_END[0]), FORMER_END[1])
+            model.add(partner, address, code, begin, end)
+
+
 def _household_records(model: _Model) -> None:
     rng = model.rng
     for address in model.register:
@@ -648,6 +666,8 @@ def _household_records(model: _Model) -> None:
                     later_begin, later_end = _dates_after_period(rng)
                     model.add(partner, address, code, later_begin, later_end)
                 model.add(partner, address, code, begin, end)
+        if not domains and rng.random() < FORMER_SHARE * sum(weights.values()):
+            _former_records(model, address, wijk, weights)
         # Help outside the period: it must not count. Some households only have that.
         if rng.random() < (0.12 if domains else 0.035):
             domain = rng.choice([d for d in DOMAINS if d not in domains] or list(DOMAINS))
@@ -875,6 +895,7 @@ def generate(
         "seed": seed, "gemeentecode": gemeentecode, "gemeentenaam": gemeentenaam, "adressen": n_addresses,
         "wijken": n_wijken, "buurten": n_buurten, "periode": PERIOD_NAME,
         "periode_begin": PERIOD_START.isoformat(), "periode_eind": PERIOD_END.isoformat(),
+        "reeks": list(SERIES),
     }
     return Sample(parameters, gemeentecode, gemeentenaam, wijken, register, model.records, deliveries)
 
@@ -1029,7 +1050,8 @@ Elke levering bevat ook:
   niet te koppelen;
 - adressen die niet precies in het register staan, maar waarvan het pand (postcode + huisnummer) precies één
   adres in het register heeft: die koppelen op pand (docs/contract.md §7);
-- voorzieningen die vóór de periode eindigden of erna beginnen;
+- voorzieningen die vóór de periode eindigden of erna beginnen (en huishoudens die alleen in de eerdere
+  halfjaren hulp hadden);
 - dubbele regels (dezelfde regel twee keer geëxporteerd).
 
 Jeugdhulp staat op het adres van de ouder met gezag, zoals de CBS-monitor dat doet. Jeugdteam noord
@@ -1064,6 +1086,16 @@ Door de generator uit zijn eigen model geschreven, niet door de extracten te lez
 
 `tests/truth.py` rekent daaruit de ware aantallen per gebied en indicator uit; de end-to-end-test legt de
 uitvoer van `factlab run` daarnaast.
+
+## Vier halfjaren
+
+Dezelfde leveringen beschrijven de gemeente over vier halfjaren: **2024H2, 2025H1, 2025H2 en 2026H1** (een
+partner levert zijn hele bestand, met begin- en einddatums). Huishoudens komen erbij (begindatums verspreid
+over 2022 tot en met 2026H1) en vallen af: een deel van de huishoudens had hulp die tussen 2024-07-01 en
+2025-12-31 afliep, en telt dus alleen in de eerdere halfjaren. Samenloop duurt vaak lang: veel huishoudens
+met hulp uit twee of meer domeinen hebben die al sinds 2022-2024 en zonder einddatum. `factlab demo`
+draait de eerdere halfjaren eerst (zonder pdf, naast de uitvoermap, in `<uitvoer>-reeks/<periode>/`) en
+toont de hele reeks in het rapport van 2026H1 (hoofdstuk "Ontwikkeling", docs/contract.md §10).
 """
 
 

@@ -16,10 +16,19 @@ from schemas.codelist import load_code_list
 SAMPLE_SETTINGS = "demo.json"
 
 
+def series_folder(out: Path, label: str) -> Path:
+    """Where the demo puts an earlier period's output: beside OUT (OUT itself is replaced whole)."""
+    return out.with_name(f"{out.name}-reeks") / label
+
+
 def run_demo(
     sample: Path, out: Path, *, pdf: bool, run_flow: Callable[..., None], echo: Callable[[str], None]
 ) -> None:
-    """Play every role once: custodian (key, register), partners (pseudonymise), analyst (run)."""
+    """Play every role once: custodian (key, register), partners (pseudonymise), analyst (run).
+
+    The analyst runs the earlier half-years of demo.json's `reeks` first (without pdf), then the period
+    itself with that series, so the report shows the whole series (docs/contract.md §10).
+    """
     settings = json.loads((sample / SAMPLE_SETTINGS).read_text(encoding="utf-8"))
     codes = load_code_list()
     with private_workdir("demo") as work_dir:
@@ -50,17 +59,25 @@ def run_demo(
             echo(f"partner {partner}: {result.rows_written} records, {result.rows_rejected} rijen afgekeurd")
         areas = sample / settings["gebieden"]
         geojson = sample / settings["kaart"] if settings.get("kaart") else None
+        niveaus = settings.get("niveaus", "gemeente,wijk")
+        earlier = []
+        for label in settings.get("reeks") or []:
+            target = series_folder(out, label)
+            run_flow(deliveries, register, areas, label, target, niveaus, None, None, geojson, False)
+            echo(f"analist: periode {label} gerekend (zonder pdf) in {target}")
+            earlier.append(target)
         run_flow(
             deliveries,
             register,
             areas,
             settings["periode"],
             out,
-            settings.get("niveaus", "gemeente,wijk"),
+            niveaus,
             None,
-            None,
+            earlier[-1] if earlier else None,
             geojson,
             pdf,
+            reeks=earlier or None,
         )
         shutil.rmtree(work_dir, ignore_errors=True)
     echo(f"rapport: {(out / 'rapport.html').resolve()}")

@@ -275,6 +275,20 @@ def register(file: Path, keyfile: Path, out: Path, rejects: Path | None, cbs_buu
     help="Markdown met '## <hoofdstuktitel>' per hoofdstuk: eigen tekst van de gemeente in het rapport.",
 )
 @click.option("--geen-pdf", is_flag=True, default=False)
+@click.option(
+    "--reeks", "reeks", multiple=True, type=click.Path(path_type=Path),
+    help="Eerdere uitvoer voor de reeks (--reeks MAP [MAP ...]), in willekeurige volgorde.",
+)
+@click.option("--normen", type=click.Path(path_type=Path), default=None, help="Normen per indicator (TOML).")
+@click.option(
+    "--status", type=click.Choice(["voorlopig", "definitief"]), default="voorlopig", show_default=True,
+    help="Voorlopige of definitieve cijfers (staat in manifest.json en op de eerste pagina).",
+)
+@click.option(
+    "--herziening", type=click.Path(path_type=Path), default=None,
+    help="Eerdere publicatie van dezelfde periode die deze run herziet.",
+)
+@click.argument("meer_reeks", nargs=-1, type=click.Path(path_type=Path))
 def run(
     deliveries: Path,
     register_path: Path,
@@ -287,12 +301,18 @@ def run(
     geojson: Path | None,
     toelichting: Path | None,
     geen_pdf: bool,
+    reeks: tuple[Path, ...],
+    normen: Path | None,
+    status: str,
+    herziening: Path | None,
+    meer_reeks: tuple[Path, ...],
 ) -> None:
     """Koppel, tel, beveilig en rapporteer (Prefect-flow)."""
-    _run_flow(
-        deliveries, register_path, areas, period, out, niveaus, regels, vorige, geojson, not geen_pdf,
-        toelichting=toelichting,
-    )
+    if meer_reeks and not reeks:
+        _fail(f"onverwacht argument {meer_reeks[0]}; bedoelt u --reeks {' '.join(map(str, meer_reeks))}?")
+    _run_flow(deliveries, register_path, areas, period, out, niveaus, regels, vorige, geojson, not geen_pdf,
+              toelichting=toelichting, reeks=[*reeks, *meer_reeks], normen=normen, status=status,
+              herziening=herziening)
     click.echo(f"rapport: {out / 'rapport.html'}")
     if not geen_pdf:
         click.echo(f"rapport: {out / 'rapport.pdf'}")
@@ -328,9 +348,8 @@ def _check_toelichting(toelichting: Path | None) -> None:
             _fail(str(exc))
 
 
-def _run_flow(
-    deliveries, register_path, areas, period, out, niveaus, regels, vorige, geojson, pdf, toelichting=None
-) -> None:
+def _run_flow(deliveries, register_path, areas, period, out, niveaus, regels, vorige, geojson, pdf,
+              *, toelichting=None, reeks=None, normen=None, status="voorlopig", herziening=None) -> None:
     """The stapelingsmonitor: as a Prefect flow when a Prefect server is configured, else in this process."""
     from pipelines.preflight import PreflightError, RunPaths, preflight
 
@@ -359,6 +378,8 @@ def _run_flow(
     if toelichting is not None:  # only when given: the inbox flow and demo call without it
         parameters["toelichting"] = str(toelichting)
     try:
+        _check_period_options(period, reeks, normen, herziening)
+        parameters.update(_period_parameters(reeks, normen, status, herziening))
         if use_prefect():
             configure_prefect()
             from pipelines.stapeling_flow import stapelingsmonitor
@@ -421,6 +442,36 @@ main.add_command(portal_commands)
 from bench.cli import bench as bench_command  # noqa: E402  (own module, attached here)
 
 main.add_command(bench_command)
+
+
+def _check_period_options(period: str, reeks, normen, herziening) -> None:
+    """--reeks, --normen and --herziening before Prefect starts: a wrong folder or file stops at once."""
+    from reports.figures import ReportInputError
+    from reports.normen import load_norms
+    from reports.reeks import check_series, output_period
+    from schemas.periods import PeriodError, parse_period
+
+    try:
+        label = parse_period(period).label
+        if reeks:
+            check_series([Path(p) for p in reeks], label)
+        if normen is not None:
+            load_norms(Path(normen))
+        if herziening is not None and output_period(Path(herziening), "--herziening") != label:
+            _fail(f"--herziening: {herziening} is niet van periode {label}; een herziening gaat over "
+                  "dezelfde periode")
+    except (ReportInputError, PeriodError) as exc:
+        _fail(str(exc))
+
+
+def _period_parameters(reeks, normen, status: str, herziening) -> dict:
+    """The flow parameters of --reeks, --normen, --status and --herziening (paths and choices only)."""
+    return {
+        "reeks": [str(p) for p in reeks] if reeks else None,
+        "normen": str(normen) if normen else None,
+        "status": status,
+        "herziening": str(herziening) if herziening else None,
+    }
 
 
 if __name__ == "__main__":
