@@ -22,6 +22,7 @@ from schemas.periods import PeriodError, parse_period
 
 OUTPUT_FILES = (
     "manifest.json", "samenloop.csv", "kwaliteit.csv", "huishoudens.parquet", "rapport.html", "rapport.pdf",
+    "samenloop.csv-metadata.json", "kosten.csv", "kosten.csv-metadata.json",
 )
 """Every file a run writes into OUT; a folder holding anything else is not a previous Factlab output."""
 OUTPUT_MARKER = "manifest.json"

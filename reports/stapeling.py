@@ -109,6 +109,10 @@ def stacking_table(
     }
 
 
+HEAT_SCALE = [[0.0, "#DCEAF5"], [0.5, charts.OKABE_ITO["sky_blue"]], [1.0, charts.OKABE_ITO["blue"]]]
+"""Light to dark blue (Okabe-Ito), as the report's other sequential colours."""
+
+
 def _mix(low: str, high: str, share: float) -> tuple[int, int, int]:
     a = [int(low[i:i + 2], 16) for i in (1, 3, 5)]
     b = [int(high[i:i + 2], 16) for i in (1, 3, 5)]
@@ -130,7 +134,7 @@ def heat_colour(share: float) -> tuple[str, str]:
 
     The text colour is black or white, whichever contrasts more, so every number stays readable (≥ 4.5:1).
     """
-    stops = charts.SEQUENTIAL
+    stops = HEAT_SCALE
     share = min(max(share, 0.0), 1.0)
     for (at_low, low), (at_high, high) in zip(stops, stops[1:], strict=False):
         if share <= at_high:

@@ -353,12 +353,12 @@ def _run_flow(deliveries, register_path, areas, period, out, niveaus, regels, vo
     """The stapelingsmonitor: as a Prefect flow when a Prefect server is configured, else in this process."""
     from pipelines.preflight import PreflightError, RunPaths, preflight
 
+    _check_toelichting(toelichting)
     try:  # every input checked before Prefect or DuckDB start: a mistake is one `fout:` line, no traceback
         preflight(RunPaths(Path(deliveries), Path(register_path), Path(areas), period, Path(out), niveaus,
                            regels and Path(regels), vorige and Path(vorige), geojson and Path(geojson), pdf))
     except PreflightError as exc:
         _fail(str(exc))
-    _check_toelichting(toelichting)
     from disclosure.model import TableInputError
     from disclosure.protect import DisclosureError
     from disclosure.rules import RulesError
