@@ -19,17 +19,23 @@ from linkage.sql_units import execute
 from linkage.ttp import ONE_STEP, TWO_STEP, steps_of
 from schemas.formats import DELIVERY_FORMAT, REGISTER_FORMAT, expect_format
 from schemas.indicators import (
-    COMBINATION_INDICATORS,
     DOMAIN_INDICATORS,
     DOMAINS,
+    DURATION_INDICATORS,
     HOUSEHOLDS,
-    INDICATORS,
+    INFLOW,
+    INFLOW_MULTI_DOMAIN,
     LEVELS,
     MULTI_DOMAIN,
-    ONLY_INDICATORS,
+    OUTFLOW,
+    SERVICE_CODE_PREFIX,
+    STACK_INDICATORS,
     WITH_SERVICE,
+    domain_count_indicator,
+    indicator_for_domain_set,
     organisation_count_indicator,
     service_count_indicator,
+    table_indicators,
 )
 from schemas.periods import Period
 
@@ -163,6 +169,11 @@ class LinkedHouseholds:
     stage_counts: dict[str, int]
     unit_seconds: dict[str, float] = field(default_factory=dict)
     """Wall time per SQL unit (linkage/sql/), for benchmarks and logs: where linking spends its time."""
+    service_counts: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Linked households per buurt and delivered voorziening code (§11): buurtcode, wijkcode,
+    gemeentecode, voorziening, aantal."""
+    period: Period | None = None
+    """The period the records were counted in; the §10 indicators are measured against it."""
 
 
 def link_records(deliveries: list[DeliveryFile], register: Path, period: Period) -> LinkedHouseholds:
@@ -192,13 +203,16 @@ def link_records(deliveries: list[DeliveryFile], register: Path, period: Period)
             run("insert_delivery", {**ids, "period_start": period.start, "period_end": period.end})
         run("link_records", {"register": str(register)})
         quality = run("quality_per_partner", frame=True)
+        run("household_dates")
         run(_households_unit(con, len(partners)))
         households = run("household_rows", frame=True)
+        service_counts = run("household_services", frame=True)
         denominators = run("register_households", frame=True)
         stage_row = run("stage_counts", frame=True).iloc[0]
         stage_counts = {name: int(value) for name, value in stage_row.items()}
     return LinkedHouseholds(households, denominators, _quality_types(quality), register_key_id, stage_counts,
-                            {name: round(value, 3) for name, value in seconds.items()})
+                            {name: round(value, 3) for name, value in seconds.items()}, service_counts,
+                            period)
 
 
 def _households_unit(con: duckdb.DuckDBPyConnection, organisations: int) -> str:
@@ -217,10 +231,12 @@ def aggregate_households(linked: LinkedHouseholds, levels: tuple[str, ...], seed
             {
                 "max_voorzieningen": MAX_SERVICES,
                 "max_organisaties": MAX_ORGANISATIONS,
+                "period_start": linked.period.start,
+                "period_end": linked.period.end,
             },
         ).df()
         micro = execute(con, "household_microdata").df()
-    counts = area_indicator_counts(cube, linked.denominators, levels)
+    counts = area_indicator_counts(cube, linked.denominators, levels, linked.service_counts)
     return LinkageResult(
         counts,
         linked.quality,
@@ -257,32 +273,54 @@ def household_microdata(micro: pd.DataFrame, seed: int) -> pd.DataFrame:
     return frame.iloc[order].reset_index(drop=True)
 
 
-def _profile_indicators(domains: frozenset[str], services: int, organisations: int) -> list[str]:
+PROFILE_KEYS = ["domeinen", "voorzieningen", "organisaties", "instroom", "instroom_samenloop", "uitstroom",
+                "duur"]
+"""The columns of household_cube.sql that decide which indicators a household counts in."""
+
+
+def _profile_indicators(domains: frozenset[str], services: int, organisations: int, inflow: bool,
+                        inflow_multi: bool, outflow: bool, duration: int) -> list[str]:
     names = [WITH_SERVICE, *(DOMAIN_INDICATORS[d] for d in DOMAINS if d in domains)]
-    if len(domains) == 1:
-        names.append(ONLY_INDICATORS[next(iter(domains))])
-    else:
-        names.extend(name for name, combo in COMBINATION_INDICATORS if combo == domains)
+    combination = indicator_for_domain_set(domains)
+    names.append(combination)
+    if len(domains) > 1:
         names.append(MULTI_DOMAIN)
+    names.append(domain_count_indicator(len(domains)))
     names.append(service_count_indicator(services))
+    names.append(STACK_INDICATORS[combination, service_count_indicator(services)])
     names.append(organisation_count_indicator(organisations))
+    if inflow:
+        names.append(INFLOW)
+    if inflow_multi:
+        names.append(INFLOW_MULTI_DOMAIN)
+    if outflow:
+        names.append(OUTFLOW)
+    if duration >= 0:
+        names.append(DURATION_INDICATORS[duration])
     return names
 
 
 def area_indicator_counts(
-    cube: pd.DataFrame, denominators: pd.DataFrame, levels: tuple[str, ...]
+    cube: pd.DataFrame, denominators: pd.DataFrame, levels: tuple[str, ...],
+    service_counts: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Every indicator for every area of the requested levels, zeros included."""
-    profile_keys = ["domeinen", "voorzieningen", "organisaties"]
-    # Few distinct profiles (domain set, capped counts) occur: derive the indicators of each once.
+    profile_keys = PROFILE_KEYS
+    # Few distinct profiles (domain set, capped counts, §10 classes) occur: derive their indicators once.
     distinct = cube[profile_keys].drop_duplicates()
     profile_indicators = distinct.assign(
         indicators=[
-            _profile_indicators(frozenset(d.split("+")), int(s), int(o))
-            for d, s, o in zip(distinct["domeinen"], distinct["voorzieningen"], distinct["organisaties"],
-                               strict=True)
+            _profile_indicators(frozenset(row[0].split("+")), int(row[1]), int(row[2]), bool(row[3]),
+                                bool(row[4]), bool(row[5]), int(row[6]))
+            for row in distinct.itertuples(index=False)
         ]
     ).explode("indicators")
+    if service_counts is None or service_counts.empty:
+        service_counts = pd.DataFrame(
+            columns=["buurtcode", "wijkcode", "gemeentecode", "voorziening", "aantal"], dtype=object
+        )
+    service_counts = service_counts.assign(indicators=SERVICE_CODE_PREFIX + service_counts["voorziening"])
+    indicators = table_indicators(service_counts["voorziening"])
     ordered_levels = [level for level in LEVELS if level in levels]
     frames = []
     for position, level in enumerate(ordered_levels):
@@ -293,11 +331,16 @@ def area_indicator_counts(
             bovenliggend=(parent_column, "first") if parent_column else (code_column, lambda s: None),
         )
         grid = pd.MultiIndex.from_product(
-            [areas[code_column], INDICATORS], names=["gebiedscode", "indicator"]
+            [areas[code_column], indicators], names=["gebiedscode", "indicator"]
         )
         per_profile = cube.groupby([code_column, *profile_keys], as_index=False)["aantal"].sum()
+        memberships = pd.concat(
+            [per_profile.merge(profile_indicators, on=profile_keys)[[code_column, "indicators", "aantal"]],
+             service_counts[[code_column, "indicators", "aantal"]]],
+            ignore_index=True,
+        )
         counted = (
-            per_profile.merge(profile_indicators, on=profile_keys)
+            memberships
             .groupby([code_column, "indicators"])["aantal"]
             .sum()
             .rename_axis(["gebiedscode", "indicator"])

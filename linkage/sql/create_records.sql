@@ -6,5 +6,7 @@ CREATE TABLE records (
     adres_pseudoniem VARCHAR NOT NULL,
     pand_pseudoniem VARCHAR NOT NULL,
     voorziening VARCHAR NOT NULL,
-    domein VARCHAR NOT NULL
+    domein VARCHAR NOT NULL,
+    begindatum DATE,
+    einddatum DATE
 );
