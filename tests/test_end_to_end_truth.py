@@ -183,11 +183,13 @@ def test_every_area_and_indicator_is_there(published, expected):
     published_keys = set(zip(published["gebiedscode"], published["indicator"], strict=True))
     assert published_keys <= set(expected.index), "cellen voor onbekende gebieden of indicatoren"
     areas = expected.index.get_level_values("gebiedscode").unique()
+    codes = {name for name in expected.index.get_level_values("indicator") if name.startswith("voorziening:")}
+    assert codes, "geen enkele voorziening:<code> in de waarheid"
     for area in areas:
         names = set(published.loc[published["gebiedscode"] == area, "indicator"])
         assert "huishoudens" in names, area
         if _true_households(expected, area) >= MIN_AREA_HOUSEHOLDS:
-            assert names == set(truth.INDICATORS), area
+            assert names == {*truth.INDICATORS, *truth.V2_INDICATORS, *codes}, area
 
 
 @pytest.mark.slow
@@ -278,10 +280,20 @@ def _sum_relations(
             (f"domein:{d}", [f"alleen:{d}"] + [c for c in combos if d in c.split(":")[1].split("+")])
             for d in truth.DOMAINS
         ]
+        # contract v2: §12 domeinen:k, §11 the stacking table, §10 the duration classes
+        domain_count = {c: len(c.split(":")[1].split("+")) for c in exclusive}
+        groups += [(f"domeinen:{k}", [c for c in exclusive if domain_count[c] == k]) for k in (1, 2, 3)]
+        groups += [("met_voorziening", ["domeinen:1", "domeinen:2", "domeinen:3"]),
+                   ("domeinen:2+", ["domeinen:2", "domeinen:3"]),
+                   ("domeinen:2+", ["samenloop_duur:0-1", "samenloop_duur:1-2", "samenloop_duur:2+"])]
+        ks = ("1", "2", "3", "4+")
+        groups += [(c, [f"{c}&voorzieningen:{k}" for k in ks]) for c in exclusive]
+        groups += [(f"voorzieningen:{k}", [f"{c}&voorzieningen:{k}" for c in exclusive]) for k in ks]
         relations += [((area, total), [(area, p) for p in parts]) for total, parts in groups]
     for gemeente in areas_by_level.get("gemeente", []):
         wijken = areas_by_level.get("wijk", [])
-        relations += [((gemeente, name), [(w, name) for w in wijken]) for name in truth.INDICATORS]
+        relations += [((gemeente, name), [(w, name) for w in wijken])
+                      for name in (*truth.INDICATORS, *truth.V2_INDICATORS)]
     return relations
 
 
@@ -458,6 +470,15 @@ def test_run_writes_the_other_outputs(chain):
         assert json.loads(value)["key"] not in manifest
 
 
+@pytest.mark.slow
+def test_the_audit_of_the_run_passed(chain):
+    audit = json.loads((chain.out / "manifest.json").read_text(encoding="utf-8"))["beveiliging"]["audit"]
+    assert audit["geslaagd"] is True
+    assert audit["cellen_onvoldoende_beschermd"] == 0
+    assert audit["regelovertredingen"] == 0
+    assert audit["werkelijke_waarde_buiten_interval"] == 0
+
+
 # ---------------------------------------------------------------- tests/truth.py on a tiny hand-made case
 
 TINY_REGISTER = [
@@ -537,10 +558,12 @@ def tiny():
     return truth.truth_from_rows(register, records, areas)
 
 
-def _counts(frame: pd.DataFrame) -> dict[str, dict[str, int]]:
+def _counts(frame: pd.DataFrame, names: tuple[str, ...] | None = None) -> dict[str, dict[str, int]]:
+    """Non-zero counts per area; only the v1 indicators unless `names` says otherwise (None = all)."""
+    names = truth.INDICATORS if names is None else names
     result: dict[str, dict[str, int]] = {}
     for row in frame.itertuples(index=False):
-        if row.aantal:
+        if row.aantal and (not names or row.indicator in names):
             result.setdefault(row.gebiedscode, {})[row.indicator] = int(row.aantal)
     return result
 
@@ -593,8 +616,35 @@ def test_truth_counts_the_tiny_wijken_and_buurten(tiny):
         "organisaties:3+": 1,
     }
     frame = truth.expected_counts(tiny, *TINY_PERIOD, "buurt")
-    assert len(frame) == 3 * len(truth.INDICATORS)
+    codes = 7  # 45, 54, 01, 11, PW01, PW02, PW05 in the period; 02 ended before it
+    assert len(frame) == 3 * (len(truth.INDICATORS) + len(truth.V2_INDICATORS) + codes)
     assert set(frame.loc[frame["gebiedscode"] == "BU99990100", "gebiedsnaam"]) == {"Polder"}
+
+
+def test_truth_counts_the_v2_indicators_of_the_tiny_gemeente(tiny):
+    """Contract §10-§12 by hand: households 1 (jeugd 2025-05-01, wmo from the last day), 2 (PW01 and PW05),
+    3 (four codes in three domains, samenloop from 2026-01-15) and 6 (wmo from 2026-01-01)."""
+    counts = _counts(truth.expected_counts(tiny, *TINY_PERIOD, "gemeente"), names=())["GM9999"]
+    v2 = {name: n for name, n in counts.items() if name not in truth.INDICATORS}
+    assert v2 == {
+        "domeinen:1": 2,
+        "domeinen:2": 1,
+        "domeinen:3": 1,
+        "alleen:wmo&voorzieningen:1": 1,
+        "alleen:werk_inkomen&voorzieningen:2": 1,
+        "combinatie:jeugd+wmo&voorzieningen:2": 1,
+        "combinatie:jeugd+wmo+werk_inkomen&voorzieningen:4+": 1,
+        "voorziening:45": 2,
+        "voorziening:01": 2,
+        "voorziening:54": 1,
+        "voorziening:11": 1,
+        "voorziening:PW01": 1,
+        "voorziening:PW02": 1,
+        "voorziening:PW05": 1,
+        "instroom:met_voorziening": 1,  # only household 6 began in the period
+        "instroom:domeinen:2+": 2,  # households 1 (2026-06-30) and 3 (2026-01-15)
+        "samenloop_duur:0-1": 2,
+    }
 
 
 def test_truth_quality_of_the_tiny_gemeente(tiny):

@@ -41,6 +41,21 @@ INDICATORS: tuple[str, ...] = (
 )
 """The indicators of docs/contract.md §7, spelled out here on purpose rather than imported."""
 
+_EXCLUSIVE = (*(f"alleen:{d}" for d in DOMAINS), *("combinatie:" + "+".join(c) for c in _COMBINATIONS))
+V2_INDICATORS: tuple[str, ...] = (
+    "domeinen:1",
+    "domeinen:2",
+    "domeinen:3",
+    *(f"{c}&voorzieningen:{k}" for c in _EXCLUSIVE for k in ("1", "2", "3", "4+")),
+    "instroom:met_voorziening",
+    "instroom:domeinen:2+",
+    "uitstroom:met_voorziening",
+    "samenloop_duur:0-1",
+    "samenloop_duur:1-2",
+    "samenloop_duur:2+",
+)
+"""The fixed indicators contract v2 adds (§10, §11, §12); `voorziening:<code>` comes per delivered code."""
+
 QUALITY_COLUMNS = ("records", "records_in_periode", "gekoppeld_adres", "gekoppeld_pand", "niet_gekoppeld")
 
 
@@ -126,7 +141,9 @@ def household_profiles(truth: Truth, start: date, end: date) -> pd.DataFrame:
     """One row per linked household with a voorziening in the period.
 
     Columns: adres_id, domeinen (frozenset), voorzieningen (distinct codes), organisaties (distinct partners),
-    buurtcode, wijkcode, gemeentecode.
+    codes (frozenset of voorziening codes), eerste_begin (earliest begindatum), samenloop_begin (second
+    earliest of the earliest begindatum per domain, NaT with one domain), alles_beeindigd (latest
+    einddatum when every record has one, else NaT), buurtcode, wijkcode, gemeentecode.
     """
     counted = valid_records_in_period(truth.records, start, end)
     counted = counted[counted["adres_id"].notna()]
@@ -143,6 +160,20 @@ def household_profiles(truth: Truth, start: date, end: date) -> pd.DataFrame:
             "voorzieningen": grouped["voorziening"].nunique().reindex(flags.index).to_numpy(),
             "organisaties": grouped["partner"].nunique().reindex(flags.index).to_numpy(),
         }
+    )
+    codes = grouped["voorziening"].agg(frozenset)
+    first = grouped["begindatum"].min()
+    domain_starts = counted.groupby(["adres_id", "domein"])["begindatum"].min()
+    second = domain_starts.groupby(level="adres_id").agg(
+        lambda s: sorted(s)[1] if len(s) >= 2 else pd.NaT
+    )
+    open_records = grouped["einddatum"].agg(lambda s: s.isna().any())
+    last_end = grouped["einddatum"].max().where(~open_records)
+    profiles = profiles.assign(
+        codes=codes.reindex(flags.index).to_numpy(),
+        eerste_begin=first.reindex(flags.index).to_numpy(),
+        samenloop_begin=pd.to_datetime(second.reindex(flags.index)).to_numpy(),
+        alles_beeindigd=pd.to_datetime(last_end.reindex(flags.index)).to_numpy(),
     )
     missing = set(profiles["adres_id"]) - set(truth.register["adres_id"])
     if missing:
@@ -163,6 +194,25 @@ def household_indicators(domains: frozenset[str], n_services: int, n_partners: i
     return names
 
 
+def household_v2_indicators(profile, start: date, end: date) -> list[str]:
+    """The v2 indicators (§10-§12) one household with a voorziening counts in, from its profile row."""
+    ordered = tuple(d for d in DOMAINS if d in profile.domeinen)
+    combination = f"alleen:{ordered[0]}" if len(ordered) == 1 else "combinatie:" + "+".join(ordered)
+    n = int(profile.voorzieningen)
+    names = [f"domeinen:{len(ordered)}", f"{combination}&voorzieningen:{n if n < 4 else '4+'}"]
+    names += [f"voorziening:{code}" for code in sorted(profile.codes)]
+    if profile.eerste_begin >= pd.Timestamp(start):
+        names.append("instroom:met_voorziening")
+    if not pd.isna(profile.alles_beeindigd) and profile.alles_beeindigd <= pd.Timestamp(end):
+        names.append("uitstroom:met_voorziening")
+    if not pd.isna(profile.samenloop_begin):
+        if profile.samenloop_begin >= pd.Timestamp(start):
+            names.append("instroom:domeinen:2+")
+        days = (pd.Timestamp(end) - profile.samenloop_begin).days
+        names.append("samenloop_duur:" + ("0-1" if days < 365 else "1-2" if days < 730 else "2+"))
+    return names
+
+
 def _area_column(level: str) -> str:
     if level not in LEVELS:
         raise ValueError(f"unknown level {level!r}")
@@ -180,14 +230,17 @@ def expected_counts(truth: Truth, start: date, end: date, level: str) -> pd.Data
     for area, total in households.items():
         counts[(area, "huishoudens")] = int(total)
     profiles = household_profiles(truth, start, end)
+    codes = sorted(set().union(*profiles["codes"])) if len(profiles) else []
+    for area in households.index:
+        for name in (*V2_INDICATORS, *(f"voorziening:{c}" for c in codes)):
+            counts[(area, name)] = 0
     memberships = pd.DataFrame(
         {
             "area": profiles[column],
             "indicator": [
-                household_indicators(d, int(v), int(o))
-                for d, v, o in zip(
-                    profiles["domeinen"], profiles["voorzieningen"], profiles["organisaties"], strict=True
-                )
+                household_indicators(p.domeinen, int(p.voorzieningen), int(p.organisaties))
+                + household_v2_indicators(p, start, end)
+                for p in profiles.itertuples(index=False)
             ],
         }
     ).explode("indicator")
