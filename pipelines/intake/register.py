@@ -8,6 +8,7 @@ HMAC straight into Arrow string columns.
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 from collections import Counter
@@ -27,7 +28,13 @@ from schemas.atomic import atomic_path
 from schemas.canonical import CANONICAL_VERSION, canonicalise_arrow
 from schemas.formats import FORMAT_VERSION, REGISTER_FORMAT, REGISTER_SCHEMA, with_metadata
 from schemas.messages import RowError
-from schemas.readers.csv_reader import iter_tables, read_layout
+from schemas.readers.csv_reader import (
+    FileFault,
+    iter_tables,
+    normalise_header,
+    raw_header_names,
+    read_layout,
+)
 from schemas.rejects import RejectsWriter
 from schemas.row_rules import ADDRESS_ERROR_COLUMNS
 
@@ -50,6 +57,12 @@ _VALID_SCHEMA = pa.schema(
     [("regel", pa.int64()), ("canoniek", pa.string()), ("pand", pa.string()), ("buurtcode", pa.string()),
      ("huishoudens", pa.int64())]
 )
+KENMERK_PATTERN = r"^kenmerk_[a-z][a-z0-9_]*$"
+"""docs/contract.md §9: group columns the key custodian may add; carried into the register unchanged."""
+KENMERK_UNKNOWN = "onbekend"
+KENMERK_MAX_LENGTH = 32
+KENMERK_MAX_VALUES = 12
+KENMERK_TOO_LONG = "kenmerk_te_lang"
 _UNIQUE_COLUMNS = ("adres_pseudoniem", "pand_pseudoniem")
 """Pseudonyms are all different and hex: dictionary encoding and compression would only cost time."""
 
@@ -95,8 +108,38 @@ def _households(raw: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     return counts, bad
 
 
-def _check_chunk(rows: pa.Table) -> tuple[pa.Table, list[RowError]]:
-    """The valid rows of a chunk (regel, canoniek, pand, buurtcode, huishoudens) and the row errors."""
+def kenmerk_columns(source: Path) -> dict[str, str]:
+    """The `kenmerk_<naam>` columns of a register CSV (§9) in header order: name -> the reader's key."""
+    layout = read_layout(source, required=REGISTER_REQUIRED, known=REGISTER_COLUMNS)
+    names = [n for n in raw_header_names(source, layout) if re.fullmatch(KENMERK_PATTERN, n)]
+    return {name: normalise_header(name) for name in dict.fromkeys(names)}
+
+
+def _kenmerk_values(rows: pa.Table, kenmerken: dict[str, str]) -> tuple[list[pa.Array], list[tuple]]:
+    """Per kenmerk the trimmed labels (empty = onbekend) and a failure for labels that are too long."""
+    values, failures = [], []
+    for key in kenmerken.values():
+        text = pc.utf8_trim_whitespace(rows[key].combine_chunks())
+        text = pc.if_else(pc.equal(pc.binary_length(text), 0), KENMERK_UNKNOWN, text)
+        values.append(text)
+        too_long = _mask(pc.greater(pc.utf8_length(text), KENMERK_MAX_LENGTH))
+        failures.append((key, too_long, KENMERK_TOO_LONG))
+    return values, failures
+
+
+def _check_kenmerk_counts(source: Path, register: pa.Table, kenmerken: dict[str, str]) -> None:
+    for name in kenmerken:
+        distinct = len(pc.unique(register[name].combine_chunks()))
+        if distinct > KENMERK_MAX_VALUES:
+            raise FileFault(
+                f"{source.name}: kolom '{name}' heeft {distinct} verschillende waarden; een kenmerk mag "
+                f"er hoogstens {KENMERK_MAX_VALUES} hebben (leeg telt als '{KENMERK_UNKNOWN}'); "
+                "voeg klassen samen."
+            )
+
+
+def _check_chunk(rows: pa.Table, kenmerken: dict[str, str] | None = None) -> tuple[pa.Table, list[RowError]]:
+    """The valid rows of a chunk (regel, canoniek, pand, buurtcode, huishoudens, kenmerken) and row errors."""
     address = canonicalise_arrow(rows["postcode"], rows["huisnummer"], rows["huisletter"],
                                  rows["huisnummertoevoeging"])
     buurt = pc.utf8_upper(pc.utf8_trim_whitespace(rows["buurtcode"].combine_chunks()))
@@ -108,6 +151,10 @@ def _check_chunk(rows: pa.Table) -> tuple[pa.Table, list[RowError]]:
     ]
     failures.append(("buurtcode", ~_mask(pc.match_substring_regex(buurt, BUURT_PATTERN)), BUURT_INVALID))
     failures.append(("huishoudens", bad_households, HOUSEHOLDS_INVALID))
+    kenmerken = kenmerken or {}
+    display = {key: name for name, key in kenmerken.items()}
+    labels, label_failures = _kenmerk_values(rows, kenmerken)
+    failures.extend(label_failures)
     rejected = np.logical_or.reduce([failed for _, failed, _ in failures])
     errors: list[RowError] = []
     if rejected.any():
@@ -117,14 +164,19 @@ def _check_chunk(rows: pa.Table) -> tuple[pa.Table, list[RowError]]:
                 if failed[position]:
                     code = rule if isinstance(rule, str) else rule[position].as_py()
                     value = rows[column][position].as_py()
-                    errors.append(RowError.of(int(lines[position]), column, value, code))
+                    errors.append(RowError.of(int(lines[position]), display.get(column, column), value, code))
     keep = pa.array(~rejected)
     valid = pa.table(
         [rows["regel"].combine_chunks().filter(keep), address["canoniek"].filter(keep),
-         address["pand"].filter(keep), buurt.filter(keep), pa.array(households).filter(keep)],
-        schema=_VALID_SCHEMA,
+         address["pand"].filter(keep), buurt.filter(keep), pa.array(households).filter(keep),
+         *(label.filter(keep) for label in labels)],
+        schema=_valid_schema(kenmerken),
     )
     return valid, errors
+
+
+def _valid_schema(kenmerken: dict[str, str]) -> pa.Schema:
+    return pa.schema([*_VALID_SCHEMA, *(pa.field(name, pa.string()) for name in kenmerken)])
 
 
 def _hex_digits(pseudonyms: pa.Array) -> np.ndarray:
@@ -168,22 +220,25 @@ def _pseudonym_order(pseudonyms: pa.Array) -> tuple[np.ndarray, np.ndarray]:
 
 def pseudonymise_register(source: Path, key: Key, out: Path, rejects: Path | None = None) -> RegisterResult:
     """Pseudonymise the address register; an address listed twice counts once (first line wins)."""
-    layout = read_layout(source, required=REGISTER_REQUIRED, known=REGISTER_COLUMNS)
+    kenmerken = kenmerk_columns(source)
+    known = (*REGISTER_COLUMNS, *kenmerken.values())
+    layout = read_layout(source, required=REGISTER_REQUIRED, known=known)
     result = RegisterResult()
     chunks: list[pa.Table] = []
     with tempfile.TemporaryDirectory(prefix="factlab-") as work:
         rejects_writer = RejectsWriter(Path(work) / "afgekeurd.csv", source.name)
         try:
-            for rows, structural in iter_tables(source, layout, known=REGISTER_COLUMNS):
-                valid, errors = _check_chunk(rows)
+            for rows, structural in iter_tables(source, layout, known=known):
+                valid, errors = _check_chunk(rows, kenmerken)
                 all_errors = sorted(structural + errors, key=lambda e: e.regel)
                 result.rows_read += rows.num_rows + len(structural)
                 result.rows_rejected += len({e.regel for e in all_errors})
                 result.errors_by_rule.update(e.code for e in all_errors)
                 rejects_writer.write(all_errors)
                 chunks.append(valid)
-            register = pa.concat_tables(chunks) if chunks else _VALID_SCHEMA.empty_table()
+            register = pa.concat_tables(chunks) if chunks else _valid_schema(kenmerken).empty_table()
             del chunks
+            _check_kenmerk_counts(source, register, kenmerken)
             # An address listed twice has one pseudonym: duplicates sit side by side in pseudonym order.
             adres = address_pseudonym_column(key, register["canoniek"])
             order, repeats = _pseudonym_order(adres)
@@ -206,8 +261,9 @@ def pseudonymise_register(source: Path, key: Key, out: Path, rejects: Path | Non
         wijk, gemeente = area_codes(buurt)
         table = pa.table(
             [adres.take(kept), building_pseudonym_column(key, register["pand"]).take(kept), buurt, wijk,
-             gemeente, register["huishoudens"].take(kept)],
-            schema=REGISTER_SCHEMA,
+             gemeente, register["huishoudens"].take(kept),
+             *(register[name].combine_chunks().take(kept) for name in kenmerken)],
+            schema=pa.schema([*REGISTER_SCHEMA, *(pa.field(name, pa.string()) for name in kenmerken)]),
         )
         del register, adres
         result.addresses = table.num_rows
