@@ -221,8 +221,10 @@ def _households_unit(con: duckdb.DuckDBPyConnection, organisations: int) -> str:
     return "households_bitsets" if max(services, domains, organisations) <= MAX_BIT_SET else "households"
 
 
-def aggregate_households(linked: LinkedHouseholds, levels: tuple[str, ...], seed: int = 0) -> LinkageResult:
-    """Count households per area for every indicator, and shuffle the household microdata with `seed`."""
+def aggregate_households(linked: LinkedHouseholds, levels: tuple[str, ...], seed: int = 0,
+                         divisions: dict[str, dict[str, str]] | None = None) -> LinkageResult:
+    """Count households per area (and own division, §9) for every indicator and group; shuffle the
+    household microdata with `seed`."""
     with duckdb.connect() as con:
         con.register("households", linked.households)
         cube = execute(
@@ -236,7 +238,8 @@ def aggregate_households(linked: LinkedHouseholds, levels: tuple[str, ...], seed
             },
         ).df()
         micro = execute(con, "household_microdata").df()
-    counts = area_indicator_counts(cube, linked.denominators, levels, linked.service_counts)
+    counts = area_indicator_counts(cube, linked.denominators.copy(), levels, linked.service_counts.copy(),
+                                   divisions)
     return LinkageResult(
         counts,
         linked.quality,
@@ -247,10 +250,11 @@ def aggregate_households(linked: LinkedHouseholds, levels: tuple[str, ...], seed
 
 
 def link_deliveries(
-    deliveries: list[DeliveryFile], register: Path, period: Period, levels: tuple[str, ...], seed: int = 0
+    deliveries: list[DeliveryFile], register: Path, period: Period, levels: tuple[str, ...], seed: int = 0,
+    divisions: dict[str, dict[str, str]] | None = None,
 ) -> LinkageResult:
     """Link, then count households per area for every indicator."""
-    return aggregate_households(link_records(deliveries, register, period), levels, seed)
+    return aggregate_households(link_records(deliveries, register, period), levels, seed, divisions)
 
 
 def _quality_types(quality: pd.DataFrame) -> pd.DataFrame:
@@ -269,6 +273,8 @@ def household_microdata(micro: pd.DataFrame, seed: int) -> pd.DataFrame:
         frame[domain] = domain_sets.str.contains(part, regex=True).astype(bool)
     frame["aantal_voorzieningen"] = micro["aantal_voorzieningen"].astype("int64")
     frame["aantal_organisaties"] = micro["aantal_organisaties"].astype("int64")
+    for column in kenmerk_columns(micro):
+        frame[column] = micro[column].astype(str)  # docs/contract.md §9
     order = np.random.default_rng(seed).permutation(len(frame))
     return frame.iloc[order].reset_index(drop=True)
 
@@ -300,64 +306,112 @@ def _profile_indicators(domains: frozenset[str], services: int, organisations: i
     return names
 
 
-def area_indicator_counts(
-    cube: pd.DataFrame, denominators: pd.DataFrame, levels: tuple[str, ...],
-    service_counts: pd.DataFrame | None = None,
-) -> pd.DataFrame:
-    """Every indicator for every area of the requested levels, zeros included."""
-    profile_keys = PROFILE_KEYS
-    # Few distinct profiles (domain set, capped counts, §10 classes) occur: derive their indicators once.
-    distinct = cube[profile_keys].drop_duplicates()
-    profile_indicators = distinct.assign(
+KENMERK_PREFIX = "kenmerk_"
+"""Register columns that define groups (docs/contract.md §9)."""
+
+
+def kenmerk_columns(frame: pd.DataFrame) -> list[str]:
+    return [c for c in frame.columns if str(c).startswith(KENMERK_PREFIX)]
+
+
+def _profile_memberships(cube: pd.DataFrame) -> pd.DataFrame:
+    """Per distinct profile (domain set, capped counts, §10 classes) its indicators, one row each."""
+    distinct = cube[PROFILE_KEYS].drop_duplicates()
+    return distinct.assign(
         indicators=[
             _profile_indicators(frozenset(row[0].split("+")), int(row[1]), int(row[2]), bool(row[3]),
                                 bool(row[4]), bool(row[5]), int(row[6]))
             for row in distinct.itertuples(index=False)
         ]
     ).explode("indicators")
+
+
+def area_indicator_counts(
+    cube: pd.DataFrame, denominators: pd.DataFrame, levels: tuple[str, ...],
+    service_counts: pd.DataFrame | None = None, divisions: dict[str, dict[str, str]] | None = None,
+) -> pd.DataFrame:
+    """Every indicator for every area of the requested levels, zeros included; per kenmerk value too.
+
+    `divisions` are the gemeente's own area divisions (§9): name -> buurtcode -> area code; each is
+    published as its own level under the gemeente. Rows of groep "" (all households) come first.
+    """
     if service_counts is None or service_counts.empty:
         service_counts = pd.DataFrame(
             columns=["buurtcode", "wijkcode", "gemeentecode", "voorziening", "aantal"], dtype=object
         )
     service_counts = service_counts.assign(indicators=SERVICE_CODE_PREFIX + service_counts["voorziening"])
     indicators = table_indicators(service_counts["voorziening"])
-    ordered_levels = [level for level in LEVELS if level in levels]
-    frames = []
-    for position, level in enumerate(ordered_levels):
-        code_column = LEVEL_COLUMNS[level]
-        parent_column = LEVEL_COLUMNS[ordered_levels[position - 1]] if position else None
-        areas = denominators.groupby(code_column, as_index=False).agg(
-            huishoudens=("huishoudens", "sum"),
-            bovenliggend=(parent_column, "first") if parent_column else (code_column, lambda s: None),
-        )
-        grid = pd.MultiIndex.from_product(
-            [areas[code_column], indicators], names=["gebiedscode", "indicator"]
-        )
-        per_profile = cube.groupby([code_column, *profile_keys], as_index=False)["aantal"].sum()
-        memberships = pd.concat(
-            [per_profile.merge(profile_indicators, on=profile_keys)[[code_column, "indicators", "aantal"]],
-             service_counts[[code_column, "indicators", "aantal"]]],
-            ignore_index=True,
-        )
-        counted = (
-            memberships
-            .groupby([code_column, "indicators"])["aantal"]
-            .sum()
-            .rename_axis(["gebiedscode", "indicator"])
-            .reindex(grid, fill_value=0)
-            .reset_index()
-        )
-        household_totals = areas.set_index(code_column)["huishoudens"]
-        is_total = counted["indicator"] == HOUSEHOLDS
-        counted.loc[is_total, "aantal"] = (
-            counted.loc[is_total, "gebiedscode"].map(household_totals).to_numpy()
-        )
-        counted["niveau"] = level
-        counted["bovenliggend"] = counted["gebiedscode"].map(areas.set_index(code_column)["bovenliggend"])
-        frames.append(counted)
+    divisions = divisions or {}
+    level_columns = dict(LEVEL_COLUMNS)
+    for name, mapping in divisions.items():
+        level_columns[name] = f"gebied_{name}"
+        for frame in (cube, denominators, service_counts):
+            frame[f"gebied_{name}"] = frame["buurtcode"].map(mapping)
+    ordered = [level for level in LEVELS if level in levels] + list(divisions)
+    tables = _Tables(cube, _profile_memberships(cube), denominators, service_counts)
+    frames = [_group_counts(tables, tables, ordered, level_columns, indicators, "")]
+    for column in kenmerk_columns(denominators):
+        for value in sorted(denominators[column].astype(str).unique()):
+            subset = tables.where(column, value)
+            group = f"{column[len(KENMERK_PREFIX):]}={value}"
+            frames.append(_group_counts(subset, tables, ordered, level_columns, indicators, group))
     result = pd.concat(frames, ignore_index=True)
     result["aantal"] = result["aantal"].astype("int64")
     result["bovenliggend"] = (
         result["bovenliggend"].astype("object").where(result["bovenliggend"].notna(), None)
     )
-    return result[["gebiedscode", "niveau", "bovenliggend", "indicator", "aantal"]]
+    return result[["gebiedscode", "niveau", "groep", "bovenliggend", "indicator", "aantal"]]
+
+
+@dataclass
+class _Tables:
+    """The aggregation's inputs for one group of households."""
+
+    cube: pd.DataFrame
+    memberships: pd.DataFrame
+    denominators: pd.DataFrame
+    services: pd.DataFrame
+
+    def where(self, column: str, value: str) -> _Tables:
+        return _Tables(self.cube[self.cube[column].astype(str) == value], self.memberships,
+                       self.denominators[self.denominators[column].astype(str) == value],
+                       self.services[self.services[column].astype(str) == value])
+
+
+def _group_counts(group: _Tables, everyone: _Tables, ordered: list[str], level_columns: dict[str, str],
+                  indicators: tuple[str, ...], name: str) -> pd.DataFrame:
+    """All cells of one group: the areas come from all households, so every group has every area."""
+    frames = []
+    for position, level in enumerate(ordered):
+        code_column = level_columns[level]
+        if level in LEVELS:
+            parent_column = level_columns[ordered[position - 1]] if position else None
+        else:
+            parent_column = "gemeentecode" if "gemeente" in ordered else None
+        areas = everyone.denominators.groupby(code_column, as_index=False).agg(
+            bovenliggend=(parent_column, "first") if parent_column else (code_column, lambda s: None),
+        )
+        grid = pd.MultiIndex.from_product([areas[code_column], indicators],
+                                          names=["gebiedscode", "indicator"])
+        per_profile = group.cube.groupby([code_column, *PROFILE_KEYS], as_index=False)["aantal"].sum()
+        memberships = pd.concat(
+            [per_profile.merge(group.memberships, on=PROFILE_KEYS)[[code_column, "indicators", "aantal"]],
+             group.services[[code_column, "indicators", "aantal"]]],
+            ignore_index=True,
+        )
+        counted = (
+            memberships.groupby([code_column, "indicators"])["aantal"].sum()
+            .rename_axis(["gebiedscode", "indicator"])
+            .reindex(grid, fill_value=0)
+            .reset_index()
+        )
+        household_totals = group.denominators.groupby(code_column)["huishoudens"].sum()
+        is_total = counted["indicator"] == HOUSEHOLDS
+        counted.loc[is_total, "aantal"] = (
+            counted.loc[is_total, "gebiedscode"].map(household_totals).fillna(0).to_numpy()
+        )
+        counted["niveau"] = level
+        counted["groep"] = name
+        counted["bovenliggend"] = counted["gebiedscode"].map(areas.set_index(code_column)["bovenliggend"])
+        frames.append(counted)
+    return pd.concat(frames, ignore_index=True)

@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from schemas.formats import QUALITY_COLUMNS, SAMENLOOP_COLUMNS
+from schemas.rejects import neutralise_formula
 
 
 def _format_count(value: object) -> str:
@@ -21,16 +22,18 @@ def _format_rate(value: object) -> str:
 
 
 def write_samenloop(protected: pd.DataFrame, names: dict[str, str], path: Path) -> None:
-    """One row per area and indicator; secret cells have empty aantal and rate."""
+    """One row per area, group and indicator; secret cells have empty aantal and rate."""
+    groups = protected["groep"] if "groep" in protected.columns else pd.Series("", index=protected.index)
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(SAMENLOOP_COLUMNS)
-        for row in protected.itertuples(index=False):
+        for row, group in zip(protected.itertuples(index=False), groups, strict=True):
             writer.writerow(
                 (
                     row.gebiedscode,
-                    names.get(row.gebiedscode, row.gebiedscode),
+                    neutralise_formula(names.get(row.gebiedscode, row.gebiedscode)),
                     row.niveau,
+                    neutralise_formula(group or ""),
                     row.indicator,
                     _format_count(row.aantal),
                     _format_rate(row.per_1000_huishoudens),

@@ -35,7 +35,7 @@ from linkage.linking import (
 )
 from pipelines.manifest import sha256_of
 from pipelines.run_outputs import RunSettings, assemble_outputs, find_deliveries
-from schemas.areas import read_area_names
+from schemas.areas import read_area_divisions, read_area_names
 from schemas.formats import QUALITY_COLUMNS, REGISTER_FORMAT, expect_format
 from schemas.indicators import (
     COMBINATION_INDICATORS,
@@ -131,6 +131,8 @@ def key_figures_markdown(protected: pd.DataFrame, names: dict[str, str], period:
         "| --- | --- | ---: | ---: |",
     ]
     rows = protected[(protected["niveau"] == top_level)]
+    if "groep" in rows.columns:
+        rows = rows[rows["groep"] == ""]  # all households; groups are in samenloop.csv
     for code in sorted(rows["gebiedscode"].unique()):
         area = rows[rows["gebiedscode"] == code].set_index("indicator")
         for indicator in KEY_FIGURE_INDICATORS:
@@ -162,6 +164,7 @@ def valideren(settings: RunSettings) -> ValidatedInputs:
     deliveries = [describe_delivery(p) for p in find_deliveries(settings.deliveries)]
     register_meta = expect_format(settings.register, REGISTER_FORMAT)
     check_keys(deliveries, register_meta)
+    read_area_divisions(settings.areas)  # a buurt without its own area is a file fault before any linking
     validated = ValidatedInputs(deliveries, inputs_fingerprint(deliveries, settings))
     get_run_logger().info(
         "%d leveringen van %d partners gevonden; sleutels kloppen met het register",
@@ -203,7 +206,8 @@ def koppelen(inputs: ValidatedInputs, settings: RunSettings) -> LinkedHouseholds
 @task(name="aggregeren", cache_policy=NONE, timeout_seconds=1800)
 def aggregeren(linked: LinkedHouseholds, inputs: ValidatedInputs, settings: RunSettings) -> LinkageResult:
     """Count households per area for every indicator (true counts, not yet protected)."""
-    result = aggregate_households(linked, settings.levels, inputs.shuffle_seed)
+    divisions = read_area_divisions(settings.areas).divisions  # §9 own divisions, published as levels
+    result = aggregate_households(linked, settings.levels, inputs.shuffle_seed, divisions)
     get_run_logger().info("%d cellen geteld op niveau %s", len(result.counts), ", ".join(settings.levels))
     return result
 

@@ -279,3 +279,61 @@ def test_inflow_outflow_and_duration_of_samenloop(tmp_path, register):
     assert value(counts, gm, "samenloop_duur:1-2") == 1
     assert value(counts, gm, "samenloop_duur:2+") == 1
     assert value(counts, gm, "domeinen:2+") == 3
+
+
+def test_groups_per_kenmerk_value_add_up_to_all_households(tmp_path):
+    """Contract §9: every indicator per kenmerk value (onbekend included) at every level; own divisions."""
+    rows = [("a1", "p1", BU1, 1, "eenouder"), ("a2", "p2", BU1, 2, "onbekend"),
+            ("a3", "p3", BU2, 1, "eenouder"),
+            ("a4", "p4", BU2, 1, "paar")]
+    table = pa.table(
+        {
+            "adres_pseudoniem": [r[0] for r in rows],
+            "pand_pseudoniem": [r[1] for r in rows],
+            "buurtcode": [r[2] for r in rows],
+            "wijkcode": ["WK" + r[2][2:8] for r in rows],
+            "gemeentecode": ["GM" + r[2][2:6] for r in rows],
+            "huishoudens": [r[3] for r in rows],
+            "kenmerk_huishoudtype": [r[4] for r in rows],
+        }
+    )
+    register = tmp_path / "reg.parquet"
+    pq.write_table(with_metadata(table, {"format": REGISTER_FORMAT, "format_version": FORMAT_VERSION,
+                                         "key_id": KEY_ID}), register)
+    write_delivery(tmp_path / "d1.parquet", "jeugd_a",
+                   [("a1", "p1", "45", "jeugd", JAN, None), ("a3", "p3", "45", "jeugd", JAN, None)])
+    write_delivery(tmp_path / "d2.parquet", "wmo_b",
+                   [("a1", "p1", "01", "wmo", JAN, None), ("a4", "p4", "01", "wmo", JAN, None)])
+    deliveries = [describe_delivery(p) for p in sorted(tmp_path.glob("d*.parquet"))]
+    divisions = {"wijkteam": {BU1: "T1", BU2: "T1"}}
+    result = link_deliveries(deliveries, register, parse_period("2026H1"), ("gemeente", "wijk"),
+                             divisions=divisions)
+    counts = result.counts
+    assert list(counts.columns) == ["gebiedscode", "niveau", "groep", "bovenliggend", "indicator", "aantal"]
+    groups = list(dict.fromkeys(counts["groep"]))
+    assert groups == ["", "huishoudtype=eenouder", "huishoudtype=onbekend", "huishoudtype=paar"]
+    assert set(counts["niveau"]) == {"gemeente", "wijk", "wijkteam"}
+
+    def cell(code, group, indicator):
+        row = counts[(counts["gebiedscode"] == code) & (counts["groep"] == group)
+                     & (counts["indicator"] == indicator)]
+        assert len(row) == 1
+        return int(row["aantal"].iloc[0])
+
+    assert cell("GM9999", "huishoudtype=eenouder", "huishoudens") == 2
+    assert cell("GM9999", "huishoudtype=eenouder", "domeinen:2+") == 1
+    assert cell("GM9999", "huishoudtype=eenouder", "voorziening:45") == 2
+    assert cell("GM9999", "huishoudtype=paar", "met_voorziening") == 1
+    assert cell("GM9999", "huishoudtype=onbekend", "huishoudens") == 2
+    assert cell("GM9999", "huishoudtype=onbekend", "met_voorziening") == 0
+    assert cell("WK999902", "huishoudtype=paar", "domein:wmo") == 1
+    assert cell("T1", "", "met_voorziening") == 3 and cell("T1", "huishoudtype=paar", "huishoudens") == 1
+    assert counts.loc[counts["niveau"] == "wijkteam", "bovenliggend"].eq("GM9999").all()
+    # every cell of groep "" is the sum of its kenmerk values, and the rows of groep "" are today's rows
+    by_group = counts.pivot_table(index=["gebiedscode", "indicator"], columns="groep", values="aantal")
+    values = [g for g in groups if g]
+    assert (by_group[values].sum(axis=1) == by_group[""]).all()
+    plain = link_deliveries(deliveries, register, parse_period("2026H1"), ("gemeente", "wijk")).counts
+    everyone = counts[(counts["groep"] == "") & (counts["niveau"] != "wijkteam")].reset_index(drop=True)
+    pd.testing.assert_frame_equal(everyone, plain[plain["groep"] == ""].reset_index(drop=True))
+    assert "kenmerk_huishoudtype" in result.households.columns

@@ -1,10 +1,9 @@
--- Households per buurt and profile (domain set, capped counts, and the §10 classes against the period):
+-- Households per buurt (and kenmerk values) and profile (domain set, capped counts, and the §10 classes against the period):
 -- small enough to aggregate in Python. duur: 0 = samenloop < 365 days at the period end, 1 = 365-729,
 -- 2 = 730 or more, -1 = no samenloop.
 SELECT
-    buurtcode,
-    wijkcode,
-    gemeentecode,
+    * EXCLUDE (domeinen, aantal_voorzieningen, aantal_organisaties, eerste_begindatum, samenloop_begin,
+               laatste_einddatum),
     domeinen,
     least(aantal_voorzieningen, $max_voorzieningen) AS voorzieningen,
     least(aantal_organisaties, $max_organisaties) AS organisaties,

@@ -29,9 +29,7 @@ domain_sets AS (
     GROUP BY b.domein_bits
 )
 SELECT
-    g.buurtcode,
-    g.wijkcode,
-    g.gemeentecode,
+    g.* EXCLUDE (adres_nr, huishoudens),
     ds.domeinen,
     bit_count(h.voorzieningen)::BIGINT AS aantal_voorzieningen,
     bit_count(h.organisaties)::BIGINT AS aantal_organisaties,

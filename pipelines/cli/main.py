@@ -236,6 +236,7 @@ def _run_flow(deliveries, register_path, areas, period, out, niveaus, regels, vo
     from linkage.linking import LinkageError
     from pipelines.stapeling_flow import stapelingsmonitor
     from reports.figures import ReportInputError
+    from schemas.areas import AreasError
     from schemas.formats import PseudonymisedFileError
     from schemas.periods import PeriodError
 
@@ -260,6 +261,7 @@ def _run_flow(deliveries, register_path, areas, period, out, niveaus, regels, vo
         TableInputError,
         DisclosureError,
         ReportInputError,
+        AreasError,
     ) as exc:
         _fail(str(exc))
 
