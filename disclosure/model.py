@@ -404,6 +404,8 @@ class AttackerLP:
 
     def __init__(self, model: TableModel, lower: np.ndarray, upper: np.ndarray,
                  use_row: np.ndarray | None = None, pool_size: int = 2000) -> None:
+        # The pool holds whole points: keep it under ~200 MB for large tables (groups, §9).
+        pool_size = max(50, min(pool_size, 25_000_000 // max(model.n_cells, 1)))
         self.model = model
         self.lower = lower.astype(np.float64).copy()
         self.upper = upper.astype(np.float64).copy()

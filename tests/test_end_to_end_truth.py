@@ -50,11 +50,14 @@ SAMENLOOP_COLUMNS = [
     "gebiedscode",
     "gebiedsnaam",
     "niveau",
+    "groep",
     "indicator",
     "aantal",
     "per_1000_huishoudens",
     "geheim",
 ]
+DIVISIONS = ("wijkteam",)
+"""Own divisions of the generated gebieden.csv (contract §9), published beside the CBS levels."""
 DELIVERY_COLUMNS = {"adres_pseudoniem", "pand_pseudoniem", "voorziening", "domein", "begindatum", "einddatum"}
 
 
@@ -78,6 +81,20 @@ def _factlab_run(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
     return result
 
 
+E2E_KENMERKEN = ("huishoudtype",)
+"""The generator writes three kenmerken; one keeps this test's protection within minutes (see the report)."""
+
+
+def _keep_kenmerken(path: Path, keep: tuple[str, ...]) -> None:
+    """Drop the register's kenmerk_<naam> columns other than `keep` (the truth reads what is left)."""
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle, delimiter=";"))
+    columns = [i for i, name in enumerate(rows[0]) if not name.startswith("kenmerk_") or name[8:] in keep]
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, delimiter=";", lineterminator="\n")
+        writer.writerows([[r[i] for i in columns] for r in rows])
+
+
 @dataclass
 class Chain:
     folder: Path
@@ -97,6 +114,7 @@ def chain(tmp_path_factory) -> Chain:
     sample = generator.generate(**MUNICIPALITY)
     gemeente = folder / "gemeente"
     generator.write_sample(sample, gemeente)
+    _keep_kenmerken(gemeente / "adressen.csv", E2E_KENMERKEN)
     key_file = folder / "sleutel" / "sleutel.json"
     key_file.parent.mkdir()
     _factlab_run(["key", "new", "--out", str(key_file)], folder)
@@ -161,16 +179,19 @@ def published(chain) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def expected(chain) -> pd.DataFrame:
-    frames = [truth.expected_counts(chain.truth, chain.start, chain.end, level) for level in LEVELS]
-    return pd.concat(frames, ignore_index=True).set_index(["gebiedscode", "indicator"])
+    groups = ["", *truth.group_values(chain.truth)]
+    assert len(groups) > 1, "the generated register must have kenmerken"
+    frames = [truth.expected_counts(chain.truth, chain.start, chain.end, level, group)
+              for level in (*LEVELS, *DIVISIONS) for group in groups]
+    return pd.concat(frames, ignore_index=True).set_index(["gebiedscode", "groep", "indicator"])
 
 
 def _number(text: str) -> float:
     return float(text.strip())
 
 
-def _true_households(expected: pd.DataFrame, area: str) -> int:
-    return int(expected.loc[(area, "huishoudens"), "aantal"])
+def _true_households(expected: pd.DataFrame, area: str, group: str = "") -> int:
+    return int(expected.loc[(area, group, "huishoudens"), "aantal"])
 
 
 # ---------------------------------------------------------------- samenloop.csv against the truth
@@ -178,18 +199,17 @@ def _true_households(expected: pd.DataFrame, area: str) -> int:
 
 @pytest.mark.slow
 def test_every_area_and_indicator_is_there(published, expected):
-    assert set(published["niveau"]) == set(LEVELS)
-    assert not published.duplicated(["gebiedscode", "indicator"]).any()
-    published_keys = set(zip(published["gebiedscode"], published["indicator"], strict=True))
-    assert published_keys <= set(expected.index), "cellen voor onbekende gebieden of indicatoren"
-    areas = expected.index.get_level_values("gebiedscode").unique()
+    assert set(published["niveau"]) == {*LEVELS, *DIVISIONS}
+    assert not published.duplicated(["gebiedscode", "groep", "indicator"]).any()
+    published_keys = set(zip(published["gebiedscode"], published["groep"], published["indicator"],
+                             strict=True))
+    assert published_keys == set(expected.index), "precies elke cel van elk gebied, elke groep en indicator"
     codes = {name for name in expected.index.get_level_values("indicator") if name.startswith("voorziening:")}
     assert codes, "geen enkele voorziening:<code> in de waarheid"
-    for area in areas:
-        names = set(published.loc[published["gebiedscode"] == area, "indicator"])
-        assert "huishoudens" in names, area
-        if _true_households(expected, area) >= MIN_AREA_HOUSEHOLDS:
-            assert names == {*truth.INDICATORS, *truth.V2_INDICATORS, *codes}, area
+    for (area, group), names in published.groupby(["gebiedscode", "groep"])["indicator"]:
+        assert set(names) == {*truth.INDICATORS, *truth.V2_INDICATORS, *codes}, (area, group)
+    # groep "" comes first: exactly the rows of a run without kenmerken
+    assert list(dict.fromkeys(published["groep"]))[0] == ""
 
 
 @pytest.mark.slow
@@ -197,14 +217,15 @@ def test_area_names_and_levels(published, chain):
     names = dict(zip(chain.truth.areas["code"], chain.truth.areas["naam"], strict=True))
     for row in published.itertuples(index=False):
         assert row.gebiedsnaam == names[row.gebiedscode]
-        assert row.niveau == ("gemeente" if row.gebiedscode.startswith("GM") else "wijk")
+        level = {"GM": "gemeente", "WK": "wijk", "WT": "wijkteam"}[row.gebiedscode[:2]]
+        assert row.niveau == level
 
 
 @pytest.mark.slow
 def test_published_counts_are_rounded_true_counts(published, expected):
     wrong = []
     for row in published.itertuples(index=False):
-        true = int(expected.loc[(row.gebiedscode, row.indicator), "aantal"])
+        true = int(expected.loc[(row.gebiedscode, row.groep, row.indicator), "aantal"])
         if row.geheim:
             if row.aantal.strip() or row.per_1000_huishoudens.strip():
                 wrong.append((row.gebiedscode, row.indicator, "geheim maar niet leeg"))
@@ -224,7 +245,8 @@ def test_no_small_true_count_is_published(published, expected):
     leaks = [
         (row.gebiedscode, row.indicator)
         for row in published.itertuples(index=False)
-        if not row.geheim and 1 <= int(expected.loc[(row.gebiedscode, row.indicator), "aantal"]) < THRESHOLD
+        if not row.geheim
+        and 1 <= int(expected.loc[(row.gebiedscode, row.groep, row.indicator), "aantal"]) < THRESHOLD
     ]
     assert not leaks, leaks
 
@@ -234,7 +256,7 @@ def test_small_areas_publish_only_households(published, expected):
     for row in published.itertuples(index=False):
         if (
             row.indicator != "huishoudens"
-            and _true_households(expected, row.gebiedscode) < MIN_AREA_HOUSEHOLDS
+            and _true_households(expected, row.gebiedscode, row.groep) < MIN_AREA_HOUSEHOLDS
         ):
             assert row.geheim and not row.aantal.strip(), (row.gebiedscode, row.indicator)
 
@@ -242,7 +264,7 @@ def test_small_areas_publish_only_households(published, expected):
 @pytest.mark.slow
 def test_rates_use_the_rounded_counts(published):
     households = {
-        row.gebiedscode: _number(row.aantal)
+        (row.gebiedscode, row.groep): _number(row.aantal)
         for row in published.itertuples(index=False)
         if row.indicator == "huishoudens" and not row.geheim
     }
@@ -250,7 +272,7 @@ def test_rates_use_the_rounded_counts(published):
     for row in published.itertuples(index=False):
         if row.geheim or row.indicator == "huishoudens":
             continue
-        denominator = households.get(row.gebiedscode)
+        denominator = households.get((row.gebiedscode, row.groep))
         assert denominator, f"{row.gebiedscode}: aantal gepubliceerd zonder gepubliceerd aantal huishoudens"
         rate = _number(row.per_1000_huishoudens)
         assert math.isclose(rate, _number(row.aantal) / denominator * 1000, abs_tol=0.05 + 1e-9), (
@@ -262,38 +284,60 @@ def test_rates_use_the_rounded_counts(published):
     assert checked > 0
 
 
-def _sum_relations(
-    areas_by_level: dict[str, list[str]],
-) -> list[tuple[tuple[str, str], list[tuple[str, str]]]]:
-    """(total, parts) that an attacker can read from docs/contract.md §7/§8, written out independently."""
-    relations = []
+def _area_relations() -> list[tuple[str, list[str]]]:
+    """(total, parts) within one area and group, from docs/contract.md §7/§8 and §10-§12, written out here."""
     combos = [n for n in truth.INDICATORS if n.startswith("combinatie:")]
     exclusive = [n for n in truth.INDICATORS if n.startswith("alleen:")] + combos
-    for area in [a for level in LEVELS for a in areas_by_level.get(level, [])]:
-        groups = [
-            ("met_voorziening", exclusive),
-            ("met_voorziening", [n for n in truth.INDICATORS if n.startswith("voorzieningen:")]),
-            ("met_voorziening", [n for n in truth.INDICATORS if n.startswith("organisaties:")]),
-            ("domeinen:2+", combos),
-        ]
-        groups += [
-            (f"domein:{d}", [f"alleen:{d}"] + [c for c in combos if d in c.split(":")[1].split("+")])
-            for d in truth.DOMAINS
-        ]
-        # contract v2: §12 domeinen:k, §11 the stacking table, §10 the duration classes
-        domain_count = {c: len(c.split(":")[1].split("+")) for c in exclusive}
-        groups += [(f"domeinen:{k}", [c for c in exclusive if domain_count[c] == k]) for k in (1, 2, 3)]
-        groups += [("met_voorziening", ["domeinen:1", "domeinen:2", "domeinen:3"]),
-                   ("domeinen:2+", ["domeinen:2", "domeinen:3"]),
-                   ("domeinen:2+", ["samenloop_duur:0-1", "samenloop_duur:1-2", "samenloop_duur:2+"])]
-        ks = ("1", "2", "3", "4+")
-        groups += [(c, [f"{c}&voorzieningen:{k}" for k in ks]) for c in exclusive]
-        groups += [(f"voorzieningen:{k}", [f"{c}&voorzieningen:{k}" for c in exclusive]) for k in ks]
-        relations += [((area, total), [(area, p) for p in parts]) for total, parts in groups]
-    for gemeente in areas_by_level.get("gemeente", []):
-        wijken = areas_by_level.get("wijk", [])
-        relations += [((gemeente, name), [(w, name) for w in wijken])
-                      for name in (*truth.INDICATORS, *truth.V2_INDICATORS)]
+    groups = [
+        ("met_voorziening", exclusive),
+        ("met_voorziening", [n for n in truth.INDICATORS if n.startswith("voorzieningen:")]),
+        ("met_voorziening", [n for n in truth.INDICATORS if n.startswith("organisaties:")]),
+        ("domeinen:2+", combos),
+    ]
+    groups += [
+        (f"domein:{d}", [f"alleen:{d}"] + [c for c in combos if d in c.split(":")[1].split("+")])
+        for d in truth.DOMAINS
+    ]
+    # contract v2: §12 domeinen:k, §11 the stacking table, §10 the duration classes
+    domain_count = {c: len(c.split(":")[1].split("+")) for c in exclusive}
+    groups += [(f"domeinen:{k}", [c for c in exclusive if domain_count[c] == k]) for k in (1, 2, 3)]
+    groups += [("met_voorziening", ["domeinen:1", "domeinen:2", "domeinen:3"]),
+               ("domeinen:2+", ["domeinen:2", "domeinen:3"]),
+               ("domeinen:2+", ["samenloop_duur:0-1", "samenloop_duur:1-2", "samenloop_duur:2+"])]
+    ks = ("1", "2", "3", "4+")
+    groups += [(c, [f"{c}&voorzieningen:{k}" for k in ks]) for c in exclusive]
+    groups += [(f"voorzieningen:{k}", [f"{c}&voorzieningen:{k}" for c in exclusive]) for k in ks]
+    return groups
+
+
+Key = tuple[str, str, str]
+"""(gebiedscode, groep, indicator)"""
+
+
+def _sum_relations(published: pd.DataFrame) -> list[tuple[Key, list[Key]]]:
+    """(total, parts) that an attacker can read: within an area and group, wijken and own divisions to
+    the gemeente, and the values of one kenmerk to groep "" (contract §8, §9)."""
+    units = published[["gebiedscode", "niveau", "groep"]].drop_duplicates()
+    indicators = list(dict.fromkeys(published["indicator"]))
+    relations: list[tuple[Key, list[Key]]] = []
+    for unit in units.itertuples(index=False):
+        area, group = unit.gebiedscode, unit.groep
+        relations += [((area, group, total), [(area, group, p) for p in parts])
+                      for total, parts in _area_relations()]
+    gemeenten = units.loc[units["niveau"] == "gemeente", "gebiedscode"].unique()
+    for gemeente in gemeenten:
+        for level in ("wijk", *DIVISIONS):
+            for group in units["groep"].unique():
+                children = units.loc[(units["niveau"] == level) & (units["groep"] == group), "gebiedscode"]
+                relations += [((gemeente, group, name), [(c, group, name) for c in children])
+                              for name in indicators]
+    kenmerken: dict[str, list[str]] = {}
+    for group in units["groep"].unique():
+        if group:
+            kenmerken.setdefault(group.split("=")[0], []).append(group)
+    for area in units["gebiedscode"].unique():
+        for values in kenmerken.values():
+            relations += [((area, "", name), [(area, v, name) for v in values]) for name in indicators]
     return relations
 
 
@@ -306,18 +350,16 @@ def recoverable_secret_cells(published: pd.DataFrame) -> list[tuple]:
 
     A published 0 is exact (1 and 2 would be secret); other published counts are within 2 of the truth.
     """
-    cells = {(r.gebiedscode, r.indicator): r for r in published.itertuples(index=False)}
-    areas_by_level: dict[str, list[str]] = {}
-    for row in published.itertuples(index=False):
-        if row.indicator == "huishoudens":
-            areas_by_level.setdefault(row.niveau, []).append(row.gebiedscode)
+    if "groep" not in published.columns:
+        published = published.assign(groep="")
+    cells = {(r.gebiedscode, r.groep, r.indicator): r for r in published.itertuples(index=False)}
 
-    def bounds(key: tuple[str, str]) -> tuple[float, float]:
+    def bounds(key: Key) -> tuple[float, float]:
         value = _number(cells[key].aantal)
         return (value, value) if value == 0 else (value - ROUNDING_BASE // 2, value + ROUNDING_BASE // 2)
 
     found = []
-    for total, parts in _sum_relations(areas_by_level):
+    for total, parts in _sum_relations(published):
         members = [total, *parts]
         if not parts or any(m not in cells for m in members):
             continue
@@ -331,7 +373,7 @@ def recoverable_secret_cells(published: pd.DataFrame) -> list[tuple]:
             low = known[total][0] - sum(b[1] for m, b in known.items() if m != total)
             high = known[total][1] - sum(b[0] for m, b in known.items() if m != total)
         if high - max(low, 0) < MIN_RANGE_WIDTH:
-            found.append((secret[0], total[1], max(low, 0), high))
+            found.append(((secret[0][0], secret[0][2]), total[2], max(low, 0), high))
     return found
 
 
@@ -349,7 +391,7 @@ def test_the_story_survives_protection(published, expected, chain):
     rates = {
         row.gebiedscode: _number(row.per_1000_huishoudens)
         for row in published.itertuples(index=False)
-        if row.indicator == "domeinen:2+" and row.niveau == "wijk" and not row.geheim
+        if row.indicator == "domeinen:2+" and row.niveau == "wijk" and not row.geheim and row.groep == ""
     }
     if high & set(rates):  # secondary suppression may hide it; then there is nothing to compare
         assert max(rates, key=rates.get) in high

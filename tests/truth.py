@@ -73,8 +73,14 @@ class Truth:
 def truth_from_rows(
     register_rows: list[dict[str, str]], record_rows: list[dict[str, str]], area_rows: list[dict[str, str]]
 ) -> Truth:
-    """Build the truth from rows of strings, as the generator holds them in memory or writes them."""
+    """Build the truth from rows of strings, as the generator holds them in memory or writes them.
+
+    Register columns kenmerk_<naam> (contract §9) are kept, empty as `onbekend`; so are the area rows'
+    gebied_<naam> columns (own divisions).
+    """
     register = pd.DataFrame(register_rows, dtype=str)
+    kenmerken = {c: register[c].fillna("").str.strip().replace("", "onbekend")
+                 for c in register.columns if c.startswith("kenmerk_")}
     register = pd.DataFrame(
         {
             "adres_id": register["adres_id"].astype(int),
@@ -82,6 +88,7 @@ def truth_from_rows(
             "wijkcode": "WK" + register["buurtcode"].str[2:8],
             "gemeentecode": "GM" + register["buurtcode"].str[2:6],
             "huishoudens": register["huishoudens"].astype(int),
+            **kenmerken,
         }
     )
     records = pd.DataFrame(record_rows, dtype=str)
@@ -92,7 +99,7 @@ def truth_from_rows(
         einddatum=pd.to_datetime(records["einddatum"].replace("", None), format="%Y-%m-%d"),
         ongeldig=records["ongeldig"].map({"ja": True, "nee": False}).astype(bool),
     )
-    areas = pd.DataFrame(area_rows, dtype=str)[["code", "naam"]]
+    areas = pd.DataFrame(area_rows, dtype=str).fillna("")
     return Truth(register, records, areas)
 
 
@@ -102,12 +109,15 @@ def _read_rows(path: Path) -> list[dict[str, str]]:
 
 
 def load_truth(folder: Path) -> Truth:
-    """The truth a generator wrote into `folder` (`waarheid/` and `gebieden.csv`)."""
-    return truth_from_rows(
-        _read_rows(folder / "waarheid" / "register.csv"),
-        _read_rows(folder / "waarheid" / "records.csv"),
-        _read_rows(folder / "gebieden.csv"),
-    )
+    """The truth a generator wrote into `folder` (`waarheid/`, `gebieden.csv`, and the kenmerken from
+    `adressen.csv`, whose lines are the register's addresses in adres_id order)."""
+    register = _read_rows(folder / "waarheid" / "register.csv")
+    addresses = _read_rows(folder / "adressen.csv")
+    if len(addresses) == len(register):
+        for row, address in zip(register, addresses, strict=True):
+            row.update({k: v for k, v in address.items() if k.startswith("kenmerk_")})
+    return truth_from_rows(register, _read_rows(folder / "waarheid" / "records.csv"),
+                           _read_rows(folder / "gebieden.csv"))
 
 
 def period_bounds(period: str) -> tuple[date, date]:
@@ -213,24 +223,43 @@ def household_v2_indicators(profile, start: date, end: date) -> list[str]:
     return names
 
 
-def _area_column(level: str) -> str:
-    if level not in LEVELS:
+def _area_column(truth: Truth, level: str) -> tuple[str, pd.DataFrame]:
+    """The register column holding each address's area of `level`, and the register with it."""
+    if level in LEVELS:
+        return {"gemeente": "gemeentecode", "wijk": "wijkcode", "buurt": "buurtcode"}[level], truth.register
+    column = f"gebied_{level}"
+    if column not in truth.areas.columns:
         raise ValueError(f"unknown level {level!r}")
-    return {"gemeente": "gemeentecode", "wijk": "wijkcode", "buurt": "buurtcode"}[level]
+    mapping = dict(zip(truth.areas["code"], truth.areas[column], strict=True))
+    return column, truth.register.assign(**{column: truth.register["buurtcode"].map(mapping)})
 
 
-def expected_counts(truth: Truth, start: date, end: date, level: str) -> pd.DataFrame:
-    """The true count of every indicator for every area of a level that has register addresses.
+def group_values(truth: Truth) -> list[str]:
+    """Every group of contract §9 as samenloop.csv writes it: `<naam>=<waarde>`."""
+    return [f"{c[len('kenmerk_'):]}={v}" for c in truth.register.columns if c.startswith("kenmerk_")
+            for v in sorted(truth.register[c].unique())]
 
-    Columns: gebiedscode, gebiedsnaam, niveau, indicator, aantal; one row per area and indicator.
+
+def expected_counts(truth: Truth, start: date, end: date, level: str, group: str = "") -> pd.DataFrame:
+    """The true count of every indicator for every area of a level (own divisions too) that has register
+    addresses, for all households (group "") or the households of one kenmerk value (`huishoudtype=eenouder`).
+
+    Columns: gebiedscode, gebiedsnaam, niveau, groep, indicator, aantal; one row per area and indicator.
     """
-    column = _area_column(level)
-    households = truth.register.groupby(column)["huishoudens"].sum()
+    column, register = _area_column(truth, level)
+    areas = register[column].unique()
+    if group:
+        name, value = group.split("=", 1)
+        register = register[register[f"kenmerk_{name}"] == value]
+    households = register.groupby(column)["huishoudens"].sum().reindex(areas, fill_value=0)
     counts = {(area, name): 0 for area in households.index for name in INDICATORS}
     for area, total in households.items():
         counts[(area, "huishoudens")] = int(total)
-    profiles = household_profiles(truth, start, end)
-    codes = sorted(set().union(*profiles["codes"])) if len(profiles) else []
+    everyone = household_profiles(truth, start, end)
+    profiles = everyone[everyone["adres_id"].isin(register["adres_id"])]
+    profiles = profiles.assign(**{column: profiles["buurtcode"].map(
+        dict(zip(register["buurtcode"], register[column], strict=True)))})
+    codes = sorted(set().union(*everyone["codes"])) if len(everyone) else []
     for area in households.index:
         for name in (*V2_INDICATORS, *(f"voorziening:{c}" for c in codes)):
             counts[(area, name)] = 0
@@ -253,6 +282,7 @@ def expected_counts(truth: Truth, start: date, end: date, level: str) -> pd.Data
                 "gebiedscode": area,
                 "gebiedsnaam": names.get(area, ""),
                 "niveau": level,
+                "groep": group,
                 "indicator": name,
                 "aantal": n,
             }
