@@ -118,13 +118,14 @@ def chain(tmp_path_factory) -> Chain:
     sample = generator.generate(**MUNICIPALITY)
     gemeente = folder / "gemeente"
     generator.write_sample(sample, gemeente)
-    _keep_kenmerken(gemeente / "adressen.csv", E2E_KENMERKEN)
+    _keep_kenmerken(gemeente / "adressen_kenmerken.csv", E2E_KENMERKEN)
+    register_source = gemeente / ("adressen_kenmerken.csv" if E2E_KENMERKEN else "adressen.csv")
     key_file = folder / "sleutel" / "sleutel.json"
     key_file.parent.mkdir()
     _factlab_run(["key", "new", "--out", str(key_file)], folder)
     register = folder / "register.parquet"
     _factlab_run(
-        ["register", str(gemeente / "adressen.csv"), "--key", str(key_file), "--out", str(register)], folder
+        ["register", str(register_source), "--key", str(key_file), "--out", str(register)], folder
     )
     deliveries, rejects_dir = folder / "leveringen", folder / "afgekeurd"
     deliveries.mkdir()

@@ -110,9 +110,10 @@ def _read_rows(path: Path) -> list[dict[str, str]]:
 
 def load_truth(folder: Path) -> Truth:
     """The truth a generator wrote into `folder` (`waarheid/`, `gebieden.csv`, and the kenmerken from
-    `adressen.csv`, whose lines are the register's addresses in adres_id order)."""
+    `adressen_kenmerken.csv`, whose lines are the register's addresses in adres_id order)."""
     register = _read_rows(folder / "waarheid" / "register.csv")
-    addresses = _read_rows(folder / "adressen.csv")
+    with_kenmerken = folder / "adressen_kenmerken.csv"
+    addresses = _read_rows(with_kenmerken) if with_kenmerken.is_file() else []
     if len(addresses) == len(register):
         for row, address in zip(register, addresses, strict=True):
             row.update({k: v for k, v in address.items() if k.startswith("kenmerk_")})

@@ -1000,8 +1000,12 @@ def write_sample(sample: Sample, out: Path) -> None:
     (out / "waarheid").mkdir(exist_ok=True)
     register = sample.register_rows()
     register_columns = ["postcode", "huisnummer", "huisletter", "huisnummertoevoeging", "buurtcode",
-                        "huishoudens", *(f"kenmerk_{k}" for k in KENMERKEN)]
+                        "huishoudens"]
     _write_csv(out / "adressen.csv", register_columns, register)
+    # The same register with the kenmerken (§9): a separate file, because protecting every group of
+    # three kenmerken takes far longer than the demo may.
+    _write_csv(out / "adressen_kenmerken.csv", [*register_columns, *(f"kenmerk_{k}" for k in KENMERKEN)],
+               register)
     _write_csv(out / "gebieden.csv", ["code", "naam", "gebied_wijkteam", "gebied_wijkteam_naam"],
                sample.area_rows())
     wijken, buurten = _geojson(sample)
@@ -1009,7 +1013,7 @@ def write_sample(sample: Sample, out: Path) -> None:
     (out / "buurten.geojson").write_text(json.dumps(buurten, ensure_ascii=False) + "\n", encoding="utf-8")
     for delivery in sample.deliveries.values():
         (out / "leveringen" / delivery.filename).write_bytes(delivery.content)
-    # The kenmerken stay in adressen.csv only (same order as adres_id): the sample must stay small.
+    # The kenmerken stay in adressen_kenmerken.csv only (same order as adres_id): the sample must stay small.
     truth_columns = [c for c in register[0] if not c.startswith("kenmerk_")]
     _write_csv(out / "waarheid" / "register.csv", truth_columns, register)
     truth = sample.truth_rows()
@@ -1056,7 +1060,8 @@ de randen: einddatum 2026-01-01 telt mee, begindatum 2026-07-01 niet).
 
 | bestand | inhoud |
 | --- | --- |
-| `adressen.csv` | adresregister (docs/contract.md §6), met de kolom `huishoudens` en de kenmerken (§9) |
+| `adressen.csv` | adresregister (docs/contract.md §6), met de kolom `huishoudens` |
+| `adressen_kenmerken.csv` | hetzelfde register met de kenmerken van §9 (zie onder) |
 | `gebieden.csv` | `code;naam` van de gemeente, wijken (WK + 6) en buurten (BU + 8, met hun wijkteam) |
 | `wijken.geojson` | rechthoeken per wijk voor de kaart (eigenschappen `wijkcode`, `wijknaam`) |
 | `buurten.geojson` | rechthoeken per buurt (eigenschappen `buurtcode`, `buurtnaam`, `wijkcode`) |
@@ -1097,7 +1102,9 @@ Kleine buurten (minder dan 50 huishoudens, alleen het aantal huishoudens mag naa
 
 ## Kenmerken en wijkteams (docs/contract.md §9)
 
-Het register heeft de kolommen die de sleutelbeheerder uit de BRP toevoegt: `kenmerk_huishoudtype`
+`adressen_kenmerken.csv` is het register met de kolommen die de sleutelbeheerder uit de BRP toevoegt
+(een apart bestand: de demo gebruikt `adressen.csv`, want elke groep beveiligen kost veel rekentijd):
+`kenmerk_huishoudtype`
 (`eenpersoons`, `paar_zonder_kinderen`, `paar_met_kinderen`, `eenouder`, `overig`; ongeveer de verdeling
 van CBS: 39, 28, 24, 7,5 en 1,5%), `kenmerk_leeftijd` (leeftijdsklasse van de oudste bewoner: `18-26`,
 `27-44`, `45-64`, `65-74`, `75+`, per huishoudtype verdeeld) en `kenmerk_inkomen` (`laag`, `midden`, `hoog`).
@@ -1113,7 +1120,7 @@ De kenmerken komen uit een eigen toevalsstroom: ze veranderen niets aan de lever
 
 Door de generator uit zijn eigen model geschreven, niet door de extracten te lezen:
 - `register.csv`: het register met `adres_id` (volgnummer in `adressen.csv`), `buurtcode` en `huishoudens`
-  (de kenmerken staan alleen in `adressen.csv`, in dezelfde volgorde);
+  (de kenmerken staan alleen in `adressen_kenmerken.csv`, in dezelfde volgorde);
 - `records.csv`: één rij per regel van elk extract: `partner`, `regel` (kopregel = 1), `adres_id` waarop
   de regel hoort te koppelen (leeg: niet te koppelen), `koppeling` (`adres`, `pand` of `geen`), `canoniek`
   adres, `voorziening` (canonieke code), `domein`, `begindatum`, `einddatum`, `ongeldig` (`ja` = moet
