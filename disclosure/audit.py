@@ -44,6 +44,7 @@ class CellInterval:
     hoog: float
     beschermd: bool
     vrijgesteld: bool = False
+    groep: str = ""
 
     @property
     def breedte(self) -> float:
@@ -132,6 +133,7 @@ def audit_protection(protected: pd.DataFrame, rules: DisclosureRules,
             gebiedscode=model.codes[model.area_of(cell)], indicator=model.indicator_of(cell),
             reden=str(reasons[cell]), laag=low, hoog=high,
             beschermd=requirement.met(cell, low, high), vrijgesteld=requirement.exempt(cell, low, high),
+            groep=model.group_of(model.area_of(cell)),
         ))
     failures = sum(not i.beschermd for i in intervals)
     widths = [i.breedte for i in intervals if not i.vrijgesteld]
@@ -187,7 +189,8 @@ def _exact_interval(attacker: AttackerLP, cell: int, seen_low: np.ndarray,
 
 def _aligned_truth(true_counts: pd.DataFrame, model) -> np.ndarray:
     truth_model, truth_cells = build_table_model(true_counts)
-    if truth_model.codes != model.codes:
+    if (truth_model.codes, truth_model.groups, truth_model.indicators) != (model.codes, model.groups,
+                                                                           model.indicators):
         raise TableInputError("de ware aantallen horen bij andere gebieden dan de beveiligde tabel.")
     return true_count_vector(true_counts, truth_model, truth_cells)
 

@@ -12,6 +12,7 @@ import contextlib
 import ctypes
 import math
 import os
+import re
 import sys
 import threading
 from collections.abc import Callable
@@ -25,12 +26,16 @@ from disclosure.rules import DisclosureRules
 from schemas.indicators import (
     DOMAINS,
     EXCLUSIVE_DOMAIN_SETS,
+    FIXED_INDICATORS,
     HOUSEHOLDS,
+    INDICATOR_FAMILIES,
     INDICATORS,
     LEVELS,
+    SERVICE_CODE_PREFIX,
     SERVICE_COUNT_INDICATORS,
     WITH_SERVICE,
     additive_relations,
+    inequality_relations,
     service_count_indicator,
 )
 
@@ -62,25 +67,39 @@ class LinearRow:
 
 @dataclass(frozen=True)
 class TableModel:
-    """Areas, cells and the linear rows that link them. Cell index = area * len(INDICATORS) + indicator."""
+    """Units, cells and the linear rows that link them.
+
+    A unit is one area for one group (docs/contract.md §9; groep "" = all households). Every unit has
+    every indicator of the table: cell index = unit * len(indicators) + indicator.
+    """
 
     codes: tuple[str, ...]
     levels: tuple[str, ...]
     parents: tuple[int | None, ...]
     rows: tuple[LinearRow, ...]
+    indicators: tuple[str, ...] = INDICATORS
+    groups: tuple[str, ...] = ()
+    """groep per unit; empty tuple = one table without groups (every unit is groep "")."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_index", {name: i for i, name in enumerate(self.indicators)})
+        object.__setattr__(self, "_width", len(self.indicators))
 
     @property
     def n_cells(self) -> int:
-        return len(self.codes) * len(INDICATORS)
+        return len(self.codes) * self._width
 
     def cell(self, area: int, indicator: str) -> int:
-        return area * len(INDICATORS) + _INDICATOR_INDEX[indicator]
+        return area * self._width + self._index[indicator]
 
     def area_of(self, cell: int) -> int:
-        return cell // len(INDICATORS)
+        return cell // self._width
 
     def indicator_of(self, cell: int) -> str:
-        return INDICATORS[cell % len(INDICATORS)]
+        return self.indicators[cell % self._width]
+
+    def group_of(self, area: int) -> str:
+        return self.groups[area] if self.groups else ""
 
     def neighbours(self, use_row: np.ndarray) -> list[np.ndarray]:
         """Per cell, the cells that share a used row with it."""
@@ -102,23 +121,26 @@ class TableModel:
         return bad
 
 
-_INDICATOR_INDEX = {name: i for i, name in enumerate(INDICATORS)}
-
-
 def _at_least_services(k: int) -> tuple[str, ...]:
     """Service-count indicators of households with k or more distinct voorzieningen."""
     top = max(k, len(SERVICE_COUNT_INDICATORS))
     return tuple(dict.fromkeys(service_count_indicator(n) for n in range(k, top + 1)))
 
 
-def _area_rows(model_cell: Callable[[int, str], int], area: int) -> list[LinearRow]:
+def _area_rows(model_cell: Callable[[int, str], int], area: int, present: set[str]) -> list[LinearRow]:
     rows = []
     for total, parts in additive_relations():
+        if total not in present or any(p not in present for p in parts):
+            continue  # a family the table does not have
         cells = [model_cell(area, total), *(model_cell(area, p) for p in parts)]
         rows.append(_row(cells, [1.0] + [-1.0] * len(parts), False, area, f"som:{total}"))
     # Households with a voorziening are registered households.
     rows.append(_row([model_cell(area, WITH_SERVICE), model_cell(area, HOUSEHOLDS)], [1.0, -1.0], True, area,
                      "met_voorziening<=huishoudens"))
+    for part, whole in inequality_relations():
+        if part in present and whole in present:
+            rows.append(_row([model_cell(area, part), model_cell(area, whole)], [1.0, -1.0], True, area,
+                             f"{part}<={whole}"))
     # Every voorziening code belongs to one domain, so k domains need at least k distinct voorzieningen.
     for k in range(2, len(DOMAINS) + 1):
         domains = [name for name, dset in EXCLUSIVE_DOMAIN_SETS.items() if len(dset) >= k]
@@ -134,6 +156,92 @@ def _row(cells: list[int], coefs: list[float], inequality: bool, area: int, kind
                      kind)
 
 
+def _table_indicator_list(names: pd.Series) -> tuple[str, ...]:
+    """The indicators of one table: v1, every other family present in full, and `voorziening:<code>`."""
+    present = set(names.astype(str))
+    prefix = SERVICE_CODE_PREFIX
+    services = sorted(n for n in present if n.startswith(prefix) and len(n) > len(prefix))
+    unknown = sorted(present - set(FIXED_INDICATORS) - set(services))
+    if unknown:
+        raise TableInputError(f"onbekende indicator '{unknown[0]}'; zie schemas/indicators.py.")
+    chosen: list[str] = []
+    for family, members in INDICATOR_FAMILIES.items():
+        have = [m for m in members if m in present]
+        if have or family == "v1":
+            missing = [m for m in members if m not in present]
+            if missing:
+                raise TableInputError(
+                    f"indicator '{missing[0]}' ontbreekt; elk gebied heeft elke indicator precies één keer."
+                )
+            chosen.extend(members)
+    return (*chosen, *services)
+
+
+def _level_rank(level: str) -> int:
+    """Coarse to fine: gemeente, wijk, buurt, then own divisions (§9), which all sit under the gemeente."""
+    return LEVELS.index(level) if level in LEVELS else len(LEVELS)
+
+
+def _group_order(group: str) -> tuple[int, str]:
+    return (0, "") if group == "" else (1, group)
+
+
+def _units(frame: pd.DataFrame, codes_col: pd.Series, groups_col: pd.Series) -> pd.DataFrame:
+    """One row per (area, group), sorted so the order does not depend on the input's row order."""
+    units = (
+        frame.assign(gebiedscode=codes_col, groep=groups_col)
+        .drop_duplicates(["gebiedscode", "groep", "niveau", "bovenliggend"])
+        .reset_index(drop=True)
+    )
+    if units.duplicated(["gebiedscode", "groep"]).any():
+        code = units.loc[units.duplicated(["gebiedscode", "groep"]), "gebiedscode"].iloc[0]
+        raise TableInputError(f"gebied {code} heeft meer dan één niveau of bovenliggend gebied.")
+    bad_levels = sorted(
+        {str(v) for v in units["niveau"]
+         if str(v) not in LEVELS and not re.fullmatch(r"[a-z][a-z0-9_]*", str(v))}
+    )
+    if bad_levels:
+        raise TableInputError(
+            f"onbekend niveau {', '.join(bad_levels)}; toegestaan: {', '.join(LEVELS)} of een eigen indeling."
+        )
+    units["_rank"] = units["niveau"].astype(str).map(_level_rank)
+    units["_group"] = units["groep"].map(_group_order)
+    order = ["_group", "_rank", "niveau", "gebiedscode"]
+    return units.sort_values(order, kind="stable").reset_index(drop=True)
+
+
+def _unit_parents(codes: tuple[str, ...], groups: tuple[str, ...], levels: tuple[str, ...],
+                  raw_parents: pd.Series) -> list[int | None]:
+    position = {(code, group): i for i, (code, group) in enumerate(zip(codes, groups, strict=True))}
+    parents: list[int | None] = []
+    for code, group, level, parent in zip(codes, groups, levels, raw_parents, strict=True):
+        if parent is None or (not isinstance(parent, str) and pd.isna(parent)):
+            parents.append(None)
+            continue
+        parent = str(parent)
+        if (parent, group) not in position:
+            raise TableInputError(f"gebied {code}: bovenliggend gebied {parent} staat niet in de tabel.")
+        parent_level = levels[position[parent, group]]
+        coarser = (parent_level == LEVELS[0]) if level not in LEVELS else (
+            parent_level in LEVELS and LEVELS.index(parent_level) < LEVELS.index(level))
+        if not coarser:
+            raise TableInputError(
+                f"gebied {code}: bovenliggend gebied {parent} is niet van een grover niveau."
+            )
+        parents.append(position[parent, group])
+    return parents
+
+
+def _group_column(frame: pd.DataFrame) -> pd.Series:
+    if "groep" not in frame.columns:
+        return pd.Series("", index=frame.index, dtype="string")
+    groups = frame["groep"].astype("string").fillna("")
+    bad = groups[(groups != "") & ~groups.str.fullmatch(r"[a-z][a-z0-9_]*=.+")]
+    if len(bad):
+        raise TableInputError(f"groep '{bad.iloc[0]}' is niet van de vorm <naam>=<waarde>.")
+    return groups
+
+
 def build_table_model(frame: pd.DataFrame) -> tuple[TableModel, np.ndarray]:
     """Check the table's shape and build its model; also return the cell index of every input row."""
     missing = [c for c in STRUCTURE_COLUMNS if c not in frame.columns]
@@ -142,70 +250,69 @@ def build_table_model(frame: pd.DataFrame) -> tuple[TableModel, np.ndarray]:
     codes_col = frame["gebiedscode"].astype("string")
     if codes_col.isna().any():
         raise TableInputError("tabel heeft een lege gebiedscode.")
-    areas = (
-        frame.assign(gebiedscode=codes_col)
-        .drop_duplicates(["gebiedscode", "niveau", "bovenliggend"])
-        .reset_index(drop=True)
-    )
-    if areas["gebiedscode"].duplicated().any():
-        code = areas.loc[areas["gebiedscode"].duplicated(), "gebiedscode"].iloc[0]
-        raise TableInputError(f"gebied {code} heeft meer dan één niveau of bovenliggend gebied.")
-    unknown_levels = sorted(set(areas["niveau"].astype(str)) - set(LEVELS))
-    if unknown_levels:
-        raise TableInputError(
-            f"onbekend niveau {', '.join(unknown_levels)}; toegestaan: {', '.join(LEVELS)}."
-        )
-    # Coarse to fine, then by code: a stable order that does not depend on the input's row order.
-    areas["_rank"] = areas["niveau"].map({lvl: i for i, lvl in enumerate(LEVELS)})
-    areas = areas.sort_values(["_rank", "gebiedscode"], kind="stable").reset_index(drop=True)
-    codes = tuple(str(c) for c in areas["gebiedscode"])
-    levels = tuple(str(v) for v in areas["niveau"])
-    position = {code: i for i, code in enumerate(codes)}
-    parents: list[int | None] = []
-    for code, level, parent in zip(codes, levels, areas["bovenliggend"], strict=True):
-        if parent is None or (not isinstance(parent, str) and pd.isna(parent)):
-            parents.append(None)
-            continue
-        parent = str(parent)
-        if parent not in position:
-            raise TableInputError(f"gebied {code}: bovenliggend gebied {parent} staat niet in de tabel.")
-        if LEVELS.index(levels[position[parent]]) >= LEVELS.index(level):
-            raise TableInputError(
-                f"gebied {code}: bovenliggend gebied {parent} is niet van een grover niveau."
-            )
-        parents.append(position[parent])
+    groups_col = _group_column(frame)
+    indicators = _table_indicator_list(frame["indicator"])
+    units = _units(frame, codes_col, groups_col)
+    codes = tuple(str(c) for c in units["gebiedscode"])
+    groups = tuple(str(g) for g in units["groep"])
+    levels = tuple(str(v) for v in units["niveau"])
+    parents = _unit_parents(codes, groups, levels, units["bovenliggend"])
 
-    indicator_index = frame["indicator"].map(_INDICATOR_INDEX)
-    if indicator_index.isna().any():
-        name = frame.loc[indicator_index.isna(), "indicator"].iloc[0]
-        raise TableInputError(f"onbekende indicator '{name}'; zie schemas/indicators.py.")
-    area_index = codes_col.map(position)
-    cells = area_index.to_numpy(dtype=np.int64) * len(INDICATORS) + indicator_index.to_numpy(dtype=np.int64)
-    counts = np.bincount(cells, minlength=len(codes) * len(INDICATORS))
+    width = len(indicators)
+    index = {name: i for i, name in enumerate(indicators)}
+    position = {key: i for i, key in enumerate(zip(codes, groups, strict=True))}
+    unit_index = pd.Series(list(zip(codes_col, groups_col, strict=True)), index=frame.index).map(position)
+    indicator_index = frame["indicator"].map(index).to_numpy(dtype=np.int64)
+    cells = unit_index.to_numpy(dtype=np.int64) * width + indicator_index
+    counts = np.bincount(cells, minlength=len(codes) * width)
     if (counts != 1).any():
         cell = int(np.flatnonzero(counts != 1)[0])
         what = "ontbreekt" if counts[cell] == 0 else "staat er meer dan eens in"
-        area, indicator = codes[cell // len(INDICATORS)], INDICATORS[cell % len(INDICATORS)]
+        area, indicator = codes[cell // width], indicators[cell % width]
+        group = groups[cell // width]
         raise TableInputError(
-            f"gebied {area}: indicator '{indicator}' {what}; "
+            f"gebied {area}{f' (groep {group})' if group else ''}: indicator '{indicator}' {what}; "
             "elk gebied heeft elke indicator precies één keer."
         )
 
     def model_cell(area: int, indicator: str) -> int:
-        return area * len(INDICATORS) + _INDICATOR_INDEX[indicator]
+        return area * width + index[indicator]
 
     rows: list[LinearRow] = []
+    present = set(indicators)
     for area in range(len(codes)):
-        rows.extend(_area_rows(model_cell, area))
-    children: dict[int, list[int]] = {}
+        rows.extend(_area_rows(model_cell, area, present))
+    rows.extend(_sum_rows(model_cell, indicators, codes, groups, levels, parents))
+    model = TableModel(codes, levels, tuple(parents), tuple(rows), indicators,
+                       groups if any(groups) else ())
+    return model, cells.astype(np.int64)
+
+
+def _sum_rows(model_cell: Callable[[int, str], int], indicators: tuple[str, ...], codes: tuple[str, ...],
+              groups: tuple[str, ...], levels: tuple[str, ...], parents: list[int | None]) -> list[LinearRow]:
+    """Areas of one level add up to their parent area; the values of one kenmerk add up to groep ""."""
+    rows: list[LinearRow] = []
+    children: dict[tuple[int, str], list[int]] = {}
     for area, parent in enumerate(parents):
         if parent is not None:
-            children.setdefault(parent, []).append(area)
-    for parent, kids in sorted(children.items()):
-        for indicator in INDICATORS:
+            children.setdefault((parent, levels[area]), []).append(area)
+    for (parent, _), kids in sorted(children.items()):
+        for indicator in indicators:
             cells_ = [model_cell(parent, indicator), *(model_cell(k, indicator) for k in kids)]
             rows.append(_row(cells_, [1.0] + [-1.0] * len(kids), False, parent, f"gebiedssom:{indicator}"))
-    return TableModel(codes, levels, tuple(parents), tuple(rows)), cells.astype(np.int64)
+    whole = {code: i for i, (code, group) in enumerate(zip(codes, groups, strict=True)) if group == ""}
+    by_kenmerk: dict[tuple[str, str], list[int]] = {}
+    for unit, (code, group) in enumerate(zip(codes, groups, strict=True)):
+        if group:
+            by_kenmerk.setdefault((code, group.split("=", 1)[0]), []).append(unit)
+    for (code, kenmerk), members in sorted(by_kenmerk.items()):
+        if code not in whole:
+            raise TableInputError(f"gebied {code}: groep {kenmerk} zonder de rij voor alle huishoudens.")
+        for indicator in indicators:
+            cells_ = [model_cell(whole[code], indicator), *(model_cell(m, indicator) for m in members)]
+            rows.append(_row(cells_, [1.0] + [-1.0] * len(members), False, whole[code],
+                             f"groepssom:{kenmerk}:{indicator}"))
+    return rows
 
 
 def attacker_bounds(published: np.ndarray, reasons: np.ndarray,
@@ -297,6 +404,8 @@ class AttackerLP:
 
     def __init__(self, model: TableModel, lower: np.ndarray, upper: np.ndarray,
                  use_row: np.ndarray | None = None, pool_size: int = 2000) -> None:
+        # The pool holds whole points: keep it under ~200 MB for large tables (groups, §9).
+        pool_size = max(50, min(pool_size, 25_000_000 // max(model.n_cells, 1)))
         self.model = model
         self.lower = lower.astype(np.float64).copy()
         self.upper = upper.astype(np.float64).copy()

@@ -32,7 +32,7 @@ from disclosure.model import (
     secret_cells,
 )
 from disclosure.rules import DisclosureRules
-from schemas.indicators import HOUSEHOLDS, INDICATORS
+from schemas.indicators import HOUSEHOLDS
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +86,10 @@ def knowledge_rows(model: TableModel, truth: np.ndarray) -> np.ndarray:
     broken_sums = [r for r in violated if not r.inequality]
     if broken_sums:
         row = broken_sums[0]
+        group = model.group_of(row.area)
         raise TableInputError(
-            f"de aantallen van gebied {model.codes[row.area]} tellen niet op ({row.kind}); "
+            f"de aantallen van gebied {model.codes[row.area]}{f' (groep {group})' if group else ''} "
+            f"tellen niet op ({row.kind}); "
             f"{len(broken_sums)} som(men) kloppen niet. Controleer de aggregatie."
         )
     broken = {id(r) for r in violated}
@@ -101,7 +103,7 @@ def primary_reasons(model: TableModel, truth: np.ndarray, rules: DisclosureRules
     reasons = np.full(model.n_cells, None, dtype=object)
     for area in range(len(model.codes)):
         small = truth[model.cell(area, HOUSEHOLDS)] < rules.min_huishoudens_gebied
-        for indicator in INDICATORS:
+        for indicator in model.indicators:
             cell = model.cell(area, indicator)
             if small and indicator != HOUSEHOLDS:
                 reasons[cell] = REASON_SMALL_AREA
@@ -155,7 +157,12 @@ def _publication(counts: pd.DataFrame, model: TableModel, row_cells: np.ndarray,
         },
         index=counts.index,
     )
-    return result[list(OUTPUT_COLUMNS)]
+    columns = list(OUTPUT_COLUMNS)
+    if "groep" in counts.columns:
+        # docs/contract.md §9: the group of a row; "" = all households.
+        result["groep"] = counts["groep"].astype(object).where(counts["groep"].notna(), "").to_numpy()
+        columns.insert(columns.index("niveau") + 1, "groep")
+    return result[columns]
 
 
 class _SecondarySuppression:

@@ -28,17 +28,23 @@ from linkage.sql_units import execute
 from schemas.atomic import private_workdir
 from schemas.formats import REGISTER_FORMAT, expect_format
 from schemas.indicators import (
-    COMBINATION_INDICATORS,
     DOMAIN_INDICATORS,
     DOMAINS,
+    DURATION_INDICATORS,
     HOUSEHOLDS,
-    INDICATORS,
+    INFLOW,
+    INFLOW_MULTI_DOMAIN,
     LEVELS,
     MULTI_DOMAIN,
-    ONLY_INDICATORS,
+    OUTFLOW,
+    SERVICE_CODE_PREFIX,
+    STACK_INDICATORS,
     WITH_SERVICE,
+    domain_count_indicator,
+    indicator_for_domain_set,
     organisation_count_indicator,
     service_count_indicator,
+    table_indicators,
 )
 from schemas.periods import Period
 
@@ -74,6 +80,11 @@ class LinkedHouseholds:
     stage_counts: dict[str, int]
     unit_seconds: dict[str, float] = field(default_factory=dict)
     """Wall time per SQL unit (linkage/sql/), for benchmarks and logs: where linking spends its time."""
+    service_counts: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Linked households per buurt and delivered voorziening code (§11): buurtcode, wijkcode,
+    gemeentecode, voorziening, aantal."""
+    period: Period | None = None
+    """The period the records were counted in; the §10 indicators are measured against it."""
 
 
 def link_records(deliveries: list[DeliveryFile], register: Path, period: Period) -> LinkedHouseholds:
@@ -110,13 +121,16 @@ def link_records(deliveries: list[DeliveryFile], register: Path, period: Period)
                 {**ids, "period_start": period.start, "period_end": period.end})
         run("link_records", {"register": str(register)})
         quality = run("quality_per_partner", frame=True)
+        run("household_dates")
         run(_households_unit(con, len(partners)))
         households = run("household_rows", frame=True)
+        service_counts = run("household_services", frame=True)
         denominators = run("register_households", frame=True)
         stage_row = run("stage_counts", frame=True).iloc[0]
         stage_counts = {name: int(value) for name, value in stage_row.items()}
     return LinkedHouseholds(households, denominators, _quality_types(quality), register_key_id, stage_counts,
-                            {name: round(value, 3) for name, value in seconds.items()})
+                            {name: round(value, 3) for name, value in seconds.items()}, service_counts,
+                            period)
 
 
 def reading_failed(exc: BaseException) -> bool:
@@ -145,8 +159,10 @@ def _households_unit(con: duckdb.DuckDBPyConnection, organisations: int) -> str:
     return "households_bitsets" if max(services, domains, organisations) <= MAX_BIT_SET else "households"
 
 
-def aggregate_households(linked: LinkedHouseholds, levels: tuple[str, ...], seed: int = 0) -> LinkageResult:
-    """Count households per area for every indicator, and shuffle the household microdata with `seed`."""
+def aggregate_households(linked: LinkedHouseholds, levels: tuple[str, ...], seed: int = 0,
+                         divisions: dict[str, dict[str, str]] | None = None) -> LinkageResult:
+    """Count households per area (and own division, §9) for every indicator and group; shuffle the
+    household microdata with `seed`."""
     with private_connection() as con:
         con.register("households", linked.households)
         cube = execute(
@@ -155,10 +171,13 @@ def aggregate_households(linked: LinkedHouseholds, levels: tuple[str, ...], seed
             {
                 "max_voorzieningen": MAX_SERVICES,
                 "max_organisaties": MAX_ORGANISATIONS,
+                "period_start": linked.period.start,
+                "period_end": linked.period.end,
             },
         ).df()
         micro = execute(con, "household_microdata").df()
-    counts = area_indicator_counts(cube, linked.denominators, levels)
+    counts = area_indicator_counts(cube, linked.denominators.copy(), levels, linked.service_counts.copy(),
+                                   divisions)
     return LinkageResult(
         counts,
         linked.quality,
@@ -169,10 +188,11 @@ def aggregate_households(linked: LinkedHouseholds, levels: tuple[str, ...], seed
 
 
 def link_deliveries(
-    deliveries: list[DeliveryFile], register: Path, period: Period, levels: tuple[str, ...], seed: int = 0
+    deliveries: list[DeliveryFile], register: Path, period: Period, levels: tuple[str, ...], seed: int = 0,
+    divisions: dict[str, dict[str, str]] | None = None,
 ) -> LinkageResult:
     """Link, then count households per area for every indicator."""
-    return aggregate_households(link_records(deliveries, register, period), levels, seed)
+    return aggregate_households(link_records(deliveries, register, period), levels, seed, divisions)
 
 
 def _quality_types(quality: pd.DataFrame) -> pd.DataFrame:
@@ -191,68 +211,145 @@ def household_microdata(micro: pd.DataFrame, seed: int) -> pd.DataFrame:
         frame[domain] = domain_sets.str.contains(part, regex=True).astype(bool)
     frame["aantal_voorzieningen"] = micro["aantal_voorzieningen"].astype("int64")
     frame["aantal_organisaties"] = micro["aantal_organisaties"].astype("int64")
+    for column in kenmerk_columns(micro):
+        frame[column] = micro[column].astype(str)  # docs/contract.md §9
     order = np.random.default_rng(seed).permutation(len(frame))
     return frame.iloc[order].reset_index(drop=True)
 
 
-def _profile_indicators(domains: frozenset[str], services: int, organisations: int) -> list[str]:
+PROFILE_KEYS = ["domeinen", "voorzieningen", "organisaties", "instroom", "instroom_samenloop", "uitstroom",
+                "duur"]
+"""The columns of household_cube.sql that decide which indicators a household counts in."""
+
+
+def _profile_indicators(domains: frozenset[str], services: int, organisations: int, inflow: bool,
+                        inflow_multi: bool, outflow: bool, duration: int) -> list[str]:
     names = [WITH_SERVICE, *(DOMAIN_INDICATORS[d] for d in DOMAINS if d in domains)]
-    if len(domains) == 1:
-        names.append(ONLY_INDICATORS[next(iter(domains))])
-    else:
-        names.extend(name for name, combo in COMBINATION_INDICATORS if combo == domains)
+    combination = indicator_for_domain_set(domains)
+    names.append(combination)
+    if len(domains) > 1:
         names.append(MULTI_DOMAIN)
+    names.append(domain_count_indicator(len(domains)))
     names.append(service_count_indicator(services))
+    names.append(STACK_INDICATORS[combination, service_count_indicator(services)])
     names.append(organisation_count_indicator(organisations))
+    if inflow:
+        names.append(INFLOW)
+    if inflow_multi:
+        names.append(INFLOW_MULTI_DOMAIN)
+    if outflow:
+        names.append(OUTFLOW)
+    if duration >= 0:
+        names.append(DURATION_INDICATORS[duration])
     return names
 
 
-def area_indicator_counts(
-    cube: pd.DataFrame, denominators: pd.DataFrame, levels: tuple[str, ...]
-) -> pd.DataFrame:
-    """Every indicator for every area of the requested levels, zeros included."""
-    profile_keys = ["domeinen", "voorzieningen", "organisaties"]
-    # Few distinct profiles (domain set, capped counts) occur: derive the indicators of each once.
-    distinct = cube[profile_keys].drop_duplicates()
-    profile_indicators = distinct.assign(
+KENMERK_PREFIX = "kenmerk_"
+"""Register columns that define groups (docs/contract.md §9)."""
+
+
+def kenmerk_columns(frame: pd.DataFrame) -> list[str]:
+    return [c for c in frame.columns if str(c).startswith(KENMERK_PREFIX)]
+
+
+def _profile_memberships(cube: pd.DataFrame) -> pd.DataFrame:
+    """Per distinct profile (domain set, capped counts, §10 classes) its indicators, one row each."""
+    distinct = cube[PROFILE_KEYS].drop_duplicates()
+    return distinct.assign(
         indicators=[
-            _profile_indicators(frozenset(d.split("+")), int(s), int(o))
-            for d, s, o in zip(distinct["domeinen"], distinct["voorzieningen"], distinct["organisaties"],
-                               strict=True)
+            _profile_indicators(frozenset(row[0].split("+")), int(row[1]), int(row[2]), bool(row[3]),
+                                bool(row[4]), bool(row[5]), int(row[6]))
+            for row in distinct.itertuples(index=False)
         ]
     ).explode("indicators")
-    ordered_levels = [level for level in LEVELS if level in levels]
-    frames = []
-    for position, level in enumerate(ordered_levels):
-        code_column = LEVEL_COLUMNS[level]
-        parent_column = LEVEL_COLUMNS[ordered_levels[position - 1]] if position else None
-        areas = denominators.groupby(code_column, as_index=False).agg(
-            huishoudens=("huishoudens", "sum"),
-            bovenliggend=(parent_column, "first") if parent_column else (code_column, lambda s: None),
+
+
+def area_indicator_counts(
+    cube: pd.DataFrame, denominators: pd.DataFrame, levels: tuple[str, ...],
+    service_counts: pd.DataFrame | None = None, divisions: dict[str, dict[str, str]] | None = None,
+) -> pd.DataFrame:
+    """Every indicator for every area of the requested levels, zeros included; per kenmerk value too.
+
+    `divisions` are the gemeente's own area divisions (§9): name -> buurtcode -> area code; each is
+    published as its own level under the gemeente. Rows of groep "" (all households) come first.
+    """
+    if service_counts is None or service_counts.empty:
+        service_counts = pd.DataFrame(
+            columns=["buurtcode", "wijkcode", "gemeentecode", "voorziening", "aantal"], dtype=object
         )
-        grid = pd.MultiIndex.from_product(
-            [areas[code_column], INDICATORS], names=["gebiedscode", "indicator"]
-        )
-        per_profile = cube.groupby([code_column, *profile_keys], as_index=False)["aantal"].sum()
-        counted = (
-            per_profile.merge(profile_indicators, on=profile_keys)
-            .groupby([code_column, "indicators"])["aantal"]
-            .sum()
-            .rename_axis(["gebiedscode", "indicator"])
-            .reindex(grid, fill_value=0)
-            .reset_index()
-        )
-        household_totals = areas.set_index(code_column)["huishoudens"]
-        is_total = counted["indicator"] == HOUSEHOLDS
-        counted.loc[is_total, "aantal"] = (
-            counted.loc[is_total, "gebiedscode"].map(household_totals).to_numpy()
-        )
-        counted["niveau"] = level
-        counted["bovenliggend"] = counted["gebiedscode"].map(areas.set_index(code_column)["bovenliggend"])
-        frames.append(counted)
+    service_counts = service_counts.assign(indicators=SERVICE_CODE_PREFIX + service_counts["voorziening"])
+    indicators = table_indicators(service_counts["voorziening"])
+    divisions = divisions or {}
+    level_columns = dict(LEVEL_COLUMNS)
+    for name, mapping in divisions.items():
+        level_columns[name] = f"gebied_{name}"
+        for frame in (cube, denominators, service_counts):
+            frame[f"gebied_{name}"] = frame["buurtcode"].map(mapping)
+    ordered = [level for level in LEVELS if level in levels] + list(divisions)
+    tables = _Tables(cube, _profile_memberships(cube), denominators, service_counts)
+    frames = [_group_counts(tables, tables, ordered, level_columns, indicators, "")]
+    for column in kenmerk_columns(denominators):
+        for value in sorted(denominators[column].astype(str).unique()):
+            subset = tables.where(column, value)
+            group = f"{column[len(KENMERK_PREFIX):]}={value}"
+            frames.append(_group_counts(subset, tables, ordered, level_columns, indicators, group))
     result = pd.concat(frames, ignore_index=True)
     result["aantal"] = result["aantal"].astype("int64")
     result["bovenliggend"] = (
         result["bovenliggend"].astype("object").where(result["bovenliggend"].notna(), None)
     )
-    return result[["gebiedscode", "niveau", "bovenliggend", "indicator", "aantal"]]
+    return result[["gebiedscode", "niveau", "groep", "bovenliggend", "indicator", "aantal"]]
+
+
+@dataclass
+class _Tables:
+    """The aggregation's inputs for one group of households."""
+
+    cube: pd.DataFrame
+    memberships: pd.DataFrame
+    denominators: pd.DataFrame
+    services: pd.DataFrame
+
+    def where(self, column: str, value: str) -> _Tables:
+        return _Tables(self.cube[self.cube[column].astype(str) == value], self.memberships,
+                       self.denominators[self.denominators[column].astype(str) == value],
+                       self.services[self.services[column].astype(str) == value])
+
+
+def _group_counts(group: _Tables, everyone: _Tables, ordered: list[str], level_columns: dict[str, str],
+                  indicators: tuple[str, ...], name: str) -> pd.DataFrame:
+    """All cells of one group: the areas come from all households, so every group has every area."""
+    frames = []
+    for position, level in enumerate(ordered):
+        code_column = level_columns[level]
+        if level in LEVELS:
+            parent_column = level_columns[ordered[position - 1]] if position else None
+        else:
+            parent_column = "gemeentecode" if "gemeente" in ordered else None
+        areas = everyone.denominators.groupby(code_column, as_index=False).agg(
+            bovenliggend=(parent_column, "first") if parent_column else (code_column, lambda s: None),
+        )
+        grid = pd.MultiIndex.from_product([areas[code_column], indicators],
+                                          names=["gebiedscode", "indicator"])
+        per_profile = group.cube.groupby([code_column, *PROFILE_KEYS], as_index=False)["aantal"].sum()
+        memberships = pd.concat(
+            [per_profile.merge(group.memberships, on=PROFILE_KEYS)[[code_column, "indicators", "aantal"]],
+             group.services[[code_column, "indicators", "aantal"]]],
+            ignore_index=True,
+        )
+        counted = (
+            memberships.groupby([code_column, "indicators"])["aantal"].sum()
+            .rename_axis(["gebiedscode", "indicator"])
+            .reindex(grid, fill_value=0)
+            .reset_index()
+        )
+        household_totals = group.denominators.groupby(code_column)["huishoudens"].sum()
+        is_total = counted["indicator"] == HOUSEHOLDS
+        counted.loc[is_total, "aantal"] = (
+            counted.loc[is_total, "gebiedscode"].map(household_totals).fillna(0).to_numpy()
+        )
+        counted["niveau"] = level
+        counted["groep"] = name
+        counted["bovenliggend"] = counted["gebiedscode"].map(areas.set_index(code_column)["bovenliggend"])
+        frames.append(counted)
+    return pd.concat(frames, ignore_index=True)

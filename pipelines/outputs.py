@@ -25,20 +25,22 @@ def _format_rate(value: object) -> str:
 
 
 def write_samenloop(protected: pd.DataFrame, names: dict[str, str], path: Path) -> None:
-    """One row per area and indicator; secret cells have empty aantal and rate.
+    """One row per area, group and indicator; secret cells have empty aantal and rate.
 
     The area name comes from the municipality's areas file and is the one free text cell: it goes through
-    the formula guard. Codes, levels, indicators and numbers are written as they are, for machines.
+    the formula guard. Codes, levels, groups, indicators and numbers are written as they are, for machines.
     """
+    groups = protected["groep"] if "groep" in protected.columns else pd.Series("", index=protected.index)
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(SAMENLOOP_COLUMNS)
-        for row in protected.itertuples(index=False):
+        for row, group in zip(protected.itertuples(index=False), groups, strict=True):
             writer.writerow(
                 (
                     row.gebiedscode,
                     neutralise_formula(names.get(row.gebiedscode, row.gebiedscode)),
                     row.niveau,
+                    neutralise_formula(group or ""),
                     row.indicator,
                     _format_count(row.aantal),
                     _format_rate(row.per_1000_huishoudens),

@@ -39,7 +39,7 @@ from pipelines.manifest import sha256_of
 from pipelines.run_outputs import RunSettings, assemble_outputs, find_deliveries
 from reports.figures import read_wijk_geojson
 from reports.toelichting import CHAPTERS, read_toelichting
-from schemas.areas import read_area_names
+from schemas.areas import read_area_divisions, read_area_names
 from schemas.formats import QUALITY_COLUMNS, REGISTER_FORMAT, expect_format
 from schemas.indicators import (
     COMBINATION_INDICATORS,
@@ -164,6 +164,8 @@ def key_figures_markdown(protected: pd.DataFrame, names: dict[str, str], period:
         "| --- | --- | ---: | ---: |",
     ]
     rows = protected[(protected["niveau"] == top_level)]
+    if "groep" in rows.columns:
+        rows = rows[rows["groep"] == ""]  # all households; groups are in samenloop.csv
     for code in sorted(rows["gebiedscode"].unique()):
         area = rows[rows["gebiedscode"] == code].set_index("indicator")
         for indicator in KEY_FIGURE_INDICATORS:
@@ -210,6 +212,7 @@ def valideren(settings: RunSettings, report: StepReporter) -> ValidatedInputs:
     register_meta = expect_format(settings.register, REGISTER_FORMAT)
     check_keys(deliveries, register_meta)
     check_areas_and_map(settings)
+    read_area_divisions(settings.areas)  # a buurt without its own area is a file fault before any linking
     check_toelichting(settings, report)
     validated = ValidatedInputs(deliveries, inputs_fingerprint(deliveries, settings))
     report.info(
@@ -245,7 +248,8 @@ def aggregeren(
     linked: LinkedHouseholds, inputs: ValidatedInputs, settings: RunSettings, report: StepReporter
 ) -> LinkageResult:
     """Count households per area for every indicator (true counts, not yet protected)."""
-    result = aggregate_households(linked, settings.levels, inputs.shuffle_seed)
+    divisions = read_area_divisions(settings.areas).divisions  # §9 own divisions, published as levels
+    result = aggregate_households(linked, settings.levels, inputs.shuffle_seed, divisions)
     report.info("%d cellen geteld op niveau %s", len(result.counts), ", ".join(settings.levels))
     return result
 

@@ -26,6 +26,7 @@ from schemas.indicators import (
     HOUSEHOLDS,
     INDICATOR_LABELS,
     INDICATORS,
+    LEVELS,
 )
 from schemas.rejects import restore_formula
 
@@ -83,10 +84,15 @@ def read_samenloop(path: Path) -> pd.DataFrame:
         )
     raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     raw.columns = [str(c).strip().lower() for c in raw.columns]
-    missing = [c for c in SAMENLOOP_COLUMNS if c not in raw.columns]
+    # `groep` (contract §9) is absent from a v1 samenloop.csv (an earlier period): all rows are then groep "".
+    missing = [c for c in SAMENLOOP_COLUMNS if c not in raw.columns and c != "groep"]
     if missing:
         raise ReportInputError(f"{path} mist de kolom(men) {', '.join(missing)} (zie docs/contract.md §7).")
     raw = raw[raw["indicator"].isin(INDICATORS)].copy()
+    if "groep" in raw.columns:
+        # The report shows all households on the CBS levels; groups and own divisions are in the CSV.
+        everyone = raw["groep"].str.strip() == ""
+        raw = raw[everyone & raw["niveau"].str.strip().str.lower().isin(LEVELS)].copy()
     geheim = [_parse_bool(v, line=i + 2) for i, v in zip(raw.index, raw["geheim"], strict=True)]
     aantal = pd.to_numeric(raw["aantal"].str.strip(), errors="coerce").round().astype("Int64")
     per_1000 = pd.to_numeric(raw["per_1000_huishoudens"].str.strip(), errors="coerce").astype("Float64")

@@ -3,13 +3,18 @@
 CBS codes: gemeente `GM` + 4 digits; wijk `WK` + 4 digits + 2 characters; buurt `BU` + 4 digits +
 4 characters, a character being a digit or a capital letter (Amsterdam: `WK0363AF`, `BU0363AF01`).
 The wijk of a buurt is `WK` + buurtcode[2:8], its gemeente `GM` + buurtcode[2:6].
+
+Also the gemeente's own divisions (§9: `gebied_<naam>` and `gebied_<naam>_naam` on the BU rows).
 """
 
 from __future__ import annotations
 
 import csv
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from schemas.indicators import LEVELS
 
 _CHAR = "[0-9A-Z]"
 GEMEENTE_PATTERN = r"^GM[0-9]{4}$"
@@ -140,4 +145,86 @@ def read_area_names(path: Path, gemeenten: tuple[str, ...] | list[str] | None = 
         raise AreasFileError(
             f"gebiedenbestand {path} mist de gemeente(n) {', '.join(missing)} uit het register"
         )
+    header = [h.strip().lower() for h in next(csv.reader([first], delimiter=delimiter))]
+    for code, name in _division_names(header, [next(csv.reader([line], delimiter=delimiter))
+                                               for _, line in rows]).items():
+        names.setdefault(code, name)
     return names
+
+
+DIVISION_PATTERN = re.compile(r"gebied_([a-z][a-z0-9_]*)")
+AreasError = AreasFileError
+"""An AREAS.csv whose own divisions cannot be used (the same error as any other AREAS.csv fault)."""
+
+
+@dataclass
+class AreaDivisions:
+    divisions: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Division name -> buurtcode -> code of the buurt's area in that division."""
+    names: dict[str, str] = field(default_factory=dict)
+    """Code -> name of the divisions' areas."""
+
+
+def _rows(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
+    """The header (trimmed, lower case), the data rows of AREAS.csv and their line numbers."""
+    numbered = [(n, line) for n, line in enumerate(_decode(Path(path)).splitlines(), start=1) if line.strip()]
+    if not numbered:
+        return [], [], []
+    first = numbered[0][1]
+    delimiter = ";" if first.count(";") >= first.count(",") else ","
+    parsed = [next(csv.reader([line], delimiter=delimiter)) for _, line in numbered]
+    header = [h.strip().lower() for h in parsed[0]]
+    return header, parsed[1:], [n for n, _ in numbered[1:]]
+
+
+def _division_columns(header: list[str]) -> dict[str, tuple[int, int | None]]:
+    """Division name -> (column of the code, column of the name or None)."""
+    found: dict[str, tuple[int, int | None]] = {}
+    for position, column in enumerate(header):
+        match = DIVISION_PATTERN.fullmatch(column)
+        if not match or (column.endswith("_naam") and column[: -len("_naam")] in header):
+            continue
+        name_column = f"{column}_naam"
+        found[match[1]] = (position, header.index(name_column) if name_column in header else None)
+    return found
+
+
+def _division_names(header: list[str], rows: list[list[str]]) -> dict[str, str]:
+    names: dict[str, str] = {}
+    for code_at, name_at in _division_columns(header).values():
+        for row in rows:
+            if name_at is not None and len(row) > max(code_at, name_at) and row[code_at].strip():
+                names.setdefault(row[code_at].strip(), row[name_at].strip())
+    return names
+
+
+def read_area_divisions(path: Path) -> AreaDivisions:
+    """The own divisions of AREAS.csv; every BU row must name its area in every division."""
+    header, rows, lines = _rows(path)
+    columns = _division_columns(header)
+    if not columns:
+        return AreaDivisions()
+    if "code" not in header:
+        raise AreasError(f"{path.name}: een bestand met eigen gebieden (gebied_<naam>) heeft een kolom "
+                         "'code' nodig")
+    clash = sorted(set(columns) & set(LEVELS))
+    if clash:
+        raise AreasError(f"{path.name}: een eigen indeling mag niet {', '.join(clash)} heten; "
+                         "kies een andere naam")
+    code_at = header.index("code")
+    result = AreaDivisions(names=_division_names(header, rows))
+    for division, (column_at, _) in columns.items():
+        mapping: dict[str, str] = {}
+        for line, row in zip(lines, rows, strict=True):
+            code = row[code_at].strip().upper() if len(row) > code_at else ""
+            if not code.startswith("BU"):
+                continue
+            value = row[column_at].strip() if len(row) > column_at else ""
+            if not value:
+                raise AreasError(
+                    f"{path.name} regel {line}: kolom gebied_{division} is leeg bij buurt {code}; elke buurt "
+                    f"hoort bij een gebied van de indeling '{division}'"
+                )
+            mapping[code] = value
+        result.divisions[division] = mapping
+    return result

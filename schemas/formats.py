@@ -41,11 +41,13 @@ SAMENLOOP_COLUMNS = (
     "gebiedscode",
     "gebiedsnaam",
     "niveau",
+    "groep",
     "indicator",
     "aantal",
     "per_1000_huishoudens",
     "geheim",
 )
+"""docs/contract.md §7 with (v2, §9) `groep` right after `niveau`: empty = all households."""
 QUALITY_COLUMNS = (
     "partner",
     "key_id",

@@ -130,7 +130,7 @@ def _consistent(households: int, exclusive: dict[str, int], services: dict[str, 
     values = {HOUSEHOLDS: households, **exclusive, **services, **organisations}
     values[WITH_SERVICE] = sum(exclusive.values())
     for total, parts in additive_relations():
-        if total != WITH_SERVICE:
+        if total != WITH_SERVICE and all(p in INDICATORS for p in parts):
             values[total] = sum(values.get(p, 0) for p in parts)
     assert values[WITH_SERVICE] == sum(services.values()) == sum(organisations.values())
     return values
@@ -317,9 +317,13 @@ def test_unknown_parent_and_level_are_refused():
     bad_parent = counts.assign(bovenliggend=counts["bovenliggend"].replace({"GM0001": "GM9999"}))
     with pytest.raises(TableInputError, match="GM9999"):
         protect_table(bad_parent, RULES)
-    bad_level = counts.assign(niveau=counts["niveau"].replace({"wijk": "stadsdeel"}))
-    with pytest.raises(TableInputError, match="stadsdeel"):
+    bad_level = counts.assign(niveau=counts["niveau"].replace({"wijk": "Stads deel"}))
+    with pytest.raises(TableInputError, match="Stads deel"):
         protect_table(bad_level, RULES)
+    # An own division (contract §9, niveau=<naam>) sits directly under the gemeente, never above it.
+    upside_down = counts.assign(niveau=counts["niveau"].replace({"gemeente": "stadsdeel"}))
+    with pytest.raises(TableInputError, match="grover niveau"):
+        protect_table(upside_down, RULES)
 
 
 def test_logs_carry_no_counts(caplog: pytest.LogCaptureFixture):

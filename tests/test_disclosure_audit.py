@@ -211,3 +211,62 @@ def test_intervals_are_not_in_the_repr(buurt_audit: AuditResult):
     assert "laag" not in repr(buurt_audit)
     assert "WK0999" not in repr(buurt_audit)
     assert np.isfinite(buurt_audit.seconds)
+
+
+# -- groups (contract §9) as linked tables -------------------------------------------------------------
+
+
+def _grouped_counts(seed: int) -> pd.DataFrame:
+    """A gemeente whose households are split by one kenmerk with two values: each value is its own
+    synthetic gemeente on the same buurten, and groep "" is their sum, cell by cell."""
+    spec = SyntheticGemeente(wijken=4, buurten_per_wijk=1, min_huishoudens=30, max_huishoudens=600)
+    parts = {value: synthetic_counts(seed + i, spec) for i, value in enumerate(("jong", "oud"))}
+    total = parts["jong"].copy()
+    total["aantal"] = parts["jong"]["aantal"] + parts["oud"]["aantal"]
+    frames = [total.assign(groep="")]
+    frames += [frame.assign(groep=f"leeftijd={value}") for value, frame in parts.items()]
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_groups_are_protected_as_linked_tables():
+    counts = _grouped_counts(11)
+    protected = protect_table(counts, RULES)
+    assert list(protected["groep"]) == list(counts["groep"])
+    audit = audit_protection(protected, RULES, counts)
+    assert audit.passed, audit.as_manifest()
+    joined = _joined(protected, counts)
+    # A group with fewer than 50 households in an area publishes only its huishoudens there.
+    households = joined[joined["indicator"] == HOUSEHOLDS].set_index(["gebiedscode", "groep"])["waar"]
+    small = joined[[households[(c, g)] < RULES.min_huishoudens_gebied
+                    for c, g in zip(joined["gebiedscode"], joined["groep"], strict=True)]]
+    assert len(small) > 0, "the generated table must have a small group somewhere"
+    assert small.loc[small["indicator"] != HOUSEHOLDS, "geheim"].all()
+
+
+def test_the_audit_uses_the_group_sums():
+    """A hidden huishoudens cell of a gemeente is free within its own table (only met_voorziening <= it),
+    but groep "" minus the other kenmerk value pins it down to the rounding of two published cells."""
+    spec = SyntheticGemeente(wijken=2, buurten_per_wijk=1, min_huishoudens=300, max_huishoudens=600)
+    parts = {value: synthetic_counts(21 + i, spec, ("gemeente",)) for i, value in enumerate(("jong", "oud"))}
+    total = parts["jong"].assign(aantal=parts["jong"]["aantal"] + parts["oud"]["aantal"])
+    counts = pd.concat([total.assign(groep=""), *(f.assign(groep=f"leeftijd={v}") for v, f in parts.items())],
+                       ignore_index=True)
+    rules = DisclosureRules(**{**RULES.as_dict(), "secundaire_onderdrukking": False})
+
+    def hide_households(table: pd.DataFrame, group: str) -> pd.DataFrame:
+        protected = protect_table(table, rules)
+        cell = (protected["indicator"] == HOUSEHOLDS) & (protected["groep"] == group)
+        protected.loc[cell, ["aantal", "per_1000_huishoudens"]] = pd.NA
+        protected.loc[cell, "geheim"] = True
+        protected.loc[cell, "reden"] = "secundair"
+        return protected
+
+    def households_interval(audit: AuditResult, group: str):
+        return next(i for i in audit.intervals if i.indicator == HOUSEHOLDS and i.groep == group)
+
+    alone = parts["jong"].assign(groep="")
+    own = households_interval(audit_protection(hide_households(alone, ""), rules, alone), "")
+    assert own.beschermd and own.hoog == float("inf")
+    linked = households_interval(audit_protection(hide_households(counts, "leeftijd=jong"), rules, counts),
+                                 "leeftijd=jong")
+    assert linked.hoog < float("inf") and linked.breedte <= 2 * (RULES.afronden_op - 1)

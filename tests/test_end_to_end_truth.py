@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
 import re
 import shutil
 import stat
@@ -50,11 +51,14 @@ SAMENLOOP_COLUMNS = [
     "gebiedscode",
     "gebiedsnaam",
     "niveau",
+    "groep",
     "indicator",
     "aantal",
     "per_1000_huishoudens",
     "geheim",
 ]
+DIVISIONS = ("wijkteam",)
+"""Own divisions of the generated gebieden.csv (contract §9), published beside the CBS levels."""
 DELIVERY_COLUMNS = {"adres_pseudoniem", "pand_pseudoniem", "voorziening", "domein", "begindatum", "einddatum",
                     "adres_pseudoniem_alt"}
 """docs/contract.md §6; (v2) with `adres_pseudoniem_alt` (§3 step 8)."""
@@ -80,6 +84,23 @@ def _factlab_run(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
     return result
 
 
+E2E_KENMERKEN = tuple(k for k in os.environ.get("FACTLAB_E2E_KENMERKEN", "").split(",") if k)
+"""The register's kenmerken kept in this test (the generator writes three). By default none: protecting
+every group takes far longer than this test may (measured: one kenmerk, 5 859 cells, over 20 minutes on the
+shared machine). FACTLAB_E2E_KENMERKEN=huishoudtype runs the whole chain with groups; every check then
+covers each (gebied, groep, indicator) and the group sums."""
+
+
+def _keep_kenmerken(path: Path, keep: tuple[str, ...]) -> None:
+    """Drop the register's kenmerk_<naam> columns other than `keep` (the truth reads what is left)."""
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle, delimiter=";"))
+    columns = [i for i, name in enumerate(rows[0]) if not name.startswith("kenmerk_") or name[8:] in keep]
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, delimiter=";", lineterminator="\n")
+        writer.writerows([[r[i] for i in columns] for r in rows])
+
+
 @dataclass
 class Chain:
     folder: Path
@@ -99,12 +120,14 @@ def chain(tmp_path_factory) -> Chain:
     sample = generator.generate(**MUNICIPALITY)
     gemeente = folder / "gemeente"
     generator.write_sample(sample, gemeente)
+    _keep_kenmerken(gemeente / "adressen_kenmerken.csv", E2E_KENMERKEN)
+    register_source = gemeente / ("adressen_kenmerken.csv" if E2E_KENMERKEN else "adressen.csv")
     key_file = folder / "sleutel" / "sleutel.json"
     key_file.parent.mkdir()
     _factlab_run(["key", "new", "--out", str(key_file)], folder)
     register = folder / "register.parquet"
     _factlab_run(
-        ["register", str(gemeente / "adressen.csv"), "--key", str(key_file), "--out", str(register)], folder
+        ["register", str(register_source), "--key", str(key_file), "--out", str(register)], folder
     )
     deliveries, rejects_dir = folder / "leveringen", folder / "afgekeurd"
     deliveries.mkdir()
@@ -163,16 +186,19 @@ def published(chain) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def expected(chain) -> pd.DataFrame:
-    frames = [truth.expected_counts(chain.truth, chain.start, chain.end, level) for level in LEVELS]
-    return pd.concat(frames, ignore_index=True).set_index(["gebiedscode", "indicator"])
+    groups = ["", *truth.group_values(chain.truth)]
+    assert (len(groups) > 1) == bool(E2E_KENMERKEN), "the register must have exactly the kept kenmerken"
+    frames = [truth.expected_counts(chain.truth, chain.start, chain.end, level, group)
+              for level in (*LEVELS, *DIVISIONS) for group in groups]
+    return pd.concat(frames, ignore_index=True).set_index(["gebiedscode", "groep", "indicator"])
 
 
 def _number(text: str) -> float:
     return float(text.strip())
 
 
-def _true_households(expected: pd.DataFrame, area: str) -> int:
-    return int(expected.loc[(area, "huishoudens"), "aantal"])
+def _true_households(expected: pd.DataFrame, area: str, group: str = "") -> int:
+    return int(expected.loc[(area, group, "huishoudens"), "aantal"])
 
 
 # ---------------------------------------------------------------- samenloop.csv against the truth
@@ -180,31 +206,36 @@ def _true_households(expected: pd.DataFrame, area: str) -> int:
 
 @pytest.mark.slow
 def test_every_area_and_indicator_is_there(published, expected):
-    assert set(published["niveau"]) == set(LEVELS)
-    assert not published.duplicated(["gebiedscode", "indicator"]).any()
-    published_keys = set(zip(published["gebiedscode"], published["indicator"], strict=True))
-    assert published_keys <= set(expected.index), "cellen voor onbekende gebieden of indicatoren"
-    areas = expected.index.get_level_values("gebiedscode").unique()
-    for area in areas:
-        names = set(published.loc[published["gebiedscode"] == area, "indicator"])
-        assert "huishoudens" in names, area
-        if _true_households(expected, area) >= MIN_AREA_HOUSEHOLDS:
-            assert names == set(truth.INDICATORS), area
+    assert set(published["niveau"]) == {*LEVELS, *DIVISIONS}
+    assert not published.duplicated(["gebiedscode", "groep", "indicator"]).any()
+    published_keys = set(zip(published["gebiedscode"], published["groep"], published["indicator"],
+                             strict=True))
+    assert published_keys == set(expected.index), "precies elke cel van elk gebied, elke groep en indicator"
+    codes = {name for name in expected.index.get_level_values("indicator") if name.startswith("voorziening:")}
+    assert codes, "geen enkele voorziening:<code> in de waarheid"
+    for (area, group), names in published.groupby(["gebiedscode", "groep"])["indicator"]:
+        assert set(names) == {*truth.INDICATORS, *truth.V2_INDICATORS, *codes}, (area, group)
+    # groep "" comes first: exactly the rows of a run without kenmerken
+    assert list(dict.fromkeys(published["groep"]))[0] == ""
 
 
 @pytest.mark.slow
 def test_area_names_and_levels(published, chain):
-    names = dict(zip(chain.truth.areas["code"], chain.truth.areas["naam"], strict=True))
+    areas = chain.truth.areas
+    names = dict(zip(areas["code"], areas["naam"], strict=True))
+    for division in DIVISIONS:
+        names.update(zip(areas[f"gebied_{division}"], areas[f"gebied_{division}_naam"], strict=True))
     for row in published.itertuples(index=False):
         assert row.gebiedsnaam == names[row.gebiedscode]
-        assert row.niveau == ("gemeente" if row.gebiedscode.startswith("GM") else "wijk")
+        level = {"GM": "gemeente", "WK": "wijk", "WT": "wijkteam"}[row.gebiedscode[:2]]
+        assert row.niveau == level
 
 
 @pytest.mark.slow
 def test_published_counts_are_rounded_true_counts(published, expected):
     wrong = []
     for row in published.itertuples(index=False):
-        true = int(expected.loc[(row.gebiedscode, row.indicator), "aantal"])
+        true = int(expected.loc[(row.gebiedscode, row.groep, row.indicator), "aantal"])
         if row.geheim:
             if row.aantal.strip() or row.per_1000_huishoudens.strip():
                 wrong.append((row.gebiedscode, row.indicator, "geheim maar niet leeg"))
@@ -224,7 +255,8 @@ def test_no_small_true_count_is_published(published, expected):
     leaks = [
         (row.gebiedscode, row.indicator)
         for row in published.itertuples(index=False)
-        if not row.geheim and 1 <= int(expected.loc[(row.gebiedscode, row.indicator), "aantal"]) < THRESHOLD
+        if not row.geheim
+        and 1 <= int(expected.loc[(row.gebiedscode, row.groep, row.indicator), "aantal"]) < THRESHOLD
     ]
     assert not leaks, leaks
 
@@ -234,7 +266,7 @@ def test_small_areas_publish_only_households(published, expected):
     for row in published.itertuples(index=False):
         if (
             row.indicator != "huishoudens"
-            and _true_households(expected, row.gebiedscode) < MIN_AREA_HOUSEHOLDS
+            and _true_households(expected, row.gebiedscode, row.groep) < MIN_AREA_HOUSEHOLDS
         ):
             assert row.geheim and not row.aantal.strip(), (row.gebiedscode, row.indicator)
 
@@ -242,7 +274,7 @@ def test_small_areas_publish_only_households(published, expected):
 @pytest.mark.slow
 def test_rates_use_the_rounded_counts(published):
     households = {
-        row.gebiedscode: _number(row.aantal)
+        (row.gebiedscode, row.groep): _number(row.aantal)
         for row in published.itertuples(index=False)
         if row.indicator == "huishoudens" and not row.geheim
     }
@@ -250,7 +282,7 @@ def test_rates_use_the_rounded_counts(published):
     for row in published.itertuples(index=False):
         if row.geheim or row.indicator == "huishoudens":
             continue
-        denominator = households.get(row.gebiedscode)
+        denominator = households.get((row.gebiedscode, row.groep))
         assert denominator, f"{row.gebiedscode}: aantal gepubliceerd zonder gepubliceerd aantal huishoudens"
         rate = _number(row.per_1000_huishoudens)
         assert math.isclose(rate, _number(row.aantal) / denominator * 1000, abs_tol=0.05 + 1e-9), (
@@ -262,28 +294,60 @@ def test_rates_use_the_rounded_counts(published):
     assert checked > 0
 
 
-def _sum_relations(
-    areas_by_level: dict[str, list[str]],
-) -> list[tuple[tuple[str, str], list[tuple[str, str]]]]:
-    """(total, parts) that an attacker can read from docs/contract.md §7/§8, written out independently."""
-    relations = []
+def _area_relations() -> list[tuple[str, list[str]]]:
+    """(total, parts) within one area and group, from docs/contract.md §7/§8 and §10-§12, written out here."""
     combos = [n for n in truth.INDICATORS if n.startswith("combinatie:")]
     exclusive = [n for n in truth.INDICATORS if n.startswith("alleen:")] + combos
-    for area in [a for level in LEVELS for a in areas_by_level.get(level, [])]:
-        groups = [
-            ("met_voorziening", exclusive),
-            ("met_voorziening", [n for n in truth.INDICATORS if n.startswith("voorzieningen:")]),
-            ("met_voorziening", [n for n in truth.INDICATORS if n.startswith("organisaties:")]),
-            ("domeinen:2+", combos),
-        ]
-        groups += [
-            (f"domein:{d}", [f"alleen:{d}"] + [c for c in combos if d in c.split(":")[1].split("+")])
-            for d in truth.DOMAINS
-        ]
-        relations += [((area, total), [(area, p) for p in parts]) for total, parts in groups]
-    for gemeente in areas_by_level.get("gemeente", []):
-        wijken = areas_by_level.get("wijk", [])
-        relations += [((gemeente, name), [(w, name) for w in wijken]) for name in truth.INDICATORS]
+    groups = [
+        ("met_voorziening", exclusive),
+        ("met_voorziening", [n for n in truth.INDICATORS if n.startswith("voorzieningen:")]),
+        ("met_voorziening", [n for n in truth.INDICATORS if n.startswith("organisaties:")]),
+        ("domeinen:2+", combos),
+    ]
+    groups += [
+        (f"domein:{d}", [f"alleen:{d}"] + [c for c in combos if d in c.split(":")[1].split("+")])
+        for d in truth.DOMAINS
+    ]
+    # contract v2: §12 domeinen:k, §11 the stacking table, §10 the duration classes
+    domain_count = {c: len(c.split(":")[1].split("+")) for c in exclusive}
+    groups += [(f"domeinen:{k}", [c for c in exclusive if domain_count[c] == k]) for k in (1, 2, 3)]
+    groups += [("met_voorziening", ["domeinen:1", "domeinen:2", "domeinen:3"]),
+               ("domeinen:2+", ["domeinen:2", "domeinen:3"]),
+               ("domeinen:2+", ["samenloop_duur:0-1", "samenloop_duur:1-2", "samenloop_duur:2+"])]
+    ks = ("1", "2", "3", "4+")
+    groups += [(c, [f"{c}&voorzieningen:{k}" for k in ks]) for c in exclusive]
+    groups += [(f"voorzieningen:{k}", [f"{c}&voorzieningen:{k}" for c in exclusive]) for k in ks]
+    return groups
+
+
+Key = tuple[str, str, str]
+"""(gebiedscode, groep, indicator)"""
+
+
+def _sum_relations(published: pd.DataFrame) -> list[tuple[Key, list[Key]]]:
+    """(total, parts) that an attacker can read: within an area and group, wijken and own divisions to
+    the gemeente, and the values of one kenmerk to groep "" (contract §8, §9)."""
+    units = published[["gebiedscode", "niveau", "groep"]].drop_duplicates()
+    indicators = list(dict.fromkeys(published["indicator"]))
+    relations: list[tuple[Key, list[Key]]] = []
+    for unit in units.itertuples(index=False):
+        area, group = unit.gebiedscode, unit.groep
+        relations += [((area, group, total), [(area, group, p) for p in parts])
+                      for total, parts in _area_relations()]
+    gemeenten = units.loc[units["niveau"] == "gemeente", "gebiedscode"].unique()
+    for gemeente in gemeenten:
+        for level in ("wijk", *DIVISIONS):
+            for group in units["groep"].unique():
+                children = units.loc[(units["niveau"] == level) & (units["groep"] == group), "gebiedscode"]
+                relations += [((gemeente, group, name), [(c, group, name) for c in children])
+                              for name in indicators]
+    kenmerken: dict[str, list[str]] = {}
+    for group in units["groep"].unique():
+        if group:
+            kenmerken.setdefault(group.split("=")[0], []).append(group)
+    for area in units["gebiedscode"].unique():
+        for values in kenmerken.values():
+            relations += [((area, "", name), [(area, v, name) for v in values]) for name in indicators]
     return relations
 
 
@@ -296,18 +360,16 @@ def recoverable_secret_cells(published: pd.DataFrame) -> list[tuple]:
 
     A published 0 is exact (1 and 2 would be secret); other published counts are within 2 of the truth.
     """
-    cells = {(r.gebiedscode, r.indicator): r for r in published.itertuples(index=False)}
-    areas_by_level: dict[str, list[str]] = {}
-    for row in published.itertuples(index=False):
-        if row.indicator == "huishoudens":
-            areas_by_level.setdefault(row.niveau, []).append(row.gebiedscode)
+    if "groep" not in published.columns:
+        published = published.assign(groep="")
+    cells = {(r.gebiedscode, r.groep, r.indicator): r for r in published.itertuples(index=False)}
 
-    def bounds(key: tuple[str, str]) -> tuple[float, float]:
+    def bounds(key: Key) -> tuple[float, float]:
         value = _number(cells[key].aantal)
         return (value, value) if value == 0 else (value - ROUNDING_BASE // 2, value + ROUNDING_BASE // 2)
 
     found = []
-    for total, parts in _sum_relations(areas_by_level):
+    for total, parts in _sum_relations(published):
         members = [total, *parts]
         if not parts or any(m not in cells for m in members):
             continue
@@ -321,7 +383,7 @@ def recoverable_secret_cells(published: pd.DataFrame) -> list[tuple]:
             low = known[total][0] - sum(b[1] for m, b in known.items() if m != total)
             high = known[total][1] - sum(b[0] for m, b in known.items() if m != total)
         if high - max(low, 0) < MIN_RANGE_WIDTH:
-            found.append((secret[0], total[1], max(low, 0), high))
+            found.append(((secret[0][0], secret[0][2]), total[2], max(low, 0), high))
     return found
 
 
@@ -339,7 +401,7 @@ def test_the_story_survives_protection(published, expected, chain):
     rates = {
         row.gebiedscode: _number(row.per_1000_huishoudens)
         for row in published.itertuples(index=False)
-        if row.indicator == "domeinen:2+" and row.niveau == "wijk" and not row.geheim
+        if row.indicator == "domeinen:2+" and row.niveau == "wijk" and not row.geheim and row.groep == ""
     }
     if high & set(rates):  # secondary suppression may hide it; then there is nothing to compare
         assert max(rates, key=rates.get) in high
@@ -462,6 +524,15 @@ def test_run_writes_the_other_outputs(chain):
         assert json.loads(value)["key"] not in manifest
 
 
+@pytest.mark.slow
+def test_the_audit_of_the_run_passed(chain):
+    audit = json.loads((chain.out / "manifest.json").read_text(encoding="utf-8"))["beveiliging"]["audit"]
+    assert audit["geslaagd"] is True
+    assert audit["cellen_onvoldoende_beschermd"] == 0
+    assert audit["regelovertredingen"] == 0
+    assert audit["werkelijke_waarde_buiten_interval"] == 0
+
+
 # ---------------------------------------------------------------- tests/truth.py on a tiny hand-made case
 
 TINY_REGISTER = [
@@ -541,10 +612,12 @@ def tiny():
     return truth.truth_from_rows(register, records, areas)
 
 
-def _counts(frame: pd.DataFrame) -> dict[str, dict[str, int]]:
+def _counts(frame: pd.DataFrame, names: tuple[str, ...] | None = None) -> dict[str, dict[str, int]]:
+    """Non-zero counts per area; only the v1 indicators unless `names` says otherwise (None = all)."""
+    names = truth.INDICATORS if names is None else names
     result: dict[str, dict[str, int]] = {}
     for row in frame.itertuples(index=False):
-        if row.aantal:
+        if row.aantal and (not names or row.indicator in names):
             result.setdefault(row.gebiedscode, {})[row.indicator] = int(row.aantal)
     return result
 
@@ -597,7 +670,8 @@ def test_truth_counts_the_tiny_wijken_and_buurten(tiny):
         "organisaties:3+": 1,
     }
     frame = truth.expected_counts(tiny, *TINY_PERIOD, "buurt")
-    assert len(frame) == 3 * len(truth.INDICATORS)
+    codes = 7  # 45, 54, 01, 11, PW01, PW02, PW05 in the period; 02 ended before it
+    assert len(frame) == 3 * (len(truth.INDICATORS) + len(truth.V2_INDICATORS) + codes)
     assert set(frame.loc[frame["gebiedscode"] == "BU99990100", "gebiedsnaam"]) == {"Polder"}
 
 
@@ -608,6 +682,32 @@ def test_truth_link_rule_of_contract_paragraph_7():
     assert truth.expected_link("1011AB|107|H|", None, register) == ("geen", None)  # pand of two
     assert truth.expected_link("1011AB|121|H|", "1011AB|121||H", register) == ("pand", 3)
     assert truth.expected_link("1011AB|9|C|", "1011AB|9||C", register) == ("geen", None)
+
+
+def test_truth_counts_the_v2_indicators_of_the_tiny_gemeente(tiny):
+    """Contract §10-§12 by hand: households 1 (jeugd 2025-05-01, wmo from the last day), 2 (PW01 and PW05),
+    3 (four codes in three domains, samenloop from 2026-01-15) and 6 (wmo from 2026-01-01)."""
+    counts = _counts(truth.expected_counts(tiny, *TINY_PERIOD, "gemeente"), names=())["GM9999"]
+    v2 = {name: n for name, n in counts.items() if name not in truth.INDICATORS}
+    assert v2 == {
+        "domeinen:1": 2,
+        "domeinen:2": 1,
+        "domeinen:3": 1,
+        "alleen:wmo&voorzieningen:1": 1,
+        "alleen:werk_inkomen&voorzieningen:2": 1,
+        "combinatie:jeugd+wmo&voorzieningen:2": 1,
+        "combinatie:jeugd+wmo+werk_inkomen&voorzieningen:4+": 1,
+        "voorziening:45": 2,
+        "voorziening:01": 2,
+        "voorziening:54": 1,
+        "voorziening:11": 1,
+        "voorziening:PW01": 1,
+        "voorziening:PW02": 1,
+        "voorziening:PW05": 1,
+        "instroom:met_voorziening": 1,  # only household 6 began in the period
+        "instroom:domeinen:2+": 2,  # households 1 (2026-06-30) and 3 (2026-01-15)
+        "samenloop_duur:0-1": 2,
+    }
 
 
 def test_truth_quality_of_the_tiny_gemeente(tiny):

@@ -21,7 +21,7 @@ from schemas.formats import (
     PseudonymisedFileError,
     with_metadata,
 )
-from schemas.indicators import INDICATORS
+from schemas.indicators import table_indicators
 from schemas.periods import parse_period
 
 KEY_ID = "0123456789abcdef"
@@ -224,7 +224,9 @@ def test_household_indicators_over_partners_and_domains(tmp_path, register):
     result = link_deliveries(deliveries, register, parse_period("2026H1"), ("gemeente", "wijk"))
     counts = result.counts
     assert set(counts["niveau"]) == {"gemeente", "wijk"}
-    assert list(counts[counts["gebiedscode"] == "GM9999"]["indicator"]) == list(INDICATORS)
+    assert list(counts[counts["gebiedscode"] == "GM9999"]["indicator"]) == list(
+        table_indicators(["01", "43", "45", "PW01", "PW05"])
+    )
     gm = "GM9999"
     assert value(counts, gm, "met_voorziening") == 2
     assert value(counts, gm, "combinatie:jeugd+wmo+werk_inkomen") == 1
@@ -235,6 +237,14 @@ def test_household_indicators_over_partners_and_domains(tmp_path, register):
     assert value(counts, gm, "organisaties:3+") == 1
     assert value(counts, gm, "organisaties:2") == 1
     assert value(counts, gm, "domein:jeugd") == 1
+    # contract §12 and §11: exact number of domains, the stacking table and one cell per delivered code
+    assert [value(counts, gm, f"domeinen:{k}") for k in (1, 2, 3)] == [0, 1, 1]
+    assert value(counts, gm, "combinatie:jeugd+wmo+werk_inkomen&voorzieningen:4+") == 1
+    assert value(counts, gm, "combinatie:wmo+werk_inkomen&voorzieningen:2") == 1
+    assert value(counts, gm, "combinatie:wmo+werk_inkomen&voorzieningen:1") == 0
+    assert value(counts, gm, "voorziening:01") == 2
+    assert value(counts, gm, "voorziening:PW05") == 1  # two records, one household
+    assert value(counts, gm, "voorziening:45") == 1
     micro = result.households
     assert len(micro) == 2
     assert not any("pseudoniem" in c for c in micro.columns)
@@ -306,3 +316,105 @@ def test_bit_set_households_equal_the_distinct_aggregates(tmp_path, monkeypatch)
     assert (fast.households["aantal_organisaties"] > 1).any()
     pd.testing.assert_frame_equal(fast.households, plain.households)
     assert fast.stage_counts == plain.stage_counts
+
+
+def test_inflow_outflow_and_duration_of_samenloop(tmp_path, register):
+    """Contract §10 on four households in 2026H1, with dates chosen on both sides of each boundary."""
+    write_delivery(
+        tmp_path / "d1.parquet",
+        "jeugd_a",
+        [
+            ("a1", "p1", "45", "jeugd", date(2024, 3, 1), None),  # jeugd since 2024
+            ("a4", "p4", "45", "jeugd", date(2026, 1, 1), date(2026, 6, 30)),  # starts and ends in the period
+            ("a5", "p5", "45", "jeugd", date(2025, 7, 1), date(2026, 7, 1)),  # ends after the period
+        ],
+    )
+    write_delivery(
+        tmp_path / "d2.parquet",
+        "wmo_b",
+        [
+            ("a1", "p1", "01", "wmo", date(2025, 6, 30), date(2026, 2, 1)),  # samenloop from 2025-06-30
+            ("a2", "p2", "01", "wmo", date(2025, 1, 1), None),
+            ("a5", "p5", "01", "wmo", date(2023, 1, 1), None),
+        ],
+    )
+    write_delivery(
+        tmp_path / "d3.parquet",
+        "wi_c",
+        [
+            ("a2", "p2", "PW01", "werk_inkomen", date(2026, 3, 1), date(2026, 5, 1)),  # samenloop from H1
+            ("a5", "p5", "PW01", "werk_inkomen", date(2024, 6, 30), None),
+        ],
+    )
+    deliveries = [describe_delivery(p) for p in sorted(tmp_path.glob("d*.parquet"))]
+    counts = link_deliveries(deliveries, register, parse_period("2026H1"), ("gemeente",)).counts
+    gm = "GM9999"
+    # a4 is the only household whose earliest begindatum lies in the period
+    assert value(counts, gm, "instroom:met_voorziening") == 1
+    # samenloop begins: a1 2025-06-30, a2 2026-03-01, a5 2024-06-30 (second of its three domain starts)
+    assert value(counts, gm, "instroom:domeinen:2+") == 1
+    # only a4 has every record ended on or before 2026-06-30
+    assert value(counts, gm, "uitstroom:met_voorziening") == 1
+    # days to 2026-06-30: a2 121, a1 365 (exactly one year: 1-2), a5 730 (2+)
+    assert value(counts, gm, "samenloop_duur:0-1") == 1
+    assert value(counts, gm, "samenloop_duur:1-2") == 1
+    assert value(counts, gm, "samenloop_duur:2+") == 1
+    assert value(counts, gm, "domeinen:2+") == 3
+
+
+def test_groups_per_kenmerk_value_add_up_to_all_households(tmp_path):
+    """Contract §9: every indicator per kenmerk value (onbekend included) at every level; own divisions."""
+    rows = [("a1", "p1", BU1, 1, "eenouder"), ("a2", "p2", BU1, 2, "onbekend"),
+            ("a3", "p3", BU2, 1, "eenouder"),
+            ("a4", "p4", BU2, 1, "paar")]
+    table = pa.table(
+        {
+            "adres_pseudoniem": [r[0] for r in rows],
+            "pand_pseudoniem": [r[1] for r in rows],
+            "buurtcode": [r[2] for r in rows],
+            "wijkcode": ["WK" + r[2][2:8] for r in rows],
+            "gemeentecode": ["GM" + r[2][2:6] for r in rows],
+            "huishoudens": [r[3] for r in rows],
+            "kenmerk_huishoudtype": [r[4] for r in rows],
+        }
+    )
+    register = tmp_path / "reg.parquet"
+    pq.write_table(with_metadata(table, {"format": REGISTER_FORMAT, "format_version": REGISTER_FORMAT_VERSION,
+                                         "key_id": KEY_ID}), register)
+    write_delivery(tmp_path / "d1.parquet", "jeugd_a",
+                   [("a1", "p1", "45", "jeugd", JAN, None), ("a3", "p3", "45", "jeugd", JAN, None)])
+    write_delivery(tmp_path / "d2.parquet", "wmo_b",
+                   [("a1", "p1", "01", "wmo", JAN, None), ("a4", "p4", "01", "wmo", JAN, None)])
+    deliveries = [describe_delivery(p) for p in sorted(tmp_path.glob("d*.parquet"))]
+    divisions = {"wijkteam": {BU1: "T1", BU2: "T1"}}
+    result = link_deliveries(deliveries, register, parse_period("2026H1"), ("gemeente", "wijk"),
+                             divisions=divisions)
+    counts = result.counts
+    assert list(counts.columns) == ["gebiedscode", "niveau", "groep", "bovenliggend", "indicator", "aantal"]
+    groups = list(dict.fromkeys(counts["groep"]))
+    assert groups == ["", "huishoudtype=eenouder", "huishoudtype=onbekend", "huishoudtype=paar"]
+    assert set(counts["niveau"]) == {"gemeente", "wijk", "wijkteam"}
+
+    def cell(code, group, indicator):
+        row = counts[(counts["gebiedscode"] == code) & (counts["groep"] == group)
+                     & (counts["indicator"] == indicator)]
+        assert len(row) == 1
+        return int(row["aantal"].iloc[0])
+
+    assert cell("GM9999", "huishoudtype=eenouder", "huishoudens") == 2
+    assert cell("GM9999", "huishoudtype=eenouder", "domeinen:2+") == 1
+    assert cell("GM9999", "huishoudtype=eenouder", "voorziening:45") == 2
+    assert cell("GM9999", "huishoudtype=paar", "met_voorziening") == 1
+    assert cell("GM9999", "huishoudtype=onbekend", "huishoudens") == 2
+    assert cell("GM9999", "huishoudtype=onbekend", "met_voorziening") == 0
+    assert cell("WK999902", "huishoudtype=paar", "domein:wmo") == 1
+    assert cell("T1", "", "met_voorziening") == 3 and cell("T1", "huishoudtype=paar", "huishoudens") == 1
+    assert counts.loc[counts["niveau"] == "wijkteam", "bovenliggend"].eq("GM9999").all()
+    # every cell of groep "" is the sum of its kenmerk values, and the rows of groep "" are today's rows
+    by_group = counts.pivot_table(index=["gebiedscode", "indicator"], columns="groep", values="aantal")
+    values = [g for g in groups if g]
+    assert (by_group[values].sum(axis=1) == by_group[""]).all()
+    plain = link_deliveries(deliveries, register, parse_period("2026H1"), ("gemeente", "wijk")).counts
+    everyone = counts[(counts["groep"] == "") & (counts["niveau"] != "wijkteam")].reset_index(drop=True)
+    pd.testing.assert_frame_equal(everyone, plain[plain["groep"] == ""].reset_index(drop=True))
+    assert "kenmerk_huishoudtype" in result.households.columns

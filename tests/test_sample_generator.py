@@ -85,7 +85,7 @@ def test_committed_sample_is_what_the_default_seed_generates(sample, tmp_path):
 
 def test_sample_stays_small():
     total = sum(p.stat().st_size for p in SAMPLE_DIR.rglob("*") if p.is_file())
-    assert total < 3_000_000
+    assert total < 3_400_000  # 3 MB plus adressen_kenmerken.csv (the register with the §9 kenmerken)
 
 
 def test_area_codes_nest(sample):
@@ -123,6 +123,34 @@ def test_register_looks_like_a_bag_extract(sample):
     assert {"A", "B"} <= set(register["huisletter"])
     households = register["huishoudens"].astype(int)
     assert households.min() >= 1 and (households == 1).mean() > 0.9 and households.max() > 1
+
+
+def test_kenmerken_follow_cbs_shares_and_samenloop(sample):
+    """Contract §9 in the sample: CBS-like household types, and samenloop most among eenouder and laag."""
+    register = pd.DataFrame(sample.register_rows())
+    types = register["kenmerk_huishoudtype"].replace("", "onbekend").value_counts(normalize=True)
+    assert 0.33 < types["eenpersoons"] < 0.45 and 0.05 < types["eenouder"] < 0.14
+    assert 0.003 < types["onbekend"] < 0.02
+    assert set(register["kenmerk_leeftijd"]) <= {"", "18-26", "27-44", "45-64", "65-74", "75+"}
+    assert register["kenmerk_inkomen"].nunique() <= 12
+    assert register["kenmerk_huishoudtype"].str.len().max() <= 32
+    domains: dict[int, set[str]] = {}
+    for row in sample.truth_rows():
+        if row["adres_id"] and row["ongeldig"] == "nee" and row["begindatum"] <= "2026-06-30" and (
+                not row["einddatum"] or row["einddatum"] >= "2026-01-01"):
+            domains.setdefault(int(row["adres_id"]), set()).add(row["domein"])
+    register["samenloop"] = [len(domains.get(int(i), ())) >= 2 for i in register["adres_id"]]
+    by_type = register.groupby("kenmerk_huishoudtype")["samenloop"].mean()
+    by_income = register.groupby("kenmerk_inkomen")["samenloop"].mean()
+    assert by_type["eenouder"] > 3 * register["samenloop"].mean()
+    assert by_income["laag"] > 2 * by_income["hoog"]
+
+
+def test_buurten_have_a_wijkteam(sample):
+    rows = sample.area_rows()
+    teams = {r["code"]: r["gebied_wijkteam"] for r in rows if r["code"].startswith("BU")}
+    assert all(teams.values()) and len(set(teams.values())) == 3
+    assert all(not r["gebied_wijkteam"] for r in rows if not r["code"].startswith("BU"))
 
 
 def test_small_buurten_exist(sample_truth):
@@ -261,6 +289,10 @@ def test_written_files(sample, tmp_path):
     with (tmp_path / "adressen.csv").open(encoding="utf-8") as handle:
         header = handle.readline().strip()
     assert header == "postcode;huisnummer;huisletter;huisnummertoevoeging;buurtcode;huishoudens"
+    with (tmp_path / "adressen_kenmerken.csv").open(encoding="utf-8") as handle:
+        header = handle.readline().strip()
+    assert header == ("postcode;huisnummer;huisletter;huisnummertoevoeging;buurtcode;huishoudens;"
+                      "kenmerk_huishoudtype;kenmerk_leeftijd;kenmerk_inkomen")
     loaded = truth.load_truth(tmp_path)
     assert len(loaded.register) == len(sample.register) and len(loaded.records) == len(sample.records)
     geo = json.loads((tmp_path / "wijken.geojson").read_text(encoding="utf-8"))

@@ -41,6 +41,21 @@ INDICATORS: tuple[str, ...] = (
 )
 """The indicators of docs/contract.md §7, spelled out here on purpose rather than imported."""
 
+_EXCLUSIVE = (*(f"alleen:{d}" for d in DOMAINS), *("combinatie:" + "+".join(c) for c in _COMBINATIONS))
+V2_INDICATORS: tuple[str, ...] = (
+    "domeinen:1",
+    "domeinen:2",
+    "domeinen:3",
+    *(f"{c}&voorzieningen:{k}" for c in _EXCLUSIVE for k in ("1", "2", "3", "4+")),
+    "instroom:met_voorziening",
+    "instroom:domeinen:2+",
+    "uitstroom:met_voorziening",
+    "samenloop_duur:0-1",
+    "samenloop_duur:1-2",
+    "samenloop_duur:2+",
+)
+"""The fixed indicators contract v2 adds (§10, §11, §12); `voorziening:<code>` comes per delivered code."""
+
 QUALITY_COLUMNS = ("records", "records_in_periode", "gekoppeld_adres", "gekoppeld_alternatief",
                    "gekoppeld_pand", "niet_gekoppeld")
 """kwaliteit.csv after partner and key_id (docs/contract.md §7; v2 added `gekoppeld_alternatief`)."""
@@ -115,8 +130,14 @@ class Truth:
 def truth_from_rows(
     register_rows: list[dict[str, str]], record_rows: list[dict[str, str]], area_rows: list[dict[str, str]]
 ) -> Truth:
-    """Build the truth from rows of strings, as the generator holds them in memory or writes them."""
+    """Build the truth from rows of strings, as the generator holds them in memory or writes them.
+
+    Register columns kenmerk_<naam> (contract §9) are kept, empty as `onbekend`; so are the area rows'
+    gebied_<naam> columns (own divisions).
+    """
     register = pd.DataFrame(register_rows, dtype=str)
+    kenmerken = {c: register[c].fillna("").str.strip().replace("", "onbekend")
+                 for c in register.columns if c.startswith("kenmerk_")}
     register = pd.DataFrame(
         {
             "adres_id": register["adres_id"].astype(int),
@@ -124,6 +145,7 @@ def truth_from_rows(
             "wijkcode": "WK" + register["buurtcode"].str[2:8],
             "gemeentecode": "GM" + register["buurtcode"].str[2:6],
             "huishoudens": register["huishoudens"].astype(int),
+            **kenmerken,
         }
     )
     records = pd.DataFrame(record_rows, dtype=str)
@@ -134,7 +156,7 @@ def truth_from_rows(
         einddatum=pd.to_datetime(records["einddatum"].replace("", None), format="%Y-%m-%d"),
         ongeldig=records["ongeldig"].map({"ja": True, "nee": False}).astype(bool),
     )
-    areas = pd.DataFrame(area_rows, dtype=str)[["code", "naam"]]
+    areas = pd.DataFrame(area_rows, dtype=str).fillna("")
     return Truth(register, records, areas)
 
 
@@ -144,12 +166,16 @@ def _read_rows(path: Path) -> list[dict[str, str]]:
 
 
 def load_truth(folder: Path) -> Truth:
-    """The truth a generator wrote into `folder` (`waarheid/` and `gebieden.csv`)."""
-    return truth_from_rows(
-        _read_rows(folder / "waarheid" / "register.csv"),
-        _read_rows(folder / "waarheid" / "records.csv"),
-        _read_rows(folder / "gebieden.csv"),
-    )
+    """The truth a generator wrote into `folder` (`waarheid/`, `gebieden.csv`, and the kenmerken from
+    `adressen_kenmerken.csv`, whose lines are the register's addresses in adres_id order)."""
+    register = _read_rows(folder / "waarheid" / "register.csv")
+    with_kenmerken = folder / "adressen_kenmerken.csv"
+    addresses = _read_rows(with_kenmerken) if with_kenmerken.is_file() else []
+    if len(addresses) == len(register):
+        for row, address in zip(register, addresses, strict=True):
+            row.update({k: v for k, v in address.items() if k.startswith("kenmerk_")})
+    return truth_from_rows(register, _read_rows(folder / "waarheid" / "records.csv"),
+                           _read_rows(folder / "gebieden.csv"))
 
 
 def period_bounds(period: str) -> tuple[date, date]:
@@ -183,7 +209,9 @@ def household_profiles(truth: Truth, start: date, end: date) -> pd.DataFrame:
     """One row per linked household with a voorziening in the period.
 
     Columns: adres_id, domeinen (frozenset), voorzieningen (distinct codes), organisaties (distinct partners),
-    buurtcode, wijkcode, gemeentecode.
+    codes (frozenset of voorziening codes), eerste_begin (earliest begindatum), samenloop_begin (second
+    earliest of the earliest begindatum per domain, NaT with one domain), alles_beeindigd (latest
+    einddatum when every record has one, else NaT), buurtcode, wijkcode, gemeentecode.
     """
     counted = valid_records_in_period(truth.records, start, end)
     counted = counted[counted["adres_id"].notna()]
@@ -200,6 +228,20 @@ def household_profiles(truth: Truth, start: date, end: date) -> pd.DataFrame:
             "voorzieningen": grouped["voorziening"].nunique().reindex(flags.index).to_numpy(),
             "organisaties": grouped["partner"].nunique().reindex(flags.index).to_numpy(),
         }
+    )
+    codes = grouped["voorziening"].agg(frozenset)
+    first = grouped["begindatum"].min()
+    domain_starts = counted.groupby(["adres_id", "domein"])["begindatum"].min()
+    second = domain_starts.groupby(level="adres_id").agg(
+        lambda s: sorted(s)[1] if len(s) >= 2 else pd.NaT
+    )
+    open_records = grouped["einddatum"].agg(lambda s: s.isna().any())
+    last_end = grouped["einddatum"].max().where(~open_records)
+    profiles = profiles.assign(
+        codes=codes.reindex(flags.index).to_numpy(),
+        eerste_begin=first.reindex(flags.index).to_numpy(),
+        samenloop_begin=pd.to_datetime(second.reindex(flags.index)).to_numpy(),
+        alles_beeindigd=pd.to_datetime(last_end.reindex(flags.index)).to_numpy(),
     )
     missing = set(profiles["adres_id"]) - set(truth.register["adres_id"])
     if missing:
@@ -220,31 +262,72 @@ def household_indicators(domains: frozenset[str], n_services: int, n_partners: i
     return names
 
 
-def _area_column(level: str) -> str:
-    if level not in LEVELS:
+def household_v2_indicators(profile, start: date, end: date) -> list[str]:
+    """The v2 indicators (§10-§12) one household with a voorziening counts in, from its profile row."""
+    ordered = tuple(d for d in DOMAINS if d in profile.domeinen)
+    combination = f"alleen:{ordered[0]}" if len(ordered) == 1 else "combinatie:" + "+".join(ordered)
+    n = int(profile.voorzieningen)
+    names = [f"domeinen:{len(ordered)}", f"{combination}&voorzieningen:{n if n < 4 else '4+'}"]
+    names += [f"voorziening:{code}" for code in sorted(profile.codes)]
+    if profile.eerste_begin >= pd.Timestamp(start):
+        names.append("instroom:met_voorziening")
+    if not pd.isna(profile.alles_beeindigd) and profile.alles_beeindigd <= pd.Timestamp(end):
+        names.append("uitstroom:met_voorziening")
+    if not pd.isna(profile.samenloop_begin):
+        if profile.samenloop_begin >= pd.Timestamp(start):
+            names.append("instroom:domeinen:2+")
+        days = (pd.Timestamp(end) - profile.samenloop_begin).days
+        names.append("samenloop_duur:" + ("0-1" if days < 365 else "1-2" if days < 730 else "2+"))
+    return names
+
+
+def _area_column(truth: Truth, level: str) -> tuple[str, pd.DataFrame]:
+    """The register column holding each address's area of `level`, and the register with it."""
+    if level in LEVELS:
+        return {"gemeente": "gemeentecode", "wijk": "wijkcode", "buurt": "buurtcode"}[level], truth.register
+    column = f"gebied_{level}"
+    if column not in truth.areas.columns:
         raise ValueError(f"unknown level {level!r}")
-    return {"gemeente": "gemeentecode", "wijk": "wijkcode", "buurt": "buurtcode"}[level]
+    mapping = dict(zip(truth.areas["code"], truth.areas[column], strict=True))
+    return column, truth.register.assign(**{column: truth.register["buurtcode"].map(mapping)})
 
 
-def expected_counts(truth: Truth, start: date, end: date, level: str) -> pd.DataFrame:
-    """The true count of every indicator for every area of a level that has register addresses.
+def group_values(truth: Truth) -> list[str]:
+    """Every group of contract §9 as samenloop.csv writes it: `<naam>=<waarde>`."""
+    return [f"{c[len('kenmerk_'):]}={v}" for c in truth.register.columns if c.startswith("kenmerk_")
+            for v in sorted(truth.register[c].unique())]
 
-    Columns: gebiedscode, gebiedsnaam, niveau, indicator, aantal; one row per area and indicator.
+
+def expected_counts(truth: Truth, start: date, end: date, level: str, group: str = "") -> pd.DataFrame:
+    """The true count of every indicator for every area of a level (own divisions too) that has register
+    addresses, for all households (group "") or the households of one kenmerk value (`huishoudtype=eenouder`).
+
+    Columns: gebiedscode, gebiedsnaam, niveau, groep, indicator, aantal; one row per area and indicator.
     """
-    column = _area_column(level)
-    households = truth.register.groupby(column)["huishoudens"].sum()
+    column, register = _area_column(truth, level)
+    areas = register[column].unique()
+    if group:
+        name, value = group.split("=", 1)
+        register = register[register[f"kenmerk_{name}"] == value]
+    households = register.groupby(column)["huishoudens"].sum().reindex(areas, fill_value=0)
     counts = {(area, name): 0 for area in households.index for name in INDICATORS}
     for area, total in households.items():
         counts[(area, "huishoudens")] = int(total)
-    profiles = household_profiles(truth, start, end)
+    everyone = household_profiles(truth, start, end)
+    profiles = everyone[everyone["adres_id"].isin(register["adres_id"])]
+    profiles = profiles.assign(**{column: profiles["buurtcode"].map(
+        dict(zip(register["buurtcode"], register[column], strict=True)))})
+    codes = sorted(set().union(*everyone["codes"])) if len(everyone) else []
+    for area in households.index:
+        for name in (*V2_INDICATORS, *(f"voorziening:{c}" for c in codes)):
+            counts[(area, name)] = 0
     memberships = pd.DataFrame(
         {
             "area": profiles[column],
             "indicator": [
-                household_indicators(d, int(v), int(o))
-                for d, v, o in zip(
-                    profiles["domeinen"], profiles["voorzieningen"], profiles["organisaties"], strict=True
-                )
+                household_indicators(p.domeinen, int(p.voorzieningen), int(p.organisaties))
+                + household_v2_indicators(p, start, end)
+                for p in profiles.itertuples(index=False)
             ],
         }
     ).explode("indicator")
@@ -257,6 +340,7 @@ def expected_counts(truth: Truth, start: date, end: date, level: str) -> pd.Data
                 "gebiedscode": area,
                 "gebiedsnaam": names.get(area, ""),
                 "niveau": level,
+                "groep": group,
                 "indicator": name,
                 "aantal": n,
             }

@@ -207,6 +207,27 @@ class Buurt:
     small: bool
     size: int = 0
     factor: float = 1.0
+    team: int = 0
+
+
+KENMERKEN = ("huishoudtype", "leeftijd", "inkomen")
+"""Register columns kenmerk_<naam> (docs/contract.md §9), added by the key custodian from the BRP."""
+HOUSEHOLD_TYPES = {  # CBS households 2024, roughly
+    "eenpersoons": 39.0, "paar_zonder_kinderen": 28.0, "paar_met_kinderen": 24.0, "eenouder": 7.5,
+    "overig": 1.5,
+}
+AGE_CLASSES = ("18-26", "27-44", "45-64", "65-74", "75+")
+AGE_BY_TYPE = {  # age class of the oldest resident per household type (shares)
+    "eenpersoons": (9, 22, 30, 16, 23),
+    "paar_zonder_kinderen": (3, 17, 33, 26, 21),
+    "paar_met_kinderen": (0.5, 45, 52, 2, 0.5),
+    "eenouder": (2, 38, 52, 6, 2),
+    "overig": (25, 25, 25, 13, 12),
+}
+INCOME_CLASSES = {"laag": 30.0, "midden": 40.0, "hoog": 30.0}
+UNKNOWN_SHARE = 0.01
+"""Share of register rows where the BRP gave no value: the column stays empty (= onbekend)."""
+TEAMS = ("Wijkteam Noord", "Wijkteam Midden", "Wijkteam Zuid")
 
 
 @dataclass
@@ -297,11 +318,16 @@ class Sample:
     register: list[Address]
     records: list[Record]
     deliveries: dict[str, Delivery]
+    kenmerken: dict[int, dict[str, str]] = field(default_factory=dict)
+    """adres_id -> kenmerk -> value ('' = unknown)."""
 
     def area_rows(self) -> list[dict[str, str]]:
-        rows = [{"code": self.gemeentecode, "naam": self.gemeentenaam}]
-        rows += [{"code": w.code, "naam": w.naam} for w in self.wijken]
-        rows += [{"code": b.code, "naam": b.naam} for w in self.wijken for b in w.buurten]
+        """gebieden.csv: code, naam, and on the BU rows the buurt's wijkteam (an own division, §9)."""
+        empty = {"gebied_wijkteam": "", "gebied_wijkteam_naam": ""}
+        rows = [{"code": self.gemeentecode, "naam": self.gemeentenaam, **empty}]
+        rows += [{"code": w.code, "naam": w.naam, **empty} for w in self.wijken]
+        rows += [{"code": b.code, "naam": b.naam, "gebied_wijkteam": f"WT{b.team + 1:02d}",
+                  "gebied_wijkteam_naam": TEAMS[b.team]} for w in self.wijken for b in w.buurten]
         return rows
 
     def register_rows(self) -> list[dict[str, str]]:
@@ -315,6 +341,7 @@ class Sample:
                 "huisnummertoevoeging": a.toevoeging,
                 "buurtcode": a.buurtcode,
                 "huishoudens": str(a.huishoudens),
+                **{f"kenmerk_{k}": self.kenmerken.get(a.adres_id, {}).get(k, "") for k in KENMERKEN},
             }
             for a in self.register
         ]
@@ -500,6 +527,8 @@ class _Model:
     pand_members: dict[tuple[str, int], list[Address]]
     outside_pc4: list[int]
     records: list[Record] = field(default_factory=list)
+    domains_of: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    """The domains the model gave each household in the period (for its kenmerken)."""
     persons: dict[tuple[int, str], Person] = field(default_factory=dict)
     presentation: dict[tuple[int, str], tuple[tuple[str, int, str, str], str]] = field(default_factory=dict)
 
@@ -652,6 +681,7 @@ def _household_records(model: _Model) -> None:
                 domains = combo
                 break
             roll -= weight
+        model.domains_of[address.adres_id] = domains
         for domain in domains:
             for partner, code in _services(rng, domain, wijk):
                 begin, end = _dates_in_period(rng)
@@ -674,6 +704,39 @@ def _household_records(model: _Model) -> None:
             partner, code = _services(rng, domain, wijk)[0]
             begin, end = _dates_before_period(rng) if rng.random() < 0.6 else _dates_after_period(rng)
             model.add(partner, address, code, begin, end)
+
+
+def _weighted(rng: random.Random, base: dict[str, float], factors: dict[str, float]) -> str:
+    return _pick(rng, {value: share * factors.get(value, 1.0) for value, share in base.items()})
+
+
+def _household_kenmerken(rng: random.Random, domains: tuple[str, ...]) -> dict[str, str]:
+    """Kenmerken of one household given the help it gets: jeugdhulp goes with children, Wmo with age,
+    werk en inkomen with a low income; samenloop most of all with single parents and low incomes."""
+    types: dict[str, float] = {}
+    ages: dict[str, float] = {}
+    income: dict[str, float] = {}
+    for domain, type_f, age_f, income_f in (
+        ("jeugd",
+         {"paar_met_kinderen": 3.0, "eenouder": 6.0, "eenpersoons": 0.05, "paar_zonder_kinderen": 0.1},
+         {"27-44": 1.5, "65-74": 0.2, "75+": 0.1}, {"laag": 1.5}),
+        ("wmo", {"eenpersoons": 1.6, "paar_met_kinderen": 0.5}, {"65-74": 2.0, "75+": 4.0, "18-26": 0.5},
+         {"laag": 1.4, "hoog": 0.7}),
+        ("werk_inkomen", {"eenouder": 3.0, "eenpersoons": 1.4, "paar_zonder_kinderen": 0.6},
+         {"18-26": 2.0, "65-74": 0.3, "75+": 0.1}, {"laag": 6.0, "midden": 0.8, "hoog": 0.05}),
+    ):
+        if domain in domains:
+            for target, factors in ((types, type_f), (ages, age_f), (income, income_f)):
+                for value, factor in factors.items():
+                    target[value] = target.get(value, 1.0) * factor
+    if len(domains) >= 2:
+        types["eenouder"] = types.get("eenouder", 1.0) * 2.5
+        income["laag"] = income.get("laag", 1.0) * 2.0
+    household_type = _weighted(rng, HOUSEHOLD_TYPES, types)
+    age = _weighted(rng, dict(zip(AGE_CLASSES, AGE_BY_TYPE[household_type], strict=True)), ages)
+    result = {"huishoudtype": household_type, "leeftijd": age,
+              "inkomen": _weighted(rng, INCOME_CLASSES, income)}
+    return {k: ("" if rng.random() < UNKNOWN_SHARE else v) for k, v in result.items()}
 
 
 def _unlinked_records(model: _Model) -> None:
@@ -879,6 +942,9 @@ def generate(
     stage = f"{seed}:{gemeentecode}"
     wijken = _build_areas(random.Random(f"{stage}:gebieden"), gemeentecode, n_wijken, n_buurten)
     _buurt_sizes(random.Random(f"{stage}:omvang"), wijken, n_addresses)
+    all_buurten = [b for w in wijken for b in w.buurten]
+    for position, buurt in enumerate(all_buurten):  # three wijkteams, cutting across wijk borders
+        buurt.team = position * len(TEAMS) // len(all_buurten)
     register, used_pc4 = _build_register(random.Random(f"{stage}:adressen"), gemeentecode, wijken)
     wijk_of_buurt = {b.code: (b.factor, w) for w in wijken for b in w.buurten}
     pand_members: dict[tuple[str, int], list[Address]] = {}
@@ -888,6 +954,10 @@ def generate(
     outside = [pc4 for pc4 in (low - 30, low - 20, high + 25, high + 40) if 1000 <= pc4 <= 9999]
     model = _Model(random.Random(f"{stage}:cliënten"), register, wijk_of_buurt, pand_members, outside)
     _household_records(model)
+    # A separate stream: kenmerken follow the households' help without changing any record.
+    kenmerk_rng = random.Random(f"{stage}:kenmerken")
+    kenmerken = {a.adres_id: _household_kenmerken(kenmerk_rng, model.domains_of.get(a.adres_id, ()))
+                 for a in register}
     _unlinked_records(model)
     _invalid_records(model)
     deliveries = _deliveries(model)
@@ -897,7 +967,8 @@ def generate(
         "periode_begin": PERIOD_START.isoformat(), "periode_eind": PERIOD_END.isoformat(),
         "reeks": list(SERIES),
     }
-    return Sample(parameters, gemeentecode, gemeentenaam, wijken, register, model.records, deliveries)
+    return Sample(parameters, gemeentecode, gemeentenaam, wijken, register, model.records, deliveries,
+                  kenmerken)
 
 
 def _geojson(sample: Sample) -> tuple[dict, dict]:
@@ -952,13 +1023,20 @@ def write_sample(sample: Sample, out: Path) -> None:
     register_columns = ["postcode", "huisnummer", "huisletter", "huisnummertoevoeging", "buurtcode",
                         "huishoudens"]
     _write_csv(out / "adressen.csv", register_columns, register)
-    _write_csv(out / "gebieden.csv", ["code", "naam"], sample.area_rows())
+    # The same register with the kenmerken (§9): a separate file, because protecting every group of
+    # three kenmerken takes far longer than the demo may.
+    _write_csv(out / "adressen_kenmerken.csv", [*register_columns, *(f"kenmerk_{k}" for k in KENMERKEN)],
+               register)
+    _write_csv(out / "gebieden.csv", ["code", "naam", "gebied_wijkteam", "gebied_wijkteam_naam"],
+               sample.area_rows())
     wijken, buurten = _geojson(sample)
     (out / "wijken.geojson").write_text(json.dumps(wijken, ensure_ascii=False) + "\n", encoding="utf-8")
     (out / "buurten.geojson").write_text(json.dumps(buurten, ensure_ascii=False) + "\n", encoding="utf-8")
     for delivery in sample.deliveries.values():
         (out / "leveringen" / delivery.filename).write_bytes(delivery.content)
-    _write_csv(out / "waarheid" / "register.csv", list(register[0]), register)
+    # The kenmerken stay in adressen_kenmerken.csv only (same order as adres_id): the sample must stay small.
+    truth_columns = [c for c in register[0] if not c.startswith("kenmerk_")]
+    _write_csv(out / "waarheid" / "register.csv", truth_columns, register)
     truth = sample.truth_rows()
     _write_csv(out / "waarheid" / "records.csv", list(truth[0]), truth)
     wijk_rows = [{"wijkcode": w.code, "wijknaam": w.naam, "profiel": w.profile,
@@ -977,6 +1055,7 @@ def _readme(sample: Sample) -> str:
         _README_FILES,
         _readme_deliveries(sample),
         _readme_story(sample),
+        _README_KENMERKEN,
         _README_TRUTH,
     ))
 
@@ -1006,7 +1085,8 @@ _README_FILES = """\
 | bestand | inhoud |
 | --- | --- |
 | `adressen.csv` | adresregister (docs/contract.md §6), met de kolom `huishoudens` |
-| `gebieden.csv` | `code;naam` van de gemeente, alle wijken (WK + 6) en buurten (BU + 8) |
+| `adressen_kenmerken.csv` | hetzelfde register met de kenmerken van §9 (zie onder) |
+| `gebieden.csv` | `code;naam` van de gemeente, wijken (WK + 6) en buurten (BU + 8, met hun wijkteam) |
 | `wijken.geojson` | rechthoeken per wijk voor de kaart (eigenschappen `wijkcode`, `wijknaam`) |
 | `buurten.geojson` | rechthoeken per buurt (eigenschappen `buurtcode`, `buurtnaam`, `wijkcode`) |
 | `leveringen/*.csv` | ruwe extracten van de partners, zoals ze vóór pseudonimisering uit Excel komen |
@@ -1072,11 +1152,31 @@ Kleine buurten (minder dan 50 huishoudens, alleen het aantal huishoudens mag naa
 """
 
 
+_README_KENMERKEN = """\
+## Kenmerken en wijkteams (docs/contract.md §9)
+
+`adressen_kenmerken.csv` is het register met de kolommen die de sleutelbeheerder uit de BRP toevoegt
+(een apart bestand: de demo gebruikt `adressen.csv`, want elke groep beveiligen kost veel rekentijd):
+`kenmerk_huishoudtype`
+(`eenpersoons`, `paar_zonder_kinderen`, `paar_met_kinderen`, `eenouder`, `overig`; ongeveer de verdeling
+van CBS: 39, 28, 24, 7,5 en 1,5%), `kenmerk_leeftijd` (leeftijdsklasse van de oudste bewoner: `18-26`,
+`27-44`, `45-64`, `65-74`, `75+`, per huishoudtype verdeeld) en `kenmerk_inkomen` (`laag`, `midden`, `hoog`).
+Ongeveer 1% van de rijen heeft per kenmerk geen waarde (telt als `onbekend`). De kenmerken volgen de hulp
+van het huishouden: jeugdhulp hoort bij huishoudens met kinderen, Wmo bij ouderen, werk en inkomen bij een
+laag inkomen, en samenloop komt het vaakst voor bij eenoudergezinnen en huishoudens met een laag inkomen.
+De kenmerken komen uit een eigen toevalsstroom: ze veranderen niets aan de leveringen.
+
+`gebieden.csv` deelt de buurten in drie wijkteams in (`gebied_wijkteam`: `WT01`..`WT03`, met
+`gebied_wijkteam_naam`), dwars door de wijkgrenzen heen; Factlab publiceert ze als `niveau=wijkteam`.
+
+"""
+
 _README_TRUTH = """\
 ## Grondwaarheid (`waarheid/`)
 
 Door de generator uit zijn eigen model geschreven, niet door de extracten te lezen:
-- `register.csv`: het register met `adres_id` (volgnummer in `adressen.csv`), `buurtcode` en `huishoudens`;
+- `register.csv`: het register met `adres_id` (volgnummer in `adressen.csv`), `buurtcode` en `huishoudens`
+  (de kenmerken staan alleen in `adressen_kenmerken.csv`, in dezelfde volgorde);
 - `records.csv`: één rij per regel van elk extract: `partner`, `regel` (kopregel = 1), `adres_id` waarop
   de regel hoort te koppelen (leeg: niet te koppelen), `koppeling` (`adres`, `pand` of `geen`), `canoniek`
   adres, `voorziening` (canonieke code), `domein`, `begindatum`, `einddatum`, `ongeldig` (`ja` = moet

@@ -8,5 +8,7 @@ CREATE TABLE records (
     pand_pseudoniem VARCHAR NOT NULL,
     voorziening VARCHAR NOT NULL,
     domein VARCHAR NOT NULL,
-    adres_pseudoniem_alt VARCHAR
+    adres_pseudoniem_alt VARCHAR,
+    begindatum DATE,
+    einddatum DATE
 );

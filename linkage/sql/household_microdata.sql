@@ -1,4 +1,4 @@
 -- huishoudens.parquet: no pseudonym; ordered by content only, then shuffled by the caller.
-SELECT buurtcode, wijkcode, domeinen, aantal_voorzieningen, aantal_organisaties
+SELECT * EXCLUDE (gemeentecode, eerste_begindatum, samenloop_begin, laatste_einddatum)
 FROM households
 ORDER BY ALL;

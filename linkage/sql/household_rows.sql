@@ -1,4 +1,5 @@
 -- The linked households handed from linking to aggregation: no pseudonym, ordered by content only.
-SELECT buurtcode, wijkcode, gemeentecode, domeinen, aantal_voorzieningen, aantal_organisaties
+-- Columns: buurtcode, wijkcode, gemeentecode, any kenmerk_<naam>, then the household's profile and dates.
+SELECT *
 FROM households
 ORDER BY ALL;

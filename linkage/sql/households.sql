@@ -10,6 +10,8 @@ WITH per_address AS (
     WHERE huishouden IS NOT NULL
     GROUP BY huishouden
 )
-SELECT g.buurtcode, g.wijkcode, g.gemeentecode, h.domeinen, h.aantal_voorzieningen, h.aantal_organisaties
+SELECT g.* EXCLUDE (adres_nr, huishoudens), h.domeinen, h.aantal_voorzieningen, h.aantal_organisaties,
+    t.eerste_begindatum, t.samenloop_begin, t.laatste_einddatum
 FROM per_address AS h
-JOIN register AS g ON g.adres_nr = h.huishouden;
+JOIN register AS g ON g.adres_nr = h.huishouden
+JOIN household_dates AS t ON t.huishouden = h.huishouden;

@@ -29,12 +29,14 @@ domain_sets AS (
     GROUP BY b.domein_bits
 )
 SELECT
-    g.buurtcode,
-    g.wijkcode,
-    g.gemeentecode,
+    g.* EXCLUDE (adres_nr, huishoudens),
     ds.domeinen,
     bit_count(h.voorzieningen)::BIGINT AS aantal_voorzieningen,
-    bit_count(h.organisaties)::BIGINT AS aantal_organisaties
+    bit_count(h.organisaties)::BIGINT AS aantal_organisaties,
+    t.eerste_begindatum,
+    t.samenloop_begin,
+    t.laatste_einddatum
 FROM per_address AS h
 JOIN domain_sets AS ds USING (domein_bits)
-JOIN register AS g ON g.adres_nr = h.huishouden;
+JOIN register AS g ON g.adres_nr = h.huishouden
+JOIN household_dates AS t ON t.huishouden = h.huishouden;

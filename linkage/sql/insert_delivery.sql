@@ -3,6 +3,7 @@
 -- For a delivery of format version 2, with its `adres_pseudoniem_alt` (§3 step 8); version 1 deliveries
 -- go through insert_delivery_v1.sql.
 INSERT INTO records
-SELECT $levering, $organisatie, adres_pseudoniem, pand_pseudoniem, voorziening, domein, adres_pseudoniem_alt
+SELECT $levering, $organisatie, adres_pseudoniem, pand_pseudoniem, voorziening, domein, adres_pseudoniem_alt,
+    begindatum, einddatum
 FROM read_parquet($path)
 WHERE begindatum <= $period_end AND (einddatum IS NULL OR einddatum >= $period_start);

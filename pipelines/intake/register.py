@@ -8,6 +8,7 @@ HMAC straight into Arrow string columns.
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections import Counter
 from dataclasses import dataclass, field
@@ -29,7 +30,13 @@ from schemas.clock import now_iso
 from schemas.formats import REGISTER_FORMAT, REGISTER_FORMAT_VERSION, REGISTER_SCHEMA, with_metadata
 from schemas.messages import RowError, nothing_accepted
 from schemas.outpaths import atomic_files
-from schemas.readers.csv_reader import FileFault, iter_tables, read_layout
+from schemas.readers.csv_reader import (
+    FileFault,
+    iter_tables,
+    normalise_header,
+    raw_header_names,
+    read_layout,
+)
 from schemas.rejects import RejectsWriter
 from schemas.row_rules import ADDRESS_ERROR_COLUMNS
 
@@ -55,6 +62,12 @@ _VALID_SCHEMA = pa.schema(
     [("regel", pa.int64()), ("canoniek", pa.string()), ("pand", pa.string()), ("buurtcode", pa.string()),
      ("huishoudens", pa.int64())]
 )
+KENMERK_PATTERN = r"^kenmerk_[a-z][a-z0-9_]*$"
+"""docs/contract.md §9: group columns the key custodian may add; carried into the register unchanged."""
+KENMERK_UNKNOWN = "onbekend"
+KENMERK_MAX_LENGTH = 32
+KENMERK_MAX_VALUES = 12
+KENMERK_TOO_LONG = "kenmerk_te_lang"
 _UNIQUE_COLUMNS = ("adres_pseudoniem", "pand_pseudoniem")
 """Pseudonyms are all different and hex: dictionary encoding and compression would only cost time."""
 
@@ -100,8 +113,42 @@ def _households(raw: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     return counts, bad
 
 
-def _check_chunk(rows: pa.Table, check_buurt: bool = True) -> tuple[pa.Table, list[RowError]]:
-    """The valid rows of a chunk (regel, canoniek, pand, buurtcode, huishoudens) and the row errors.
+def kenmerk_columns(source: Path, layout) -> dict[str, str]:
+    """The `kenmerk_<naam>` columns of a register CSV (§9) in header order: name -> the reader's key."""
+    names = [n for n in raw_header_names(source, layout) if re.fullmatch(KENMERK_PATTERN, n)]
+    return {name: normalise_header(name) for name in dict.fromkeys(names)}
+
+
+def _kenmerk_values(rows: pa.Table, kenmerken: dict[str, str]) -> tuple[list[pa.Array], list[tuple]]:
+    """Per kenmerk the trimmed labels (empty = onbekend) and a failure for labels that are too long."""
+    values, failures = [], []
+    for key in kenmerken.values():
+        text = pc.utf8_trim_whitespace(rows[key].combine_chunks())
+        text = pc.if_else(pc.equal(pc.binary_length(text), 0), KENMERK_UNKNOWN, text)
+        values.append(text)
+        too_long = _mask(pc.greater(pc.utf8_length(text), KENMERK_MAX_LENGTH))
+        failures.append((key, too_long, KENMERK_TOO_LONG))
+    return values, failures
+
+
+def _check_kenmerk_counts(source: Path, register: pa.Table, kenmerken: dict[str, str]) -> None:
+    for name in kenmerken:
+        distinct = len(pc.unique(register[name].combine_chunks()))
+        if distinct > KENMERK_MAX_VALUES:
+            raise FileFault(
+                f"{source.name}: kolom '{name}' heeft {distinct} verschillende waarden; een kenmerk mag "
+                f"er hoogstens {KENMERK_MAX_VALUES} hebben (leeg telt als '{KENMERK_UNKNOWN}'); "
+                "voeg klassen samen."
+            )
+
+
+def _valid_schema(kenmerken: dict[str, str]) -> pa.Schema:
+    return pa.schema([*_VALID_SCHEMA, *(pa.field(name, pa.string()) for name in kenmerken)])
+
+
+def _check_chunk(rows: pa.Table, check_buurt: bool = True,
+                 kenmerken: dict[str, str] | None = None) -> tuple[pa.Table, list[RowError]]:
+    """The valid rows of a chunk (regel, canoniek, pand, buurtcode, huishoudens, kenmerken) and row errors.
 
     Without `check_buurt` (the buurt comes from CBS later) the buurtcode column is left empty.
     """
@@ -119,6 +166,10 @@ def _check_chunk(rows: pa.Table, check_buurt: bool = True) -> tuple[pa.Table, li
     if check_buurt:
         failures.append(("buurtcode", ~_mask(pc.match_substring_regex(buurt, BUURT_PATTERN)), BUURT_INVALID))
     failures.append(("huishoudens", bad_households, HOUSEHOLDS_INVALID))
+    kenmerken = kenmerken or {}
+    display = {key: name for name, key in kenmerken.items()}
+    labels, label_failures = _kenmerk_values(rows, kenmerken)
+    failures.extend(label_failures)
     rejected = np.logical_or.reduce([failed for _, failed, _ in failures])
     errors: list[RowError] = []
     if rejected.any():
@@ -128,12 +179,13 @@ def _check_chunk(rows: pa.Table, check_buurt: bool = True) -> tuple[pa.Table, li
                 if failed[position]:
                     code = rule if isinstance(rule, str) else rule[position].as_py()
                     value = rows[column][position].as_py()
-                    errors.append(RowError.of(int(lines[position]), column, value, code))
+                    errors.append(RowError.of(int(lines[position]), display.get(column, column), value, code))
     keep = pa.array(~rejected)
     valid = pa.table(
         [rows["regel"].combine_chunks().filter(keep), address["canoniek"].filter(keep),
-         address["pand"].filter(keep), buurt.filter(keep), pa.array(households).filter(keep)],
-        schema=_VALID_SCHEMA,
+         address["pand"].filter(keep), buurt.filter(keep), pa.array(households).filter(keep),
+         *(label.filter(keep) for label in labels)],
+        schema=_valid_schema(kenmerken),
     )
     return valid, errors
 
@@ -178,18 +230,20 @@ def _pseudonym_order(pseudonyms: pa.Array) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _valid_rows(source: Path, layout, result: RegisterResult, rejects_writer: RejectsWriter,
-                check_buurt: bool) -> pa.Table:
+                check_buurt: bool, kenmerken: dict[str, str]) -> pa.Table:
     """All valid rows of the register file; rejected rows go to the writer and the counts."""
     chunks: list[pa.Table] = []
-    for rows, structural in iter_tables(source, layout, known=REGISTER_COLUMNS):
-        valid, errors = _check_chunk(rows, check_buurt)
+    for rows, structural in iter_tables(source, layout, known=(*REGISTER_COLUMNS, *kenmerken.values())):
+        valid, errors = _check_chunk(rows, check_buurt, kenmerken)
         all_errors = sorted(structural + errors, key=lambda e: e.regel)
         result.rows_read += rows.num_rows + len(structural)
         result.rows_rejected += len({e.regel for e in all_errors})
         result.errors_by_rule.update(e.code for e in all_errors)
         rejects_writer.write(all_errors)
         chunks.append(valid)
-    return pa.concat_tables(chunks) if chunks else _VALID_SCHEMA.empty_table()
+    register = pa.concat_tables(chunks) if chunks else _valid_schema(kenmerken).empty_table()
+    _check_kenmerk_counts(source, register, kenmerken)
+    return register
 
 
 def _with_cbs_buurten(register: pa.Table, cbs: CbsLayout, result: RegisterResult,
@@ -224,15 +278,16 @@ def pseudonymise_register(source: Path, key: Key, out: Path, rejects: Path | Non
     With `cbs_buurten` (the CBS pc6hnr table) the source is an address list without buurtcode, and each
     address gets the buurt of its postcode and huisnummer; an address not in the table is rejected.
     """
-    layout = read_layout(source, required=REGISTER_REQUIRED if cbs_buurten is None else ADDRESSES_REQUIRED,
-                         known=REGISTER_COLUMNS)
+    required = REGISTER_REQUIRED if cbs_buurten is None else ADDRESSES_REQUIRED
+    kenmerken = kenmerk_columns(source, read_layout(source, required=required, known=REGISTER_COLUMNS))
+    layout = read_layout(source, required=required, known=(*REGISTER_COLUMNS, *kenmerken.values()))
     cbs = read_cbs_layout(cbs_buurten) if cbs_buurten is not None else None
     result = RegisterResult()
     targets = [out] if rejects is None else [out, rejects]
     with private_workdir("register") as work, atomic_files(*targets) as staged:
         rejects_writer = RejectsWriter(Path(work) / "afgekeurd.csv", source.name)
         try:
-            register = _valid_rows(source, layout, result, rejects_writer, check_buurt=cbs is None)
+            register = _valid_rows(source, layout, result, rejects_writer, cbs is None, kenmerken)
             if cbs is not None and register.num_rows:
                 register = _with_cbs_buurten(register, cbs, result, rejects_writer)
             if register.num_rows == 0:
@@ -259,8 +314,9 @@ def pseudonymise_register(source: Path, key: Key, out: Path, rejects: Path | Non
         wijk, gemeente = area_codes(buurt)
         table = pa.table(
             [adres.take(kept), building_pseudonym_column(key, register["pand"]).take(kept), buurt, wijk,
-             gemeente, register["huishoudens"].take(kept)],
-            schema=REGISTER_SCHEMA,
+             gemeente, register["huishoudens"].take(kept),
+             *(register[name].combine_chunks().take(kept) for name in kenmerken)],
+            schema=pa.schema([*REGISTER_SCHEMA, *(pa.field(name, pa.string()) for name in kenmerken)]),
         )
         del register, adres
         result.addresses = table.num_rows

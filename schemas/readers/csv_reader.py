@@ -859,3 +859,10 @@ def read_chunks(
     for table, structural in iter_tables(source, layout, chunk_rows=CHUNK_ROWS):
         # Arrow-backed `str` columns: the row rules work on them without a copy per value.
         yield table.to_pandas(), structural
+
+
+def raw_header_names(path: Path, layout: ExtractLayout) -> list[str]:
+    """The header's names trimmed and in lower case, underscores kept (for `kenmerk_<naam>`, contract §9)."""
+    header_line, _, _ = _first_lines(path, layout.encoding)
+    names = next(csv.reader([header_line], delimiter=layout.delimiter), [])
+    return [n.replace("\ufeff", "").strip().lower() for n in names]
