@@ -354,6 +354,7 @@ def _run_flow(deliveries, register_path, areas, period, out, niveaus, regels, vo
     from pipelines.preflight import PreflightError, RunPaths, preflight
 
     _check_toelichting(toelichting)
+    _check_period_options(period, reeks, normen, herziening)  # cheap, and names the option precisely
     try:  # every input checked before Prefect or DuckDB start: a mistake is one `fout:` line, no traceback
         preflight(RunPaths(Path(deliveries), Path(register_path), Path(areas), period, Path(out), niveaus,
                            regels and Path(regels), vorige and Path(vorige), geojson and Path(geojson), pdf))
@@ -378,7 +379,6 @@ def _run_flow(deliveries, register_path, areas, period, out, niveaus, regels, vo
     if toelichting is not None:  # only when given: the inbox flow and demo call without it
         parameters["toelichting"] = str(toelichting)
     try:
-        _check_period_options(period, reeks, normen, herziening)
         parameters.update(_period_parameters(reeks, normen, status, herziening))
         if use_prefect():
             configure_prefect()
