@@ -58,16 +58,20 @@ def test_the_xsds_ship_inside_the_product():
 
 
 def test_real_jw301_is_rejected_because_its_address_is_tegenover(codes, tmp_path, test_key):
+    """Both rows are rejected (AanduidingWoonadres TO): checked, every row is listed with its reason; as a
+    delivery to send, nothing valid is left, so it is a file fault and nothing is written."""
     rejects = tmp_path / "afgekeurd.csv"
-    out = tmp_path / "jw.parquet"
-    result = pseudonymise_delivery(EXAMPLES / "JW301.xml", test_key, "jeugd", out, codes, rejects)
+    result = validate_delivery(EXAMPLES / "JW301.xml", codes, rejects)
     assert (result.rows_read, result.rows_rejected, result.rows_written) == (2, 2, 0)
     listed = list(csv.DictReader(rejects.open(encoding="utf-8-sig"), delimiter=";"))
     assert [(r["regel"], r["code"], r["waarde"], r["kolom"]) for r in listed] == [
         (line, "adres_aanduiding", "TO", "Client/Contactgegevens/Contact/Adres/Huis/AanduidingWoonadres")
         for line in ("170", "188")]
     assert "TO tegenover" in listed[0]["melding"] and "niet het eigen adres" in listed[0]["melding"]
-    assert pq.read_table(out).num_rows == 0
+    out = tmp_path / "jw.parquet"
+    with pytest.raises(FileFault, match="adres_aanduiding"):
+        pseudonymise_delivery(EXAMPLES / "JW301.xml", test_key, "jeugd", out, codes, tmp_path / "rej.csv")
+    assert not out.exists() and not (tmp_path / "rej.csv").exists()
 
 
 def test_real_jw301_gives_one_row_per_toegewezen_product_at_the_verblijf_address(codes, tmp_path, test_key):
