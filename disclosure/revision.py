@@ -83,8 +83,16 @@ def _aligned_earlier(protected: pd.DataFrame, earlier: pd.DataFrame) -> tuple[np
     missing = [c for c in EARLIER_COLUMNS if c not in earlier.columns]
     if missing:
         raise TableInputError(f"eerdere publicatie mist kolom(men): {', '.join(missing)}.")
-    keyed = earlier.drop_duplicates(["gebiedscode", "indicator"]).set_index(["gebiedscode", "indicator"])
-    index = pd.MultiIndex.from_arrays([protected["gebiedscode"].astype(str), protected["indicator"]])
+    # A cell is an area, a group (docs/contract.md §9; "" = all households) and an indicator.
+    earlier = earlier.assign(groep=earlier["groep"].fillna("") if "groep" in earlier.columns else "")
+    groups = protected["groep"].fillna("").astype(str) if "groep" in protected.columns else ""
+    key = ["gebiedscode", "groep", "indicator"]
+    keyed = earlier.astype({"gebiedscode": str, "groep": str}).drop_duplicates(key).set_index(key)
+    index = pd.MultiIndex.from_arrays([
+        protected["gebiedscode"].astype(str),
+        pd.Series(groups, index=protected.index).astype(str),
+        protected["indicator"],
+    ])
     absent = ~index.isin(keyed.index)
     if absent.any() or len(keyed) != len(protected):
         raise TableInputError(

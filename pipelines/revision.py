@@ -11,14 +11,30 @@ import pandas as pd
 
 from disclosure.protect import DisclosureError
 from disclosure.revision import audit_revision
-from reports.figures import SAMENLOOP_FILE, read_samenloop
+from reports.figures import SAMENLOOP_FILE, ReportInputError, _parse_bool
 
 MAX_NAMED = 20
 
 
+def read_published_cells(path) -> pd.DataFrame:
+    """Every published cell of an earlier samenloop.csv: all levels, groups and indicators, as written."""
+    if not path.is_file():
+        raise ReportInputError(f"{path} ontbreekt: een herziening vergelijkt met de eerdere {SAMENLOOP_FILE}")
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    raw.columns = [str(c).strip().lower() for c in raw.columns]
+    geheim = [_parse_bool(v, line=i + 2) for i, v in zip(raw.index, raw["geheim"], strict=True)]
+    return pd.DataFrame({
+        "gebiedscode": raw["gebiedscode"].str.strip(),
+        "groep": raw["groep"].str.strip() if "groep" in raw.columns else "",
+        "indicator": raw["indicator"].str.strip(),
+        "aantal": pd.to_numeric(raw["aantal"].str.strip(), errors="coerce").round().astype("Int64"),
+        "geheim": geheim,
+    })
+
+
 def check_revision(protected: pd.DataFrame, true_counts: pd.DataFrame, settings, report) -> None:
     """Raise DisclosureError (Dutch, naming cells) when both publications together are unsafe."""
-    earlier = read_samenloop(settings.herziening / SAMENLOOP_FILE)
+    earlier = read_published_cells(settings.herziening / SAMENLOOP_FILE)
     result = audit_revision(protected, earlier, settings.rules, true_counts)
     report.info(
         "herziening van %s: %d cel(len) onvoldoende beschermd met beide publicaties samen",
