@@ -19,8 +19,15 @@ DELIVERY_SCHEMA = pa.schema(
         ("domein", pa.string()),
         ("begindatum", pa.date32()),
         ("einddatum", pa.date32()),
+        # (v2, §12) eurocent; null = unknown. A file without the column (v1) has no amounts.
+        ("bedrag", pa.int64()),
     ]
 )
+AMOUNT_KIND = "bedrag_soort"
+"""Delivery metadata (§12): `periode` when `bedrag` is what was spent in the period (CSV), `toewijzing`
+when it is the Budget of the whole toewijzing (301), to be pro-rated to the period when linking."""
+AMOUNT_IN_PERIOD = "periode"
+AMOUNT_WHOLE_ASSIGNMENT = "toewijzing"
 REGISTER_SCHEMA = pa.schema(
     [
         ("adres_pseudoniem", pa.string()),

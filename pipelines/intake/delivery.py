@@ -236,13 +236,16 @@ def _write_delivery(con: duckdb.DuckDBPyConnection, out: Path, metadata: dict[st
 def _duplicate_errors(batch: pa.RecordBatch, sources: list[str] | None) -> list[RowError]:
     errors = []
     columns = batch.to_pydict()
-    for bron, regel, first_bron, first_regel in zip(
-        columns["bron"], columns["regel"], columns["eerste_bron"], columns["eerste_regel"], strict=True
+    for bron, regel, first_bron, first_regel, same in zip(
+        columns["bron"], columns["regel"], columns["eerste_bron"], columns["eerste_regel"],
+        columns["zelfde_bedrag"], strict=True
     ):
         name = sources[bron] if sources else ""
         same_file = first_bron == bron or not sources
         first = str(first_regel) if same_file else f"{first_regel} van {sources[first_bron]}"
-        errors.append(RowError.of(int(regel), "(regel)", "", "dubbele_regel", first, bestand=name))
+        # A row that differs only in `bedrag` is merged into the record, its amount added (§12).
+        code = "dubbele_regel" if same else "bedrag_opgeteld"
+        errors.append(RowError.of(int(regel), "(regel)", "", code, first, bestand=name))
     return errors
 
 
@@ -268,11 +271,19 @@ def staging_table(
             # `datetime.date` objects, NaT where einddatum is open: Arrow converts them in one call.
             "begindatum": pa.array(valid["begindatum"], pa.date32(), from_pandas=True),
             "einddatum": pa.array(valid["einddatum"], pa.date32(), from_pandas=True),
+            "bedrag": _amount_column(valid),
             "bron": pa.array(bron, pa.int32()),
             "regel": pa.array(valid["regel"].to_numpy(), pa.int64()),
         },
         schema=STAGING_SCHEMA,
     )
+
+
+def _amount_column(valid: pd.DataFrame) -> pa.Array:
+    """The rows' `bedrag` in eurocent (null = unknown); rows without the column have no amounts."""
+    if "bedrag" not in valid:
+        return pa.nulls(len(valid), pa.int64())
+    return pa.array(valid["bedrag"].astype("Int64"), pa.int64(), from_pandas=True)
 
 
 def validate_delivery(source: Path, codes: CodeList, rejects: Path | None = None) -> DeliveryResult:
