@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from linkage.deliveries import (  # noqa: F401  (the metadata checks live in a module without DuckDB)
     DeliveryFile,
@@ -26,7 +27,7 @@ from linkage.deliveries import (  # noqa: F401  (the metadata checks live in a m
 )
 from linkage.sql_units import execute
 from schemas.atomic import private_workdir
-from schemas.formats import REGISTER_FORMAT, expect_format
+from schemas.formats import AMOUNT_KIND, AMOUNT_WHOLE_ASSIGNMENT, REGISTER_FORMAT, expect_format
 from schemas.indicators import (
     COMBINATION_INDICATORS,
     DOMAIN_INDICATORS,
@@ -74,6 +75,9 @@ class LinkedHouseholds:
     stage_counts: dict[str, int]
     unit_seconds: dict[str, float] = field(default_factory=dict)
     """Wall time per SQL unit (linkage/sql/), for benchmarks and logs: where linking spends its time."""
+    costs: pd.DataFrame | None = None
+    """(§12) One row per linked household: buurtcode, wijkcode, gemeentecode, domeinen, bedrag (eurocent),
+    records_met_bedrag; ordered by content. Only for protected sums (disclosure/magnitude.py)."""
 
 
 def link_records(deliveries: list[DeliveryFile], register: Path, period: Period) -> LinkedHouseholds:
@@ -105,16 +109,25 @@ def link_records(deliveries: list[DeliveryFile], register: Path, period: Period)
             ids = {"levering": number, "organisatie": organisations[delivery.partner],
                    "path": str(delivery.path)}
             run("count_delivery", {**ids, "partner": delivery.partner, "key_id": delivery.key_id})
-            run("insert_delivery", {**ids, "period_start": period.start, "period_end": period.end})
+            unit, amounts = _insert_unit(delivery)
+            run(unit, {**ids, "period_start": period.start, "period_end": period.end, **amounts})
         run("link_records", {"register": str(register)})
         quality = run("quality_per_partner", frame=True)
         run(_households_unit(con, len(partners)))
         households = run("household_rows", frame=True)
+        costs = run("household_costs", frame=True)
         denominators = run("register_households", frame=True)
         stage_row = run("stage_counts", frame=True).iloc[0]
         stage_counts = {name: int(value) for name, value in stage_row.items()}
     return LinkedHouseholds(households, denominators, _quality_types(quality), register_key_id, stage_counts,
-                            {name: round(value, 3) for name, value in seconds.items()})
+                            {name: round(value, 3) for name, value in seconds.items()}, costs)
+
+
+def _insert_unit(delivery: DeliveryFile) -> tuple[str, dict[str, object]]:
+    """The SQL unit that inserts a delivery's records, and its extra parameters (amounts, §12)."""
+    if "bedrag" not in pq.read_schema(delivery.path).names:
+        return "insert_delivery_v1", {}
+    return "insert_delivery", {"pro_rata": delivery.meta.get(AMOUNT_KIND) == AMOUNT_WHOLE_ASSIGNMENT}
 
 
 def reading_failed(exc: BaseException) -> bool:

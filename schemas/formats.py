@@ -55,6 +55,7 @@ QUALITY_COLUMNS = (
     "gekoppeld_adres",
     "gekoppeld_pand",
     "niet_gekoppeld",
+    "records_met_bedrag",  # (v2, §12) always the last column
 )
 
 

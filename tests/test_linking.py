@@ -44,7 +44,9 @@ def write_register(path: Path, rows: list[tuple[str, str, str, int]], key_id: st
     return path
 
 
-def write_delivery(path: Path, partner: str, rows: list[tuple], key_id: str = KEY_ID) -> Path:
+def write_delivery(path: Path, partner: str, rows: list[tuple], key_id: str = KEY_ID,
+                   extra_meta: dict[str, str] | None = None) -> Path:
+    """A pseudonymised delivery of `rows` (adres, pand, voorziening, domein, begin, einde[, bedrag])."""
     table = pa.table(
         {
             "adres_pseudoniem": [r[0] for r in rows],
@@ -53,6 +55,7 @@ def write_delivery(path: Path, partner: str, rows: list[tuple], key_id: str = KE
             "domein": [r[3] for r in rows],
             "begindatum": [r[4] for r in rows],
             "einddatum": [r[5] for r in rows],
+            "bedrag": [r[6] if len(r) > 6 else None for r in rows],
         },
         schema=DELIVERY_SCHEMA,
     )
@@ -63,6 +66,7 @@ def write_delivery(path: Path, partner: str, rows: list[tuple], key_id: str = KE
         "key_id": key_id,
         "rows_read": len(rows),
         "rows_rejected": 0,
+        **(extra_meta or {}),
     }
     pq.write_table(with_metadata(table, meta), path)
     return path

@@ -6,5 +6,6 @@ CREATE TABLE records (
     adres_pseudoniem VARCHAR NOT NULL,
     pand_pseudoniem VARCHAR NOT NULL,
     voorziening VARCHAR NOT NULL,
-    domein VARCHAR NOT NULL
+    domein VARCHAR NOT NULL,
+    bedrag BIGINT  -- eurocent in the period (docs/contract.md §12); null = unknown
 );

@@ -3,7 +3,7 @@
 -- linked. A linked record carries the register's address number, never a pseudonym.
 CREATE TABLE linked AS
 WITH on_address AS (
-    SELECT r.levering, r.organisatie, r.voorziening, r.domein, r.pand_pseudoniem, a.adres_nr
+    SELECT r.levering, r.organisatie, r.voorziening, r.domein, r.pand_pseudoniem, r.bedrag, a.adres_nr
     FROM records AS r
     LEFT JOIN (
         SELECT CAST(file_row_number AS INTEGER) AS adres_nr, adres_pseudoniem
@@ -33,6 +33,7 @@ SELECT
     CASE
         WHEN o.adres_nr IS NOT NULL THEN 'adres'
         WHEN p.adres_nr IS NOT NULL THEN 'pand'
-    END AS koppeling
+    END AS koppeling,
+    o.bedrag
 FROM on_address AS o
 LEFT JOIN unique_pand AS p ON o.adres_nr IS NULL AND o.pand_pseudoniem = p.pand_pseudoniem;

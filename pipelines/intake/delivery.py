@@ -32,7 +32,15 @@ from schemas.canonical import CANONICAL_VERSION
 from schemas.clock import now_iso
 from schemas.codelist import CodeList
 from schemas.expectation_suites import suite_for
-from schemas.formats import DELIVERY_FORMAT, DELIVERY_SCHEMA, FORMAT_VERSION, with_metadata
+from schemas.formats import (
+    AMOUNT_IN_PERIOD,
+    AMOUNT_KIND,
+    AMOUNT_WHOLE_ASSIGNMENT,
+    DELIVERY_FORMAT,
+    DELIVERY_SCHEMA,
+    FORMAT_VERSION,
+    with_metadata,
+)
 from schemas.messages import RowError, nothing_accepted
 from schemas.outpaths import atomic_files
 from schemas.readers.csv_reader import FileFault
@@ -201,6 +209,8 @@ def delivery_metadata(result: DeliveryResult, partner: str, key: Key) -> dict[st
         "rows_read": result.rows_read,
         "rows_rejected": result.rows_rejected,
         "rows_duplicate": result.rows_duplicate,
+        # 301 messages carry the Budget of the whole toewijzing, pro-rated when linking (§12).
+        AMOUNT_KIND: AMOUNT_WHOLE_ASSIGNMENT if result.messages else AMOUNT_IN_PERIOD,
         "created": now_iso(),
     }
 
