@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from disclosure.model import new_highs
+from disclosure.protect import DisclosureError
 from disclosure.rules import DisclosureRules
 from schemas.indicators import COMBINATION_INDICATORS, EXCLUSIVE_DOMAIN_SETS, MULTI_DOMAIN, WITH_SERVICE
 
@@ -35,8 +36,11 @@ _MAX_ROUNDS = 500
 _TOLERANCE = 1e-6
 
 
-class CostDisclosureError(RuntimeError):
-    """The cost table could not be made safe; nothing may be published (message in Dutch)."""
+class CostDisclosureError(DisclosureError):
+    """The cost table could not be made safe; nothing may be published (message in Dutch).
+
+    A DisclosureError: the run stops with the message, as it does for counts it cannot protect.
+    """
 
 
 def cost_relations() -> list[tuple[str, tuple[str, ...]]]:

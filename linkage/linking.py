@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
+from linkage.costs import cost_cells
 from linkage.deliveries import (  # noqa: F401  (the metadata checks live in a module without DuckDB)
     DeliveryFile,
     LinkageError,
@@ -59,6 +60,8 @@ class LinkageResult:
     """One row per household with a voorziening, no pseudonym, shuffled."""
     register_key_id: str
     stage_counts: dict[str, int]
+    costs: pd.DataFrame | None = None
+    """(§12) True cost cells (linkage/costs.py CELL_COLUMNS, eurocent); None without household amounts."""
 
 
 @dataclass
@@ -170,12 +173,14 @@ def aggregate_households(linked: LinkedHouseholds, levels: tuple[str, ...], seed
         ).df()
         micro = execute(con, "household_microdata").df()
     counts = area_indicator_counts(cube, linked.denominators, levels)
+    costs = None if linked.costs is None else cost_cells(linked.costs, linked.denominators, levels)
     return LinkageResult(
         counts,
         linked.quality,
         household_microdata(micro, seed),
         linked.register_key_id,
         dict(linked.stage_counts),
+        costs,
     )
 
 

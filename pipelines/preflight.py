@@ -22,6 +22,7 @@ from schemas.periods import PeriodError, parse_period
 
 OUTPUT_FILES = (
     "manifest.json", "samenloop.csv", "kwaliteit.csv", "huishoudens.parquet", "rapport.html", "rapport.pdf",
+    "kosten.csv",
 )
 """Every file a run writes into OUT; a folder holding anything else is not a previous Factlab output."""
 OUTPUT_MARKER = "manifest.json"
