@@ -32,7 +32,6 @@ DOMAIN_COUNT = ("domeinen:1", "domeinen:2", "domeinen:3")
 REASON_COUNT = "aantal"
 REASON_DOMINANCE = "p_procent"
 REASON_SECONDARY = "secundair"
-_MAX_ROUNDS = 500
 _TOLERANCE = 1e-6
 
 
@@ -108,13 +107,14 @@ class _Attacker:
         self.highs.changeObjectiveSense(sense)
         self.highs.run()
         status = self.highs.getModelStatus()
+        value = float(self.highs.getInfo().objective_function_value)  # read before the model changes
         self.highs.changeColCost(cell, 0.0)
         if status in (highspy.HighsModelStatus.kUnbounded, highspy.HighsModelStatus.kUnboundedOrInfeasible):
             return np.inf
         if status != highspy.HighsModelStatus.kOptimal:
             raise CostDisclosureError("de beveiliging van de kosten kon niet worden doorgerekend "
                                       "(het model heeft geen oplossing)")
-        return float(self.highs.getInfo().objective_function_value)
+        return value
 
 
 def round_amount(euros: np.ndarray, rules: DisclosureRules) -> np.ndarray:
@@ -180,23 +180,32 @@ def _attacker_bounds(published: np.ndarray, secret: np.ndarray, empty: np.ndarra
     return np.where(empty, 0.0, lower), np.where(empty, 0.0, upper)  # no households: exactly 0
 
 
-def _failing(attacker: _Attacker, truth: np.ndarray, secret: np.ndarray, rules: DisclosureRules) -> list[int]:
-    return [int(c) for c in np.flatnonzero(secret)
-            if not _protected(attacker.interval(int(c)), float(truth[c]), rules)]
-
-
-def _candidate(cell: int, neighbours: set[int], truth: np.ndarray, secret: np.ndarray,
-               empty: np.ndarray, rules: DisclosureRules) -> int | None:
-    """The published cell to hide for `cell`: the smallest that gives enough room, else the largest."""
-    options = sorted((float(truth[c]), c) for c in neighbours if not secret[c] and not empty[c])
-    if not options:
-        return None
+def _candidate(cell: int, neighbours: list[set[int]], totals: np.ndarray, truth: np.ndarray,
+               secret: np.ndarray, empty: np.ndarray, rules: DisclosureRules) -> int | None:
+    """The published cell to hide for `cell`: one that shares a sum with it, else with a secret cell
+    linked to it through sums of secret cells; the smallest that gives enough room, else the largest."""
     room = truth[cell] * rules.kosten_bescherming_procent / 100 + rules.kosten_afronden_op
-    return next((c for value, c in options if value >= room), options[-1][1])
+    seen, frontier = {cell}, [cell]
+    while frontier:
+        options = sorted((float(truth[c]), c) for f in frontier for c in neighbours[f]
+                         if not secret[c] and not empty[c])
+        if options:
+            # Totals last: hiding a total costs more, and it then needs protection of its own.
+            fewest = min(totals[c] for _, c in options)
+            options = [(value, c) for value, c in options if totals[c] == fewest]
+            return next((c for value, c in options if value >= room), options[-1][1])
+        frontier = [c for f in frontier for c in neighbours[f] if secret[c] and c not in seen]
+        seen.update(frontier)
+    return None
 
 
 def suppress(cells: pd.DataFrame, reasons: np.ndarray, rules: DisclosureRules) -> np.ndarray:
-    """Add secondary reasons until every secret cell keeps its protection range; the reasons per cell."""
+    """Add secondary reasons until every secret cell keeps its protection range; the reasons per cell.
+
+    Cells are checked one at a time: hiding a cell only widens what the attacker holds possible, so a cell
+    found protected stays protected, and a failing cell is checked again after each cell hidden for it.
+    Afterwards every secondary cell, largest first, is published again when all secret cells stay safe.
+    """
     truth = cells["bedrag"].to_numpy() / 100
     empty = cells["huishoudens"].to_numpy() == 0
     reasons = reasons.copy()
@@ -204,20 +213,37 @@ def suppress(cells: pd.DataFrame, reasons: np.ndarray, rules: DisclosureRules) -
     published = round_amount(truth, rules)
     sums = _structure(cells)
     neighbours = _neighbours(len(cells), sums)
+    totals = np.bincount([total for total, _ in sums], minlength=len(cells))
     attacker = _Attacker(len(cells), sums, *_attacker_bounds(published, secret, empty, rules))
-    for _ in range(_MAX_ROUNDS):
-        failing = _failing(attacker, truth, secret, rules)
-        if not failing:
-            return reasons
-        hidden = False
-        for cell in failing:
-            hide = _candidate(cell, neighbours[cell], truth, secret, empty, rules)
-            if hide is not None and not secret[hide]:
-                secret[hide], reasons[hide], hidden = True, REASON_SECONDARY, True
-                attacker.set_bounds(hide, 0.0, np.inf)
-        if not hidden:
-            break
-    raise CostDisclosureError(_unsafe_message(cells, _failing(attacker, truth, secret, rules)))
+    queue = [int(c) for c in np.flatnonzero(secret)]
+    while queue:
+        cell = queue[0]
+        if _protected(attacker.interval(cell), float(truth[cell]), rules):
+            queue.pop(0)
+            continue
+        hide = _candidate(cell, neighbours, totals, truth, secret, empty, rules)
+        if hide is None:
+            raise CostDisclosureError(_unsafe_message(cells, [cell]))
+        secret[hide], reasons[hide] = True, REASON_SECONDARY
+        attacker.set_bounds(hide, 0.0, np.inf)
+        queue.append(hide)
+    _prune(attacker, truth, secret, reasons, published, rules)
+    return reasons
+
+
+def _prune(attacker: _Attacker, truth: np.ndarray, secret: np.ndarray, reasons: np.ndarray,
+           published: np.ndarray, rules: DisclosureRules) -> None:
+    """Publish again each secondary cell (largest first) whose publication leaves every secret cell safe."""
+    lower, upper = published_bounds(published, rules)
+    for cell in sorted(np.flatnonzero(reasons == REASON_SECONDARY), key=lambda c: -truth[c]):
+        attacker.set_bounds(int(cell), float(lower[cell]), float(upper[cell]))
+        secret[cell] = False
+        others = [int(c) for c in np.flatnonzero(secret)]
+        if all(_protected(attacker.interval(c), float(truth[c]), rules) for c in others):
+            reasons[cell] = None
+            continue
+        secret[cell] = True
+        attacker.set_bounds(int(cell), 0.0, np.inf)
 
 
 def _unsafe_message(cells: pd.DataFrame, failing: list[int]) -> str:

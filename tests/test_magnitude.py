@@ -129,3 +129,20 @@ def test_the_audit_finds_a_dominant_cell_that_only_primary_suppression_leaves_op
     naive = pd.DataFrame({"gebiedscode": cells["gebiedscode"], "indicator": cells["indicator"],
                           "bedrag": amounts, "geheim": secret})
     assert not all(i.voldoet for i in audit_costs(naive, cells, default_rules()))
+
+
+def test_the_attacker_interval_is_what_the_published_sum_allows():
+    # gemeente = wijk A + wijk B; A secret, the gemeente and B published (rounded to thousands).
+    cells = pd.DataFrame({
+        "gebiedscode": ["GM9999", "WK999901", "WK999902"], "niveau": ["gemeente", "wijk", "wijk"],
+        "bovenliggend": [None, "GM9999", "GM9999"], "indicator": ["met_voorziening"] * 3,
+        "huishoudens": [40, 5, 35], "bedrag": [10_000_000, 2_000_000, 8_000_000],
+        "grootste": [0, 0, 0], "tweede": [0, 0, 0],
+    })
+    table = pd.DataFrame({"gebiedscode": cells["gebiedscode"], "indicator": cells["indicator"],
+                          "bedrag": pd.array([100_000, None, 80_000], dtype="Int64"),
+                          "geheim": [False, True, False]})
+    [interval] = audit_costs(table, cells, default_rules())
+    assert interval.gebiedscode == "WK999901"
+    assert (interval.laagst, interval.hoogst) == (19_000.0, 21_000.0)
+    assert not interval.voldoet  # 20 000 ± 1 000 is within 15%
