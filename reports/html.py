@@ -47,6 +47,7 @@ from reports.formatting import (
     format_signed_rate,
     period_label,
 )
+from reports.kosten import KOSTEN_FILE, cost_chapter, pyramid_chart, read_kosten
 from reports.summary import plain_reading
 from schemas.indicators import (
     DOMAIN_INDICATORS,
@@ -97,6 +98,8 @@ class ReportData:
     previous: pd.DataFrame | None = None
     previous_manifest: dict[str, Any] = field(default_factory=dict)
     geojson: dict[str, Any] | None = None
+    kosten: pd.DataFrame | None = None
+    """kosten.csv (§12); None when the run wrote none: the report then has no chapter on costs."""
 
 
 def load_report_data(
@@ -109,6 +112,7 @@ def load_report_data(
         kwaliteit=read_kwaliteit(out_dir / KWALITEIT_FILE),
         manifest=read_manifest(out_dir / MANIFEST_FILE),
         geojson=geojson,
+        kosten=read_kosten(out_dir / KOSTEN_FILE),
     )
     if vorige is not None:
         data.previous = read_samenloop(vorige / SAMENLOOP_FILE)
@@ -222,6 +226,9 @@ def report_context(data: ReportData) -> dict[str, Any]:
     organisaties = indicator_frame(samenloop, gemeente.code, ORGANISATION_COUNT_INDICATORS)
     figures = _figures(data, gemeente, wijken, combos, voorzieningen, organisaties)
     previous_period = _previous_period(data)
+    kosten = cost_chapter(samenloop, data.kosten, data.kwaliteit, gemeente.code, wijken)
+    if kosten and kosten.get("piramide"):
+        figures["kosten_piramide"] = figure_div(pyramid_chart(kosten["piramide"]), "grafiek-kosten")
 
     return {
         "titel": f"Stapelingsrapport {gemeente_naam}",
@@ -253,6 +260,7 @@ def report_context(data: ReportData) -> dict[str, Any]:
         "veranderingen": _changes(data, gemeente),
         "verandering_indicatoren": {"gemeente": INDICATORS, "wijken": CHANGE_WIJK_INDICATORS},
         "kwaliteit": data_quality(data.kwaliteit, manifest),
+        "kosten": kosten,
         **_run_details(manifest),
         "labels": INDICATOR_LABELS,
         "domein_labels": DOMAIN_LABELS,
@@ -263,7 +271,8 @@ def report_context(data: ReportData) -> dict[str, Any]:
         "sort_value": _sort_value,
         "plotly_js": _plotly_js(),
         "empty_topology": Markup(EMPTY_TOPOLOGY),
-        "bestanden": {"samenloop": SAMENLOOP_FILE, "kwaliteit": KWALITEIT_FILE, "manifest": MANIFEST_FILE},
+        "bestanden": {"samenloop": SAMENLOOP_FILE, "kwaliteit": KWALITEIT_FILE, "manifest": MANIFEST_FILE,
+                      "kosten": KOSTEN_FILE},
     }
 
 
