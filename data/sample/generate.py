@@ -1088,6 +1088,11 @@ Elke levering bevat ook:
 - voorzieningen die vóór de periode eindigden of erna beginnen;
 - dubbele regels (dezelfde regel twee keer geëxporteerd).
 
+Vier partners (jeugdteam noord, jeugd-GGZ, Wmo Zorgkracht, Werk en inkomen) leveren een kolom `Bedrag`: de
+euro's die in de periode aan de regel besteed zijn, elk in de notatie van hun spreadsheet (`1.234,56`,
+`1234.56`, `1234,56`), soms leeg (onbekend). Jeugdhulp met verblijf kost per dag veel meer dan ambulante
+hulp; bijstand gaat per maand. De andere drie partners leveren geen bedragen (docs/contract.md §12).
+
 Jeugdhulp staat op het adres van de ouder met gezag, zoals de CBS-monitor dat doet. Jeugdteam noord
 werkt in de noordelijke wijken, jeugdteam zuid (met nog oude productcategorieën 31-38) in de zuidelijke.
 """
