@@ -32,10 +32,13 @@ class DisclosureRules:
     secundaire_onderdrukking: bool = True
     min_bandbreedte: int = 8
     versie: int = 1
+    kosten_afronden_op: int = 1000
+    kosten_p_procent: int = 15
+    kosten_bescherming_procent: int = 15
 
     def __post_init__(self) -> None:
         for name in ("min_publiceerbaar", "afronden_op", "min_huishoudens_gebied", "min_bandbreedte",
-                     "versie"):
+                     "versie", "kosten_afronden_op", "kosten_p_procent", "kosten_bescherming_procent"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int):
                 raise RulesError(f"regel '{name}' moet een geheel getal zijn.")
@@ -52,6 +55,11 @@ class DisclosureRules:
             raise RulesError("regel 'min_huishoudens_gebied' mag niet negatief zijn.")
         if self.min_bandbreedte < 1:
             raise RulesError("regel 'min_bandbreedte' moet minstens 1 zijn.")
+        if self.kosten_afronden_op < 1:
+            raise RulesError("regel 'kosten_afronden_op' moet minstens 1 (euro) zijn.")
+        for name in ("kosten_p_procent", "kosten_bescherming_procent"):
+            if not 0 <= getattr(self, name) <= 100:
+                raise RulesError(f"regel '{name}' moet een percentage van 0 tot en met 100 zijn.")
         # A count at or above the threshold must never round to 0, or a published 0 would no
         # longer mean 'exactly none'.
         if self.min_publiceerbaar < self.afronden_op - self.afronden_op // 2:

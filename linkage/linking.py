@@ -17,6 +17,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from linkage.costs import cost_cells
 from linkage.deliveries import (  # noqa: F401  (the metadata checks live in a module without DuckDB)
     DeliveryFile,
     LinkageError,
@@ -26,7 +27,14 @@ from linkage.deliveries import (  # noqa: F401  (the metadata checks live in a m
 )
 from linkage.sql_units import execute
 from schemas.atomic import private_workdir
-from schemas.formats import REGISTER_FORMAT, expect_format
+from schemas.formats import (
+    ALTERNATIVE_COLUMN,
+    AMOUNT_COLUMN,
+    AMOUNT_KIND,
+    AMOUNT_WHOLE_ASSIGNMENT,
+    REGISTER_FORMAT,
+    expect_format,
+)
 from schemas.indicators import (
     DOMAIN_INDICATORS,
     DOMAINS,
@@ -64,6 +72,8 @@ class LinkageResult:
     """One row per household with a voorziening, no pseudonym, shuffled."""
     register_key_id: str
     stage_counts: dict[str, int]
+    costs: pd.DataFrame | None = None
+    """(§12) True cost cells (linkage/costs.py CELL_COLUMNS, eurocent); None without household amounts."""
 
 
 @dataclass
@@ -85,6 +95,9 @@ class LinkedHouseholds:
     gemeentecode, voorziening, aantal."""
     period: Period | None = None
     """The period the records were counted in; the §10 indicators are measured against it."""
+    costs: pd.DataFrame | None = None
+    """(§12) One row per linked household: buurtcode, wijkcode, gemeentecode, domeinen, bedrag (eurocent),
+    records_met_bedrag; ordered by content. Only for protected sums (disclosure/magnitude.py)."""
 
 
 def link_records(deliveries: list[DeliveryFile], register: Path, period: Period) -> LinkedHouseholds:
@@ -97,15 +110,12 @@ def link_records(deliveries: list[DeliveryFile], register: Path, period: Period)
     seconds: dict[str, float] = {}
     with private_connection() as con:
 
-        def run(name: str, parameters: dict[str, object] | None = None, frame: bool = False):
+        def run(name: str, parameters: dict[str, object] | None = None, frame: bool = False,
+                source: Path | None = None):
             started = time.perf_counter()
-            try:
+            with reading(source or Path(str((parameters or {}).get("path") or register))):
                 result = execute(con, name, parameters)
                 result = result.df() if frame else result
-            except duckdb.Error as exc:  # a damaged file; DuckDB's text is not passed on
-                if not reading_failed(exc):
-                    raise
-                raise LinkageError(damaged_file_message(parameters, register)) from None
             seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - started
             return result
 
@@ -113,24 +123,43 @@ def link_records(deliveries: list[DeliveryFile], register: Path, period: Period)
         run("create_deliveries")
         run("create_records")
         for number, delivery in enumerate(deliveries):
-            ids = {"levering": number, "organisatie": organisations[delivery.partner],
-                   "path": str(delivery.path)}
-            run("count_delivery", {**ids, "partner": delivery.partner, "key_id": delivery.key_id})
-            # A version 1 delivery has no alternative readings: read as null (docs/contract.md §3 step 8).
-            run("insert_delivery" if delivery.alternative else "insert_delivery_v1",
-                {**ids, "period_start": period.start, "period_end": period.end})
+            ids = {"levering": number, "organisatie": organisations[delivery.partner]}
+            run("count_delivery", {**ids, "path": str(delivery.path), "partner": delivery.partner,
+                                   "key_id": delivery.key_id})
+            with reading(delivery.path):  # columns an older file lacks read as null (§3 step 8, §12)
+                delivery_view(con, delivery.path)
+            pro_rata = delivery.meta.get(AMOUNT_KIND) == AMOUNT_WHOLE_ASSIGNMENT  # a 301 Budget (§12)
+            run("insert_delivery", {**ids, "period_start": period.start, "period_end": period.end,
+                                    "pro_rata": pro_rata}, source=delivery.path)
         run("link_records", {"register": str(register)})
         quality = run("quality_per_partner", frame=True)
         run("household_dates")
         run(_households_unit(con, len(partners)))
         households = run("household_rows", frame=True)
         service_counts = run("household_services", frame=True)
+        costs = run("household_costs", frame=True)
         denominators = run("register_households", frame=True)
         stage_row = run("stage_counts", frame=True).iloc[0]
         stage_counts = {name: int(value) for name, value in stage_row.items()}
     return LinkedHouseholds(households, denominators, _quality_types(quality), register_key_id, stage_counts,
                             {name: round(value, 3) for name, value in seconds.items()}, service_counts,
-                            period)
+                            period, costs)
+
+
+OPTIONAL_DELIVERY_COLUMNS = {ALTERNATIVE_COLUMN: "VARCHAR", AMOUNT_COLUMN: "BIGINT"}
+"""Delivery columns an older file may lack, with their type: `adres_pseudoniem_alt` (format version 1,
+docs/contract.md §3 step 8) and `bedrag` (written before amounts existed, §12)."""
+
+
+def delivery_view(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """The view `delivery` that insert_delivery.sql reads: one delivery file, with every column of
+    OPTIONAL_DELIVERY_COLUMNS it lacks added as null (constant SQL only, never a value from the file)."""
+    relation = con.read_parquet(str(path))
+    missing = [f"NULL::{kind} AS {column}" for column, kind in OPTIONAL_DELIVERY_COLUMNS.items()
+               if column not in relation.columns]
+    if missing:
+        relation = relation.project(", ".join(["*", *missing]))
+    relation.create_view("delivery", replace=True)
 
 
 def reading_failed(exc: BaseException) -> bool:
@@ -139,11 +168,21 @@ def reading_failed(exc: BaseException) -> bool:
     return isinstance(exc, duckdb.InvalidInputException) or type(exc) is duckdb.Error
 
 
-def damaged_file_message(parameters: dict[str, object] | None, register: Path) -> str:
+def damaged_file_message(path: Path) -> str:
     """The Dutch message for a Parquet file whose data DuckDB cannot read (its footer was readable)."""
-    path = Path(str((parameters or {}).get("path") or register))
     return (f"{path.name}: het Parquet-bestand is beschadigd (de gegevens zijn niet te lezen); vraag een "
             "nieuw bestand aan of zet het opnieuw over")
+
+
+@contextlib.contextmanager
+def reading(path: Path) -> Iterator[None]:
+    """Turn DuckDB's failure on the content of `path` into a LinkageError; DuckDB's text is not passed on."""
+    try:
+        yield
+    except duckdb.Error as exc:
+        if not reading_failed(exc):
+            raise
+        raise LinkageError(damaged_file_message(path)) from None
 
 
 @contextlib.contextmanager
@@ -178,12 +217,14 @@ def aggregate_households(linked: LinkedHouseholds, levels: tuple[str, ...], seed
         micro = execute(con, "household_microdata").df()
     counts = area_indicator_counts(cube, linked.denominators.copy(), levels, linked.service_counts.copy(),
                                    divisions)
+    costs = None if linked.costs is None else cost_cells(linked.costs, linked.denominators.copy(), levels)
     return LinkageResult(
         counts,
         linked.quality,
         household_microdata(micro, seed),
         linked.register_key_id,
         dict(linked.stage_counts),
+        costs,
     )
 
 

@@ -10,6 +10,7 @@ from linkage.deliveries import find_deliveries  # noqa: F401  (re-exported for t
 from linkage.link_rate import low_link_signals
 from linkage.linking import DeliveryFile, LinkageError, LinkageResult
 from linkage.ttp import steps_of
+from pipelines.costs import publish_costs
 from pipelines.manifest import CONTRACT_VERSION, now_iso, package_versions, sha256_of, write_manifest
 from pipelines.open_data import write_csvw_metadata
 from pipelines.outputs import write_households, write_quality, write_samenloop
@@ -237,7 +238,9 @@ def assemble_outputs(
         write_samenloop(protected, names, staging / "samenloop.csv")
         write_quality(linkage.quality, staging / "kwaliteit.csv")
         write_households(linkage.households, staging / "huishoudens.parquet")
+        costs = publish_costs(linkage, protected, settings.rules, names, staging)
         manifest = build_manifest(deliveries, linkage, protected, audit, settings, names, timings)
+        manifest["kosten"] = costs
         write_manifest(manifest, staging / OUTPUT_MARKER)
         write_csvw_metadata(
             staging,

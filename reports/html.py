@@ -49,6 +49,7 @@ from reports.formatting import (
     period_label,
 )
 from reports.kaart import wijk_map_svg
+from reports.kosten import KOSTEN_FILE, cost_chapter, pyramid_chart, read_kosten
 from reports.referenties import report_reference
 from reports.stapeling import stacking_context
 from reports.summary import plain_reading
@@ -99,6 +100,8 @@ class ReportData:
     """Earlier outputs of the series (reports.reeks.SeriesMember), oldest first."""
     norms: list[Any] = field(default_factory=list)
     """The gemeente's norms (reports.normen.Norm)."""
+    kosten: pd.DataFrame | None = None
+    """kosten.csv (§12); None when the run wrote none: the report then has no chapter on costs."""
 
 
 def load_report_data(
@@ -117,6 +120,7 @@ def load_report_data(
         manifest=read_manifest(out_dir / MANIFEST_FILE),
         geojson=geojson,
         toelichting=toelichting,
+        kosten=read_kosten(out_dir / KOSTEN_FILE),
     )
     if vorige is not None:
         data.previous = read_samenloop(vorige / SAMENLOOP_FILE)
@@ -242,6 +246,9 @@ def report_context(data: ReportData) -> dict[str, Any]:
     organisaties = indicator_frame(samenloop, gemeente.code, ORGANISATION_COUNT_INDICATORS)
     figures = _figures(data, gemeente, wijken, combos, voorzieningen, organisaties)
     previous_period = _previous_period(data)
+    kosten = cost_chapter(samenloop, data.kosten, data.kwaliteit, gemeente.code, wijken)
+    if kosten and kosten.get("piramide"):
+        figures["kosten_piramide"] = figure_div(pyramid_chart(kosten["piramide"]), "grafiek-kosten")
 
     return {
         "titel": f"Stapelingsrapport {gemeente_naam}",
@@ -273,6 +280,7 @@ def report_context(data: ReportData) -> dict[str, Any]:
         "veranderingen": _changes(data, gemeente),
         "verandering_indicatoren": {"gemeente": INDICATORS, "wijken": CHANGE_WIJK_INDICATORS},
         "kwaliteit": data_quality(data.kwaliteit, manifest),
+        "kosten": kosten,
         **_run_details(manifest),
         "labels": INDICATOR_LABELS,
         "domein_labels": DOMAIN_LABELS,
@@ -282,7 +290,8 @@ def report_context(data: ReportData) -> dict[str, Any]:
         "figuren": figures,
         "sort_value": _sort_value,
         "plotly_js": _plotly_js(),
-        "bestanden": {"samenloop": SAMENLOOP_FILE, "kwaliteit": KWALITEIT_FILE, "manifest": MANIFEST_FILE},
+        "bestanden": {"samenloop": SAMENLOOP_FILE, "kwaliteit": KWALITEIT_FILE, "manifest": MANIFEST_FILE,
+                      "kosten": KOSTEN_FILE},
     }
 
 

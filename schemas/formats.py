@@ -10,10 +10,12 @@ import pyarrow.parquet as pq
 DELIVERY_FORMAT = "factlab-levering"
 REGISTER_FORMAT = "factlab-register"
 DELIVERY_FORMAT_VERSION = "2"
-"""v2 (docs/contract.md §3 step 8) added `adres_pseudoniem_alt`; version 1 deliveries are still read."""
+"""v2 (docs/contract.md §3 step 8, §12) has `adres_pseudoniem_alt` and the nullable `bedrag`; version 1
+deliveries are still read, and an older file may lack either column (read as null, linkage/linking.py)."""
 REGISTER_FORMAT_VERSION = "1"
 READABLE_VERSIONS = {DELIVERY_FORMAT: ("1", "2"), REGISTER_FORMAT: ("1",)}
 ALTERNATIVE_COLUMN = "adres_pseudoniem_alt"
+AMOUNT_COLUMN = "bedrag"
 
 DELIVERY_SCHEMA = pa.schema(
     [
@@ -25,8 +27,15 @@ DELIVERY_SCHEMA = pa.schema(
         ("einddatum", pa.date32()),
         # The adres pseudonym of the alternative reading (§3 step 8); null when there is none.
         (ALTERNATIVE_COLUMN, pa.string()),
+        # (§12) eurocent; null = unknown. A file written before amounts existed has no amounts.
+        (AMOUNT_COLUMN, pa.int64()),
     ]
 )
+AMOUNT_KIND = "bedrag_soort"
+"""Delivery metadata (§12): `periode` when `bedrag` is what was spent in the period (CSV), `toewijzing`
+when it is the Budget of the whole toewijzing (301), to be pro-rated to the period when linking."""
+AMOUNT_IN_PERIOD = "periode"
+AMOUNT_WHOLE_ASSIGNMENT = "toewijzing"
 REGISTER_SCHEMA = pa.schema(
     [
         ("adres_pseudoniem", pa.string()),
@@ -57,6 +66,7 @@ QUALITY_COLUMNS = (
     "gekoppeld_alternatief",
     "gekoppeld_pand",
     "niet_gekoppeld",
+    "records_met_bedrag",  # (v2, §12) always the last column
 )
 
 

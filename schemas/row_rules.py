@@ -14,6 +14,8 @@ tests/test_row_rules_columns.py holds both forms against each other.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -36,7 +38,17 @@ ADDRESS_ERROR_COLUMNS = {
     "fout_toevoeging": "huisnummertoevoeging",
 }
 RAW_COLUMNS = ("postcode", "huisnummer", "huisletter", "huisnummertoevoeging", "voorziening",
-               "begindatum", "einddatum")
+               "begindatum", "einddatum", "bedrag")
+MAX_AMOUNT_CENTS = 100_000_000
+"""An amount over € 1 000 000 for one record is a typing error (docs/contract.md §12)."""
+# An amount (docs/contract.md §12): digits with an optional decimal part of 1 or 2 digits after `,` or
+# `.`; the integer part may group thousands with the other separator (`1.234,56`, `1,234.56`). A lone
+# separator followed by exactly 3 digits groups thousands (`1.234` and `1,234` are 1234 euro): euro
+# amounts have at most 2 decimals. An optional leading `€` and a leading `-` (judged: negative).
+_AMOUNT = re.compile(
+    r"^(?P<neg>-)?\s*(?:€\s*)?(?P<int>[0-9]+|[0-9]{1,3}(?:(?P<sep>[.,])[0-9]{3})(?:(?P=sep)[0-9]{3})*)"
+    r"(?:(?P<dec>[.,])(?P<frac>[0-9]{1,2}))?$"
+)
 MESSAGE_COLUMNS = ("landcode", "adres_gevonden")
 """Extra columns of rows read from a 301 message (schemas/readers/istandaard.py); they also carry
 `adres_aanduiding`, the AanduidingWoonadres of an address that cannot be used (missing means none)."""
@@ -65,6 +77,34 @@ def _parse_distinct(text: pd.Series) -> pd.Series:
         numbers.where(valid_parts).rename(columns={"y": "year", "m": "month", "d": "day"}),
         errors="coerce",
     )
+
+
+def amount_cents(text: str) -> tuple[int | None, str | None]:
+    """(eurocent, None) for a readable amount, (None, rule code) when not; (None, None) when empty."""
+    text = text.strip()
+    if not text:
+        return None, None
+    match = _AMOUNT.match(text)
+    if match is None or (match["sep"] and match["dec"] == match["sep"]):
+        return None, "bedrag_ongeldig"
+    euros = int(match["int"].replace(".", "").replace(",", ""))
+    cents = euros * 100 + int((match["frac"] or "0").ljust(2, "0"))
+    if match["neg"] and cents:
+        return None, "bedrag_negatief"
+    if cents > MAX_AMOUNT_CENTS:
+        return None, "bedrag_te_hoog"
+    return cents, None
+
+
+def _amounts(text: pa.Array, index: pd.Index) -> tuple[pd.Series, pd.Series]:
+    """Per row the amount in eurocent (nullable Int64) and its fault (categorical, missing when none)."""
+    encoded = text.dictionary_encode()
+    parsed = [amount_cents(value) for value in encoded.dictionary.to_pylist()]
+    positions = encoded.indices.to_numpy(zero_copy_only=False)
+    cents = pd.array([c for c, _ in parsed], dtype="Int64").take(positions)
+    labels = sorted({f for _, f in parsed if f})
+    fault_codes = np.array([labels.index(f) if f else -1 for _, f in parsed], dtype=np.int64)
+    return pd.Series(cents, index=index), _categories(fault_codes[positions], labels, index)
 
 
 def parse_dates(raw: pd.Series) -> pd.Series:
@@ -165,6 +205,7 @@ def prepare_rows(rows: pd.DataFrame, codes: CodeList) -> pd.DataFrame:
     columns["einddatum_leesbaar"] = _readable(text["einddatum"], end)
     columns["begindatum_datum"] = begin
     columns["einddatum_datum"] = end
+    columns["bedrag_cent"], columns["fout_bedrag"] = _amounts(text["bedrag"], index)
     prepared = pd.DataFrame(columns, index=index)
     if all(c in rows.columns for c in MESSAGE_COLUMNS):
         found = rows["adres_gevonden"].astype(bool)
@@ -219,6 +260,7 @@ def judge_rows(prepared: pd.DataFrame, suite: RowRuleSuite, codes: CodeList, bes
             "domein": domein,
             "begindatum": _as_dates(_rows(prepared["begindatum_datum"], kept)),
             "einddatum": _as_dates(_rows(prepared["einddatum_datum"], kept)),
+            "bedrag": _rows(prepared["bedrag_cent"], kept),
         }
     )
     return valid, errors
@@ -286,7 +328,7 @@ def validate_rows(rows: pd.DataFrame, codes: CodeList, suite: RowRuleSuite | Non
     """Check a chunk of delivery rows (CSV, or 301 rows with `landcode` and `adres_gevonden`).
 
     Returns the valid rows (`regel`, `canoniek`, `pand`, `voorziening`, `domein`, `begindatum`,
-    `einddatum`) and the errors of the rejected rows.
+    `einddatum`, `bedrag` in eurocent or missing) and the errors of the rejected rows.
     """
     if suite is None:
         suite = suite_for(suite_name_for(rows), codes.codes())

@@ -60,8 +60,8 @@ SAMENLOOP_COLUMNS = [
 DIVISIONS = ("wijkteam",)
 """Own divisions of the generated gebieden.csv (contract §9), published beside the CBS levels."""
 DELIVERY_COLUMNS = {"adres_pseudoniem", "pand_pseudoniem", "voorziening", "domein", "begindatum", "einddatum",
-                    "adres_pseudoniem_alt"}
-"""docs/contract.md §6; (v2) with `adres_pseudoniem_alt` (§3 step 8)."""
+                    "adres_pseudoniem_alt", "bedrag"}
+"""docs/contract.md §6; (v2) with `adres_pseudoniem_alt` (§3 step 8) and `bedrag` (§12)."""
 
 
 def _factlab() -> str:
@@ -473,6 +473,26 @@ def test_quality_matches_the_truth(chain):
 
 
 @pytest.mark.slow
+def test_published_costs_are_within_rounding_of_the_truth_and_pass_the_p_rule(chain):
+    kosten = pd.read_csv(chain.out / "kosten.csv", dtype=str, keep_default_na=False)
+    assert list(kosten.columns) == ["gebiedscode", "gebiedsnaam", "niveau", "indicator", "bedrag",
+                                    "per_huishouden", "geheim"]
+    expected = pd.concat([truth.expected_costs(chain.truth, chain.start, chain.end, level)
+                          for level in ("gemeente", "wijk")]).set_index(["gebiedscode", "indicator"])
+    assert len(kosten) == len(expected)
+    published = kosten[kosten["geheim"] == "false"]
+    assert len(published) and (kosten["geheim"] == "true").any()
+    for row in published.itertuples(index=False):
+        cell = expected.loc[(row.gebiedscode, row.indicator)]
+        assert abs(int(row.bedrag) * 100 - int(cell["bedrag"])) <= 500 * 100, (row.gebiedscode, row.indicator)
+        if cell["huishoudens"]:
+            assert cell["huishoudens"] >= 10
+            rest = cell["bedrag"] - cell["grootste"] - cell["tweede"]
+            assert rest >= 0.15 * cell["grootste"], (row.gebiedscode, row.indicator)
+    assert (kosten.loc[kosten["geheim"] == "true", "bedrag"] == "").all()
+
+
+@pytest.mark.slow
 def test_deliveries_hold_no_names_or_bsn(chain):
     secrets: set[str] = set()
     for delivery in chain.sample.deliveries.values():
@@ -717,15 +737,15 @@ def test_truth_quality_of_the_tiny_gemeente(tiny):
         }
 
     assert as_dict(truth.expected_quality(tiny, *TINY_PERIOD)) == {
-        "ggz": (2, 2, 2, 0, 0, 0),
-        "jt": (3, 2, 2, 0, 0, 0),
-        "sh": (1, 1, 1, 0, 0, 0),
-        "wh": (1, 1, 0, 0, 1, 0),
-        "wi": (4, 3, 3, 0, 0, 0),
-        "wz": (4, 3, 1, 1, 0, 1),
+        "ggz": (2, 2, 2, 0, 0, 0, 0),
+        "jt": (3, 2, 2, 0, 0, 0, 0),
+        "sh": (1, 1, 1, 0, 0, 0, 0),
+        "wh": (1, 1, 0, 0, 1, 0, 0),
+        "wi": (4, 3, 3, 0, 0, 0, 0),
+        "wz": (4, 3, 1, 1, 0, 1, 0),
     }
     merged = as_dict(truth.expected_quality(tiny, *TINY_PERIOD, merge_duplicates=True))
-    assert merged["wi"] == (3, 2, 2, 0, 0, 0) and merged["jt"] == (3, 2, 2, 0, 0, 0)
+    assert merged["wi"] == (3, 2, 2, 0, 0, 0, 0) and merged["jt"] == (3, 2, 2, 0, 0, 0, 0)
     assert truth.expected_rejected_lines(tiny) == {
         "ggz": set(),
         "jt": set(),

@@ -36,11 +36,12 @@ def test_quality_rows_carry_partner_and_counts_only():
         "partner": ["jeugdteam_noord", "wmo_zorgkracht"], "key_id": ["0123456789abcdef"] * 2,
         "records": [120, 80], "records_in_periode": [100, 0], "gekoppeld_adres": [88, 0],
         "gekoppeld_alternatief": [2, 0], "gekoppeld_pand": [5, 0], "niet_gekoppeld": [5, 0],
+        "records_met_bedrag": [60, 0],
     })
     rows = quality_artifact_rows(quality)
     assert rows[0] == {"partner": "jeugdteam_noord", "records": 120, "records_in_periode": 100,
                        "gekoppeld_adres": 88, "gekoppeld_alternatief": 2, "gekoppeld_pand": 5,
-                       "niet_gekoppeld": 5, "gekoppeld_%": 95.0}
+                       "niet_gekoppeld": 5, "records_met_bedrag": 60, "gekoppeld_%": 95.0}
     assert rows[1]["gekoppeld_%"] == 0.0
     assert all("key_id" not in row for row in rows)
 

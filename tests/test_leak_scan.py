@@ -175,7 +175,7 @@ def _canary_extract(delivery, style, number: int) -> tuple[bytes, list[str]]:
             "naam": f"Anna Kanariepiet-{number}{index}",
             "naam_omgekeerd": f"Kanariepiet, Anna {number}{index}",
             "bsn": bsn, "clientnummer": f"KANARIE{number}{index}", "medewerker": "dhr. Kanarie",
-            "uren": "4", "hulpmiddel": "Kanariekooi", "bedrag": "1.234,56",
+            "uren": "4", "hulpmiddel": "Kanariekooi", "uitkering": "1.234,56", "bedrag_periode": "250,00",
         }
         rows.append([*(values[f] for _, f in style.columns), f"Kanariestraat {index + 1}", "kanarie-rij"])
     buffer = io.StringIO()
@@ -330,7 +330,7 @@ def test_canaries_reached_the_chain_and_were_rejected_or_ignored(chain):
         assert int(meta[b"rows_rejected"]) >= 3
         assert set(pq.read_schema(path).names) == {
             "adres_pseudoniem", "pand_pseudoniem", "voorziening", "domein", "begindatum", "einddatum",
-            "adres_pseudoniem_alt"}
+            "adres_pseudoniem_alt", "bedrag"}
 
 
 # ---------------------------------------------------------------- nothing leaks

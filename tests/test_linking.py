@@ -48,9 +48,9 @@ def write_register(path: Path, rows: list[tuple[str, str, str, int]], key_id: st
 
 
 def write_delivery(path: Path, partner: str, rows: list[tuple], key_id: str = KEY_ID,
-                   version: str = "") -> Path:
-    """Rows (adres, pand, voorziening, domein, begin, einde[, adres_alt]); `version` "1" writes the
-    format of docs/contract.md v1, without `adres_pseudoniem_alt`."""
+                   version: str = "", extra_meta: dict[str, str] | None = None) -> Path:
+    """Rows (adres, pand, voorziening, domein, begin, einde[, adres_alt[, bedrag]]); `version` "1" writes
+    the format of docs/contract.md v1, without `adres_pseudoniem_alt` and `bedrag`."""
     columns = {
         "adres_pseudoniem": [r[0] for r in rows],
         "pand_pseudoniem": [r[1] for r in rows],
@@ -59,11 +59,12 @@ def write_delivery(path: Path, partner: str, rows: list[tuple], key_id: str = KE
         "begindatum": [r[4] for r in rows],
         "einddatum": [r[5] for r in rows],
         "adres_pseudoniem_alt": [r[6] if len(r) > 6 else None for r in rows],
+        "bedrag": [r[7] if len(r) > 7 else None for r in rows],
     }
     schema = DELIVERY_SCHEMA
     if version == "1":
-        del columns["adres_pseudoniem_alt"]
-        schema = pa.schema([f for f in DELIVERY_SCHEMA if f.name != "adres_pseudoniem_alt"])
+        del columns["adres_pseudoniem_alt"], columns["bedrag"]
+        schema = pa.schema([f for f in DELIVERY_SCHEMA if f.name not in ("adres_pseudoniem_alt", "bedrag")])
     table = pa.table(columns, schema=schema)
     meta = {
         "format": DELIVERY_FORMAT,
@@ -72,6 +73,7 @@ def write_delivery(path: Path, partner: str, rows: list[tuple], key_id: str = KE
         "key_id": key_id,
         "rows_read": len(rows),
         "rows_rejected": 0,
+        **(extra_meta or {}),
     }
     pq.write_table(with_metadata(table, meta), path)
     return path
@@ -162,7 +164,7 @@ def test_alternative_reading_links_after_the_address_and_before_the_pand(tmp_pat
     quality = result.quality.iloc[0]
     assert list(result.quality.columns) == [
         "partner", "key_id", "records", "records_in_periode", "gekoppeld_adres", "gekoppeld_alternatief",
-        "gekoppeld_pand", "niet_gekoppeld",
+        "gekoppeld_pand", "niet_gekoppeld", "records_met_bedrag",
     ]
     assert (quality["records_in_periode"], quality["gekoppeld_adres"], quality["gekoppeld_alternatief"],
             quality["gekoppeld_pand"], quality["niet_gekoppeld"]) == (5, 1, 1, 1, 2)

@@ -40,10 +40,10 @@ def out(tmp_path: Path) -> Path:
     write_samenloop(protected, {GEMEENTE[0]: "=cmd|' /C calc'!A0", **HOSTILE}, folder / "samenloop.csv")
     quality = pd.DataFrame([{"partner": "=1+1", "key_id": "@evil", "records": 3, "records_in_periode": 2,
                              "gekoppeld_adres": 1, "gekoppeld_alternatief": 0, "gekoppeld_pand": 0,
-                             "niet_gekoppeld": 1},
+                             "niet_gekoppeld": 1, "records_met_bedrag": 0},
                             {"partner": "wijkteam", "key_id": "0123456789abcdef", "records": 3,
                              "records_in_periode": 2, "gekoppeld_adres": 2, "gekoppeld_alternatief": 0,
-                             "gekoppeld_pand": 0, "niet_gekoppeld": 0}])
+                             "gekoppeld_pand": 0, "niet_gekoppeld": 0, "records_met_bedrag": 1}])
     write_quality(quality, folder / "kwaliteit.csv")
     return folder
 

@@ -29,6 +29,7 @@ GOOD = {
     "voorziening": ["01", "41", "45", "1.0"],
     "begindatum": ["2020-01-01", "5-6-2022", "2019-12-31"],
     "einddatum": ["", "", "2023-01-01", "2024-02-29"],
+    "bedrag": ["", "1234,56", "1.234,56", "1234.56", "0"],
 }
 MESSY = {
     "postcode": ["", None, "12345", "1234SA", " 1234 ab ", "\xa01234AB\u2003", "0123AB", "1234ÄB",
@@ -40,6 +41,7 @@ MESSY = {
     "begindatum": ["", None, "29-02-2025", "31-1-26", "46053", "2026-13-01", "1-1-1850", "31-01-2026 13:45",
                    " 31-1-2026 ", "2026/1/31"],
     "einddatum": ["2018-01-01", "29-02-2025", "31-01-2026 00:00", None, "2200-01-01"],
+    "bedrag": ["-1", "twaalf", "2000000", None, " 12,5 ", "1.234.56"],
 }
 
 
@@ -153,6 +155,8 @@ def _staging_row_by_row(valid: pd.DataFrame, key) -> pa.Table:
                                   pa.date32()),
             "adres_pseudoniem_alt": pa.array([None if pd.isna(c) else address_pseudonyms(key, [c])[0]
                                               for c in valid["canoniek_alt"].tolist()], pa.string()),
+            "bedrag": pa.array([None if pd.isna(b) else int(b) for b in valid["bedrag"].tolist()],
+                               pa.int64()),
             "bron": pa.array(bron.tolist(), pa.int32()),
             "regel": valid["regel"].tolist(),
         },
@@ -166,6 +170,8 @@ def test_staging_table_equals_the_row_by_row_build(codes, test_key, message):
     rows = _messy_rows(2000, seed=9, message=message)
     valid, _ = judge_rows(prepare_rows(rows, codes), suite_for(name, codes.codes()), codes)
     assert valid["einddatum"].isna().any() and valid["einddatum"].notna().any()
+    if not message:
+        assert valid["bedrag"].isna().any() and valid["bedrag"].notna().any()
     if message:
         assert valid["bron"].nunique() == 3
     staged = delivery.staging_table(valid, test_key)

@@ -391,3 +391,29 @@ def test_four_half_years_with_households_entering_leaving_and_lasting_samenloop(
         assert len(after - before) >= 100 and len(before - after) >= 100
     lasting = set.intersection(*multi)
     assert len(lasting) >= 0.3 * len(multi[-1])
+
+
+def test_amounts_are_realistic_and_some_partners_deliver_none(sample, sample_truth):
+    records = sample_truth.records
+    with_amount = records[records["bedrag"].notna()]
+    assert set(with_amount["partner"]) < set(records["partner"])  # some partners deliver no amounts
+    assert {"jeugdteam_zuid", "wmo_hulpmiddelen", "schuldhulp_plus"}.isdisjoint(with_amount["partner"])
+    start, end = PERIOD
+    in_period = truth.valid_records_in_period(records, start, end)
+    delivering = in_period[in_period["partner"].isin(set(with_amount["partner"]))]
+    share = delivering["bedrag"].notna().mean()
+    assert 0.9 < share < 1.0  # a few amounts are unknown
+    days = ((delivering["einddatum"].fillna(pd.Timestamp(end)).clip(upper=pd.Timestamp(end))
+             - delivering["begindatum"].clip(lower=pd.Timestamp(start))).dt.days + 1)
+    per_day = (delivering["bedrag"] / 100 / days).groupby(delivering["voorziening"]).median()
+    assert per_day["43"] > 5 * per_day["45"]  # jeugdhulp with verblijf far above ambulant
+    assert 30 < per_day["PW01"] < 60  # bijstand: about 1 350 euro a month
+    assert (with_amount["bedrag"] < 100_000_000).all()
+
+
+def test_amounts_are_written_as_the_partner_formats_them(sample):
+    for name, pattern in (("jeugdteam_noord", r"^[0-9]{1,3}(\.[0-9]{3})*,[0-9]{2}$"),
+                          ("jeugd_ggz", r"^[0-9]+\.[0-9]{2}$"), ("wmo_zorgkracht", r"^[0-9]+,[0-9]{2}$")):
+        values = [v for v in _column(sample.deliveries[name], "bedrag") if v]
+        assert values and all(re.match(pattern, v) for v in values), name
+        assert any(not v for v in _column(sample.deliveries[name], "bedrag")), name

@@ -87,7 +87,7 @@ def test_pseudonymise_exits_0_with_rejects_and_never_copies_extra_columns(tmp_pa
     assert "1 records gepseudonimiseerd" in result.output
     table = pq.read_table(out)
     assert table.column_names == ["adres_pseudoniem", "pand_pseudoniem", "voorziening", "domein",
-                                  "begindatum", "einddatum", "adres_pseudoniem_alt"]
+                                  "begindatum", "einddatum", "adres_pseudoniem_alt", "bedrag"]
     assert b"Goed Regel" not in out.read_bytes()
     meta = {k.decode(): v.decode() for k, v in table.schema.metadata.items()}
     assert (meta["rows_read"], meta["rows_rejected"], meta["rows_duplicate"]) == ("18", "16", "1")

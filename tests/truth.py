@@ -57,8 +57,19 @@ V2_INDICATORS: tuple[str, ...] = (
 """The fixed indicators contract v2 adds (§10, §11, §12); `voorziening:<code>` comes per delivered code."""
 
 QUALITY_COLUMNS = ("records", "records_in_periode", "gekoppeld_adres", "gekoppeld_alternatief",
-                   "gekoppeld_pand", "niet_gekoppeld")
-"""kwaliteit.csv after partner and key_id (docs/contract.md §7; v2 added `gekoppeld_alternatief`)."""
+                   "gekoppeld_pand", "niet_gekoppeld", "records_met_bedrag")
+"""kwaliteit.csv after partner and key_id (docs/contract.md §7; v2 added `gekoppeld_alternatief` and, last,
+`records_met_bedrag` of §12)."""
+COST_INDICATORS: tuple[str, ...] = (
+    "met_voorziening",
+    "domeinen:2+",
+    *(f"alleen:{d}" for d in DOMAINS),
+    *("combinatie:" + "+".join(c) for c in _COMBINATIONS),
+    "domeinen:1",
+    "domeinen:2",
+    "domeinen:3",
+)
+"""The indicators of kosten.csv (docs/contract.md §12)."""
 LINK_KINDS = {"adres": "gekoppeld_adres", "alternatief": "gekoppeld_alternatief", "pand": "gekoppeld_pand",
               "geen": "niet_gekoppeld"}
 """The generator's `koppeling` of a record and the kwaliteit.csv column that counts it."""
@@ -155,6 +166,9 @@ def truth_from_rows(
         begindatum=pd.to_datetime(records["begindatum"].replace("", None), format="%Y-%m-%d"),
         einddatum=pd.to_datetime(records["einddatum"].replace("", None), format="%Y-%m-%d"),
         ongeldig=records["ongeldig"].map({"ja": True, "nee": False}).astype(bool),
+        # eurocent spent in the period (§12); <NA> = no amount (a truth written before amounts: none)
+        bedrag=pd.to_numeric(records["bedrag"].replace("", None) if "bedrag" in records else pd.Series(
+            None, index=records.index, dtype="object")).astype("Int64"),
     )
     areas = pd.DataFrame(area_rows, dtype=str).fillna("")
     return Truth(register, records, areas)
@@ -351,7 +365,9 @@ def expected_counts(truth: Truth, start: date, end: date, level: str, group: str
 
 
 def _drop_duplicates(records: pd.DataFrame) -> pd.DataFrame:
-    """Valid rows with the same partner, address, voorziening and dates counted once (first line kept)."""
+    """Valid rows with the same partner, address, voorziening and dates counted once (first line kept).
+
+    The sample's duplicates repeat the whole line, amount included (docs/contract.md §12)."""
     valid = records[~records["ongeldig"]].sort_values(["partner", "regel"])
     key = ["partner", "canoniek", "voorziening", "begindatum", "einddatum"]
     return valid[~valid.duplicated(subset=key, keep="first")]
@@ -376,9 +392,51 @@ def expected_quality(truth: Truth, start: date, end: date, merge_duplicates: boo
                 "records": int((valid["partner"] == partner).sum()),
                 "records_in_periode": len(own),
                 **{column: int((own["koppeling"] == kind).sum()) for kind, column in LINK_KINDS.items()},
+                "records_met_bedrag": int(own["bedrag"].notna().sum()),
             }
         )
     return pd.DataFrame(rows, columns=["partner", *QUALITY_COLUMNS])
+
+
+def household_costs(truth: Truth, start: date, end: date) -> pd.DataFrame:
+    """One row per linked household with a voorziening in the period, with `bedrag`: the sum (eurocent) of
+    the amounts of its records in the period; lines equal in every field, amount included, count once,
+    lines that differ only in their amount add up (docs/contract.md §12)."""
+    profiles = household_profiles(truth, start, end)
+    valid = truth.records[~truth.records["ongeldig"]]
+    key = ["partner", "canoniek", "voorziening", "begindatum", "einddatum", "bedrag"]
+    counted = valid_records_in_period(valid.drop_duplicates(subset=key), start, end)
+    counted = counted[counted["adres_id"].notna()]
+    sums = counted.groupby("adres_id")["bedrag"].sum(min_count=0).fillna(0).astype("int64")
+    return profiles.assign(bedrag=profiles["adres_id"].map(sums).fillna(0).astype("int64").to_numpy())
+
+
+def household_cost_indicators(domains: frozenset[str]) -> list[str]:
+    """The indicators of kosten.csv one household counts in."""
+    ordered = tuple(d for d in DOMAINS if d in domains)
+    names = ["met_voorziening", f"domeinen:{len(ordered)}"]
+    names.append(f"alleen:{ordered[0]}" if len(ordered) == 1 else "combinatie:" + "+".join(ordered))
+    if len(ordered) >= 2:
+        names.append("domeinen:2+")
+    return names
+
+
+def expected_costs(truth: Truth, start: date, end: date, level: str) -> pd.DataFrame:
+    """The true cost cells of a level: gebiedscode, indicator, huishoudens, bedrag, grootste, tweede
+    (eurocent), one row per area with register addresses and cost indicator."""
+    column, register = _area_column(truth, level)
+    households = household_costs(truth, start, end)
+    exploded = households.assign(
+        indicator=[household_cost_indicators(d) for d in households["domeinen"]]).explode("indicator")
+    rows = []
+    for area in sorted(register[column].unique()):
+        for name in COST_INDICATORS:
+            amounts = sorted(exploded.loc[(exploded[column] == area) & (exploded["indicator"] == name),
+                                          "bedrag"], reverse=True)
+            rows.append({"gebiedscode": area, "indicator": name, "huishoudens": len(amounts),
+                         "bedrag": int(sum(amounts)), "grootste": int(amounts[0]) if amounts else 0,
+                         "tweede": int(amounts[1]) if len(amounts) > 1 else 0})
+    return pd.DataFrame(rows)
 
 
 def expected_rejected_lines(truth: Truth) -> dict[str, set[int]]:

@@ -144,7 +144,7 @@ PARTNERS: tuple[PartnerStyle, ...] = (
         "jeugdteam_noord", "jeugd", ";", "cp1252", "\r\n",
         (("Postcode", "postcode"), ("Huisnummer", "huisnummer"), ("Huisletter", "huisletter"),
          ("Toevoeging", "toevoeging"), ("Voorziening", "voorziening"), ("Begindatum", "begindatum"),
-         ("Einddatum", "einddatum"), ("Naam", "naam"), ("BSN", "bsn")),
+         ("Einddatum", "einddatum"), ("Naam", "naam"), ("BSN", "bsn"), ("Bedrag", "bedrag_periode")),
         {"dmy": 1}, {"plain": 1}, {"compact": 6, "spaced": 3, "lower": 1}, 0.35,
     ),
     PartnerStyle(
@@ -157,14 +157,16 @@ PARTNERS: tuple[PartnerStyle, ...] = (
     PartnerStyle(
         "jeugd_ggz", "jeugd", ";", "utf-8", "\n",
         ((" POSTCODE ", "postcode"), (" HUISNUMMER ", "huisnummer"), (" VOORZIENING ", "voorziening"),
-         (" BEGINDATUM ", "begindatum"), (" EINDDATUM ", "einddatum"), (" BEHANDELAAR ", "medewerker")),
+         (" BEGINDATUM ", "begindatum"), (" EINDDATUM ", "einddatum"), (" BEHANDELAAR ", "medewerker"),
+         (" BEDRAG ", "bedrag_periode")),
         {"dmy_slash": 1}, {"plain": 8, "float": 2}, {"spaced": 5, "compact": 5}, 1.0,
     ),
     PartnerStyle(
         "wmo_zorgkracht", "wmo", ";", "cp1252", "\r\n",
         (("Postcode", "postcode"), ("Huisnummer", "huisnummer"), ("Huisletter", "huisletter"),
          ("Huisnummertoevoeging", "toevoeging"), ("Voorziening", "voorziening"), ("Begindatum", "begindatum"),
-         ("Einddatum", "einddatum"), ("Naam", "naam"), ("BSN", "bsn"), ("Indicatie uren per week", "uren")),
+         ("Einddatum", "einddatum"), ("Naam", "naam"), ("BSN", "bsn"), ("Indicatie uren per week", "uren"),
+         ("bedrag", "bedrag_periode")),
         {"dmy_short": 1}, {"stripped": 8, "plain": 2}, {"compact": 5, "spaced": 4, "padded": 1}, 0.2,
     ),
     PartnerStyle(
@@ -178,7 +180,8 @@ PARTNERS: tuple[PartnerStyle, ...] = (
         "werk_inkomen_gemeente", "werk_inkomen", ";", "utf-8", "\n",
         (("BSN", "bsn"), ("Naam", "naam"), ("Postcode", "postcode"), ("Huisnummer", "huisnummer"),
          ("Huisletter", "huisletter"), ("Huisnummertoevoeging", "toevoeging"), ("Voorziening", "voorziening"),
-         ("Begindatum", "begindatum"), ("Einddatum", "einddatum"), ("Uitkering per maand", "bedrag")),
+         ("Begindatum", "begindatum"), ("Einddatum", "einddatum"), ("Uitkering per maand", "uitkering"),
+         ("Bedrag", "bedrag_periode")),
         {"dmy": 5, "iso": 3, "dmy_short": 2}, {"plain": 1}, {"compact": 8, "spaced": 2}, 0.3,
     ),
     PartnerStyle(
@@ -282,6 +285,8 @@ class Record:
     end: date | None
     person: Person
     invalid: str = ""
+    bedrag: int | None = None
+    """Eurocent spent on the record within the period (docs/contract.md §12); None = not delivered."""
     overrides: dict[str, str] = field(default_factory=dict)
     duplicate_of: "Record | None" = None
     cells: list[str] = field(default_factory=list)
@@ -365,6 +370,7 @@ class Sample:
                     "ongeldig": "ja" if record.invalid else "nee",
                     "reden": record.invalid,
                     "duplicaat_van": str(record.duplicate_of.line) if record.duplicate_of else "",
+                    "bedrag": "" if record.bedrag is None or record.invalid else str(record.bedrag),
                 }
             )
         return rows
@@ -613,6 +619,54 @@ def _dates_after_period(rng: random.Random) -> tuple[date, date | None]:
     first = PERIOD_END + timedelta(days=1)
     begin = first if rng.random() < 0.15 else _random_date(rng, first, date(2026, 12, 31))
     return begin, None if rng.random() < 0.7 else _random_date(rng, begin, date(2027, 12, 31))
+
+
+# Costs (docs/contract.md §12): euros per day a record runs in the period, per voorziening; one-off
+# payments (bijzondere bijstand, inkomenstoeslag) as a lump sum. Jeugdhulp with verblijf costs far more
+# than ambulant help; bijstand is paid per month. Partners not listed here deliver no amounts.
+DAILY_RATES: dict[str, float] = {
+    "43": 380.0, "44": 240.0, "46": 420.0, "41": 140.0, "45": 28.0, "50": 22.0, "47": 30.0, "48": 35.0,
+    "49": 20.0, "40": 45.0, "42": 18.0, "53": 25.0, "52": 25.0, "54": 60.0, "55": 75.0, "51": 90.0,
+    "01": 14.0, "02": 32.0, "03": 26.0, "07": 38.0, "06": 16.0, "10": 22.0, "04": 160.0,
+    "PW01": 1350.0 * 12 / 365, "PW02": 12.0,
+}
+LUMP_SUMS: dict[str, tuple[float, float]] = {"PW03": (80.0, 1500.0), "PW04": (300.0, 500.0)}
+AMOUNT_FORMATS = {"jeugdteam_noord": "nl_punt", "jeugd_ggz": "en", "wmo_zorgkracht": "nl",
+                  "werk_inkomen_gemeente": "nl"}
+UNKNOWN_AMOUNT_SHARE = 0.04
+
+
+def _amount(rng: random.Random, record: Record) -> int | None:
+    """Eurocent spent in the period on a valid record of a partner that delivers amounts."""
+    end = min(record.end or PERIOD_END, PERIOD_END)
+    days = (end - max(record.begin, PERIOD_START)).days + 1
+    if days <= 0 or record.begin > PERIOD_END:
+        return None  # outside the period: the field stays empty
+    if rng.random() < UNKNOWN_AMOUNT_SHARE:
+        return None
+    if record.code in LUMP_SUMS:
+        return round(rng.uniform(*LUMP_SUMS[record.code]) * 100)
+    return round(DAILY_RATES.get(record.code, 25.0) * days * rng.lognormvariate(0, 0.25) * 100)
+
+
+def _amounts(rng: random.Random, records: list[Record]) -> None:
+    """Give the records of partners that deliver amounts their amount (own random stream: the rest of the
+    sample stays as it was without amounts)."""
+    for record in records:
+        if record.partner in AMOUNT_FORMATS and not record.invalid and record.begin is not None:
+            record.bedrag = _amount(rng, record)
+
+
+def _render_amount(cents: int | None, style: str) -> str:
+    """An amount as the partner's spreadsheet writes it: `1.234,56`, `1234,56` or `1234.56`."""
+    if cents is None or not style:
+        return ""
+    euros, rest = divmod(cents, 100)
+    if style == "en":
+        return f"{euros}.{rest:02d}"
+    if style == "nl_punt":
+        return f"{euros:,}".replace(",", ".") + f",{rest:02d}"
+    return f"{euros},{rest:02d}"
 
 
 def _codes(rng: random.Random, weights: dict[str, int], counts: dict[int, int]) -> list[str]:
@@ -884,7 +938,8 @@ def _render(rng: random.Random, style: PartnerStyle, record: Record) -> list[str
         medewerker=rng.choice(STAFF),
         uren=f"{rng.randint(1, 12)},{rng.choice((0, 5))}",
         hulpmiddel=AIDS.get(record.code, "Overig hulpmiddel"),
-        bedrag=f"{rng.randint(0, 2)}.{rng.randint(0, 999):03d},{rng.randint(0, 99):02d}".lstrip("0."),
+        uitkering=f"{rng.randint(0, 2)}.{rng.randint(0, 999):03d},{rng.randint(0, 99):02d}".lstrip("0."),
+        bedrag_periode=_render_amount(record.bedrag, AMOUNT_FORMATS.get(style.name, "")),
     )
     values.update(record.overrides)
     return [values[f] for _, f in style.columns]
@@ -903,7 +958,7 @@ def _deliveries(model: _Model) -> dict[str, Delivery]:
         for original in rng.sample(valid, max(2, round(0.008 * len(valid)))):
             copy = Record(original.partner, original.parts, original.adres_id, original.koppeling,
                           original.code, original.begin, original.end, original.person,
-                          duplicate_of=original, cells=list(original.cells))
+                          bedrag=original.bedrag, duplicate_of=original, cells=list(original.cells))
             position = rng.randint(own.index(original) + 1, len(own))
             own.insert(position, copy)
             model.records.append(copy)
@@ -960,6 +1015,7 @@ def generate(
                  for a in register}
     _unlinked_records(model)
     _invalid_records(model)
+    _amounts(random.Random(f"{stage}:bedragen"), model.records)
     deliveries = _deliveries(model)
     parameters = {
         "seed": seed, "gemeentecode": gemeentecode, "gemeentenaam": gemeentenaam, "adressen": n_addresses,
@@ -1133,6 +1189,11 @@ Elke levering bevat ook:
 - voorzieningen die vóór de periode eindigden of erna beginnen (en huishoudens die alleen in de eerdere
   halfjaren hulp hadden);
 - dubbele regels (dezelfde regel twee keer geëxporteerd).
+
+Vier partners (jeugdteam noord, jeugd-GGZ, Wmo Zorgkracht, Werk en inkomen) leveren een kolom `Bedrag`: de
+euro's die in de periode aan de regel besteed zijn, elk in de notatie van hun spreadsheet (`1.234,56`,
+`1234.56`, `1234,56`), soms leeg (onbekend). Jeugdhulp met verblijf kost per dag veel meer dan ambulante
+hulp; bijstand gaat per maand. De andere drie partners leveren geen bedragen (docs/contract.md §12).
 
 Jeugdhulp staat op het adres van de ouder met gezag, zoals de CBS-monitor dat doet. Jeugdteam noord
 werkt in de noordelijke wijken, jeugdteam zuid (met nog oude productcategorieën 31-38) in de zuidelijke.

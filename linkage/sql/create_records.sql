@@ -10,5 +10,6 @@ CREATE TABLE records (
     domein VARCHAR NOT NULL,
     adres_pseudoniem_alt VARCHAR,
     begindatum DATE,
-    einddatum DATE
+    einddatum DATE,
+    bedrag BIGINT  -- eurocent in the period (docs/contract.md §12); null = unknown
 );

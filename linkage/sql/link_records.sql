@@ -5,7 +5,7 @@
 CREATE TABLE linked AS
 WITH on_address AS (
     SELECT r.levering, r.organisatie, r.voorziening, r.domein, r.pand_pseudoniem, r.adres_pseudoniem_alt,
-        a.adres_nr, r.begindatum, r.einddatum
+        a.adres_nr, r.begindatum, r.einddatum, r.bedrag
     FROM records AS r
     LEFT JOIN (
         SELECT CAST(file_row_number AS INTEGER) AS adres_nr, adres_pseudoniem
@@ -29,7 +29,7 @@ unique_alternative AS (
 ),
 on_alternative AS (
     SELECT o.levering, o.organisatie, o.voorziening, o.domein, o.pand_pseudoniem, o.adres_nr,
-        u.adres_nr AS alternatief_nr, o.begindatum, o.einddatum
+        u.adres_nr AS alternatief_nr, o.begindatum, o.einddatum, o.bedrag
     FROM on_address AS o
     LEFT JOIN unique_alternative AS u
         ON o.adres_nr IS NULL AND o.adres_pseudoniem_alt = u.adres_pseudoniem
@@ -60,7 +60,8 @@ SELECT
         WHEN p.adres_nr IS NOT NULL THEN 'pand'
     END AS koppeling,
     o.begindatum,
-    o.einddatum
+    o.einddatum,
+    o.bedrag
 FROM on_alternative AS o
 LEFT JOIN unique_pand AS p
     ON o.adres_nr IS NULL AND o.alternatief_nr IS NULL AND o.pand_pseudoniem = p.pand_pseudoniem;

@@ -38,6 +38,10 @@ from schemas.codelist import CodeList
 from schemas.expectation_suites import suite_for
 from schemas.formats import (
     ALTERNATIVE_COLUMN,
+    AMOUNT_COLUMN,
+    AMOUNT_IN_PERIOD,
+    AMOUNT_KIND,
+    AMOUNT_WHOLE_ASSIGNMENT,
     DELIVERY_FORMAT,
     DELIVERY_FORMAT_VERSION,
     DELIVERY_SCHEMA,
@@ -211,6 +215,8 @@ def delivery_metadata(result: DeliveryResult, partner: str, key: Key) -> dict[st
         "rows_read": result.rows_read,
         "rows_rejected": result.rows_rejected,
         "rows_duplicate": result.rows_duplicate,
+        # 301 messages carry the Budget of the whole toewijzing, pro-rated when linking (§12).
+        AMOUNT_KIND: AMOUNT_WHOLE_ASSIGNMENT if result.messages else AMOUNT_IN_PERIOD,
         "created": now_iso(),
     }
 
@@ -246,13 +252,16 @@ def _write_delivery(con: duckdb.DuckDBPyConnection, out: Path, metadata: dict[st
 def _duplicate_errors(batch: pa.RecordBatch, sources: list[str] | None) -> list[RowError]:
     errors = []
     columns = batch.to_pydict()
-    for bron, regel, first_bron, first_regel in zip(
-        columns["bron"], columns["regel"], columns["eerste_bron"], columns["eerste_regel"], strict=True
+    for bron, regel, first_bron, first_regel, same in zip(
+        columns["bron"], columns["regel"], columns["eerste_bron"], columns["eerste_regel"],
+        columns["zelfde_bedrag"], strict=True
     ):
         name = sources[bron] if sources else ""
         same_file = first_bron == bron or not sources
         first = str(first_regel) if same_file else f"{first_regel} van {sources[first_bron]}"
-        errors.append(RowError.of(int(regel), "(regel)", "", "dubbele_regel", first, bestand=name))
+        # A row that differs only in `bedrag` is merged into the record, its amount added (§12).
+        code = "dubbele_regel" if same else "bedrag_opgeteld"
+        errors.append(RowError.of(int(regel), "(regel)", "", code, first, bestand=name))
     return errors
 
 
@@ -283,11 +292,19 @@ def staging_table(
             "begindatum": pa.array(valid["begindatum"], pa.date32(), from_pandas=True),
             "einddatum": pa.array(valid["einddatum"], pa.date32(), from_pandas=True),
             ALTERNATIVE_COLUMN: alternative,
+            AMOUNT_COLUMN: _amount_column(valid),
             "bron": pa.array(bron, pa.int32()),
             "regel": pa.array(valid["regel"].to_numpy(), pa.int64()),
         },
         schema=STAGING_SCHEMA,
     )
+
+
+def _amount_column(valid: pd.DataFrame) -> pa.Array:
+    """The rows' `bedrag` in eurocent (null = unknown); rows without the column have no amounts."""
+    if "bedrag" not in valid:
+        return pa.nulls(len(valid), pa.int64())
+    return pa.array(valid["bedrag"].astype("Int64"), pa.int64(), from_pandas=True)
 
 
 def validate_delivery(source: Path, codes: CodeList, rejects: Path | None = None) -> DeliveryResult:

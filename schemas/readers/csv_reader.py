@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 from schemas.messages import RowError
 
 REQUIRED_COLUMNS = ("postcode", "huisnummer", "voorziening", "begindatum")
-OPTIONAL_COLUMNS = ("huisletter", "huisnummertoevoeging", "einddatum")
+OPTIONAL_COLUMNS = ("huisletter", "huisnummertoevoeging", "einddatum", "bedrag")
 DELIVERY_COLUMNS = REQUIRED_COLUMNS[:2] + OPTIONAL_COLUMNS[:2] + REQUIRED_COLUMNS[2:] + OPTIONAL_COLUMNS[2:]
 COLUMN_ALIASES = {"toevoeging": "huisnummertoevoeging"}
 DELIMITERS = (";", ",")

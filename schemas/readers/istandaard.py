@@ -37,7 +37,7 @@ XSD_DIR = Path(__file__).resolve().parent / "xsd"
 MAX_FAULTS_LISTED = 10
 MAX_MESSAGE_BYTES = 20 * 1024 * 1024
 ROW_COLUMNS = ("regel", "postcode", "huisnummer", "huisletter", "huisnummertoevoeging", "voorziening",
-               "begindatum", "einddatum", "landcode", "adres_gevonden", "adres_aanduiding")
+               "begindatum", "einddatum", "landcode", "adres_gevonden", "adres_aanduiding", "bedrag")
 VERSION_COLUMNS = ("toewijzing", "reden_wijziging")
 """Columns of `message_rows` that only serve to pick the latest version of a toewijzing."""
 ADDRESS_SOORTEN = ("01", "03")
@@ -247,10 +247,22 @@ def message_records(kind: MessageKind, root: etree._Element) -> list[dict[str, o
                 "voorziening": _text(product, "m:Product/b:Categorie", ns),
                 "begindatum": _text(product, "m:Ingangsdatum", ns),
                 "einddatum": _text(product, "m:Einddatum", ns),
+                "bedrag": _budget_euros(_text(product, "m:Budget", ns)),
                 "toewijzing": f"{kind.name}|{afzender}|{_text(product, 'm:ToewijzingNummer', ns)}",
                 "reden_wijziging": _text(product, "m:RedenWijziging", ns),
             })
     return records
+
+
+def _budget_euros(budget: str) -> str:
+    """The Budget (eurocent, LDT_Budget: 0..99999999, the whole toewijzing) as euros `1234.56`; "" if none.
+
+    It is pro-rated to the days of the toewijzing in the period when linking (docs/contract.md §12).
+    """
+    if not budget.isdigit():
+        return ""
+    cents = int(budget)
+    return f"{cents // 100}.{cents % 100:02d}"
 
 
 def _frame(records: list[dict[str, object]], columns: list[str]) -> pd.DataFrame:

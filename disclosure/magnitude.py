@@ -1,0 +1,310 @@
+"""Protecting cost cells, a magnitude table (docs/contract.md §12; docs/disclosure.md, "Kosten").
+
+A cost cell is the sum of the amounts of the households of one area with one indicator. It is secret
+(primary) when its count cell in the protected samenloop table is secret or below the threshold, or when
+it fails the p%-rule: the households outside the two largest then add too little to hide the largest.
+A cell without households publishes 0. Published amounts are rounded to `kosten_afronden_op` euros.
+
+Secondary suppression: the attacker knows every published cost cell up to its rounding, that amounts are
+never negative, and the sums that link the cells (within an area: the combinations and `domeinen:1..3`
+add up to `met_voorziening`, the combinations of 2+ domains and `domeinen:2..3` to `domeinen:2+`, the
+combinations of k domains to `domeinen:k`; across areas: the areas of a level add up to their parent).
+For every secret cell two linear programmes (HiGHS) find the lowest and highest amount the attacker
+can still hold possible; both must lie at least `kosten_bescherming_procent` below and above the true
+amount. While a secret cell fails, one more published cell that shares a sum with it is made secret.
+`audit_costs` repeats the two LPs on the final publication, from the published cells alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import highspy
+import numpy as np
+import pandas as pd
+
+from disclosure.model import new_highs
+from disclosure.protect import DisclosureError
+from disclosure.rules import DisclosureRules
+from schemas.indicators import COMBINATION_INDICATORS, EXCLUSIVE_DOMAIN_SETS, MULTI_DOMAIN, WITH_SERVICE
+
+DOMAIN_COUNT = ("domeinen:1", "domeinen:2", "domeinen:3")
+REASON_COUNT = "aantal"
+REASON_DOMINANCE = "p_procent"
+REASON_SECONDARY = "secundair"
+_TOLERANCE = 1e-6
+
+
+class CostDisclosureError(DisclosureError):
+    """The cost table could not be made safe; nothing may be published (message in Dutch).
+
+    A DisclosureError: the run stops with the message, as it does for counts it cannot protect.
+    """
+
+
+def cost_relations() -> list[tuple[str, tuple[str, ...]]]:
+    """Sums between cost indicators within one area: (total, parts) with total == sum(parts)."""
+    by_size = {k: tuple(name for name, dset in EXCLUSIVE_DOMAIN_SETS.items() if len(dset) == k)
+               for k in (1, 2, 3)}
+    return [
+        (WITH_SERVICE, tuple(EXCLUSIVE_DOMAIN_SETS)),
+        (WITH_SERVICE, DOMAIN_COUNT),
+        (MULTI_DOMAIN, tuple(name for name, _ in COMBINATION_INDICATORS)),
+        (MULTI_DOMAIN, DOMAIN_COUNT[1:]),
+        *((f"domeinen:{k}", by_size[k]) for k in (1, 2, 3)),
+    ]
+
+
+@dataclass(frozen=True)
+class CostInterval:
+    """What the attacker can still hold possible for one secret cost cell (euros)."""
+
+    gebiedscode: str
+    indicator: str
+    laagst: float
+    hoogst: float  # inf when unbounded
+    voldoet: bool
+
+
+def _structure(cells: pd.DataFrame) -> list[tuple[int, list[int]]]:
+    """The sums of the table as (total cell, part cells), cell = row position in `cells`."""
+    keys = zip(cells["gebiedscode"], cells["indicator"], strict=True)
+    position = {key: n for n, key in enumerate(keys)}
+    sums: list[tuple[int, list[int]]] = []
+    for area in cells["gebiedscode"].unique():
+        for total, parts in cost_relations():
+            if (area, total) in position and all((area, p) in position for p in parts):
+                sums.append((position[(area, total)], [position[(area, p)] for p in parts]))
+    children = cells[cells["bovenliggend"].notna()].groupby(["bovenliggend", "indicator"]).groups
+    for (parent, indicator), rows in children.items():
+        if (parent, indicator) in position:
+            sums.append((position[(parent, indicator)], [int(r) for r in rows]))
+    return sums
+
+
+class _Attacker:
+    """The attacker's feasible amounts as one HiGHS model: bounds per cell, the sums as rows."""
+
+    def __init__(self, n: int, sums: list[tuple[int, list[int]]], lower: np.ndarray, upper: np.ndarray):
+        self.highs = new_highs()
+        self.n = n
+        inf = highspy.kHighsInf
+        self.highs.addVars(n, lower, np.where(np.isinf(upper), inf, upper))
+        for total, parts in sums:
+            index = np.array([total, *parts], dtype=np.int32)
+            values = np.array([1.0] + [-1.0] * len(parts))
+            self.highs.addRow(0.0, 0.0, len(index), index, values)
+
+    def set_bounds(self, cell: int, low: float, high: float) -> None:
+        self.highs.changeColBounds(cell, low, highspy.kHighsInf if np.isinf(high) else high)
+
+    def interval(self, cell: int) -> tuple[float, float]:
+        sense = highspy.ObjSense
+        return self._optimum(cell, sense.kMinimize), self._optimum(cell, sense.kMaximize)
+
+    def _optimum(self, cell: int, sense) -> float:
+        self.highs.changeColCost(cell, 1.0)
+        self.highs.changeObjectiveSense(sense)
+        self.highs.run()
+        status = self.highs.getModelStatus()
+        value = float(self.highs.getInfo().objective_function_value)  # read before the model changes
+        self.highs.changeColCost(cell, 0.0)
+        if status in (highspy.HighsModelStatus.kUnbounded, highspy.HighsModelStatus.kUnboundedOrInfeasible):
+            return np.inf
+        if status != highspy.HighsModelStatus.kOptimal:
+            raise CostDisclosureError("de beveiliging van de kosten kon niet worden doorgerekend "
+                                      "(het model heeft geen oplossing)")
+        return value
+
+
+def round_amount(euros: np.ndarray, rules: DisclosureRules) -> np.ndarray:
+    """Round non-negative euros to the nearest multiple of `kosten_afronden_op`, halves up."""
+    base = rules.kosten_afronden_op
+    return np.floor(np.asarray(euros, dtype=np.float64) / base + 0.5) * base
+
+
+def published_bounds(published: np.ndarray, rules: DisclosureRules) -> tuple[np.ndarray, np.ndarray]:
+    """The true amounts (euros) possible behind published rounded amounts; amounts are never negative."""
+    half = rules.kosten_afronden_op / 2
+    return np.maximum(published - half, 0.0), published + half
+
+
+def fails_p_rule(total: np.ndarray, largest: np.ndarray, second: np.ndarray,
+                 rules: DisclosureRules) -> np.ndarray:
+    """The p%-rule: the rest beyond the two largest amounts is less than p% of the largest."""
+    return (total - largest - second) < rules.kosten_p_procent / 100 * largest
+
+
+def primary_reasons(cells: pd.DataFrame, counts: pd.DataFrame, rules: DisclosureRules) -> np.ndarray:
+    """Per cost cell its primary reason to be secret (REASON_COUNT, REASON_DOMINANCE) or None.
+
+    `cells`: gebiedscode, indicator, huishoudens, bedrag, grootste, tweede (eurocent). `counts`: the
+    protected samenloop table (gebiedscode, indicator, geheim). A cell whose indicator samenloop.csv does
+    not carry is judged on its true number of households alone.
+    """
+    merged = cells.merge(counts[["gebiedscode", "indicator", "geheim"]], how="left",
+                         on=["gebiedscode", "indicator"])
+    count_secret = merged["geheim"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    households = cells["huishoudens"].to_numpy()
+    by_count = (households > 0) & (count_secret | (households < rules.min_publiceerbaar))
+    by_p = (households > 0) & fails_p_rule(cells["bedrag"].to_numpy(), cells["grootste"].to_numpy(),
+                                           cells["tweede"].to_numpy(), rules)
+    return np.where(by_count, REASON_COUNT, np.where(by_p, REASON_DOMINANCE, None)).astype(object)
+
+
+def _required(truth: float, rules: DisclosureRules) -> tuple[float, float]:
+    share = rules.kosten_bescherming_procent / 100
+    return truth * (1 - share), truth * (1 + share)
+
+
+def _protected(interval: tuple[float, float], truth: float, rules: DisclosureRules) -> bool:
+    low, high = _required(truth, rules)
+    tolerance = _TOLERANCE * max(1.0, truth)
+    return interval[0] <= low + tolerance and interval[1] >= high - tolerance
+
+
+def _neighbours(n: int, sums: list[tuple[int, list[int]]]) -> list[set[int]]:
+    """Per cell the cells it shares a sum with."""
+    result: list[set[int]] = [set() for _ in range(n)]
+    for total, parts in sums:
+        members = {total, *parts}
+        for cell in members:
+            result[cell] |= members - {cell}
+    return result
+
+
+def _attacker_bounds(published: np.ndarray, secret: np.ndarray, empty: np.ndarray,
+                     rules: DisclosureRules) -> tuple[np.ndarray, np.ndarray]:
+    lower, upper = published_bounds(published, rules)
+    lower, upper = np.where(secret, 0.0, lower), np.where(secret, np.inf, upper)
+    return np.where(empty, 0.0, lower), np.where(empty, 0.0, upper)  # no households: exactly 0
+
+
+def _candidate(cell: int, neighbours: list[set[int]], totals: np.ndarray, truth: np.ndarray,
+               secret: np.ndarray, empty: np.ndarray, rules: DisclosureRules) -> int | None:
+    """The published cell to hide for `cell`: one that shares a sum with it, else with a secret cell
+    linked to it through sums of secret cells; the smallest that gives enough room, else the largest."""
+    room = truth[cell] * rules.kosten_bescherming_procent / 100 + rules.kosten_afronden_op
+    seen, frontier = {cell}, [cell]
+    while frontier:
+        options = sorted((float(truth[c]), c) for f in frontier for c in neighbours[f]
+                         if not secret[c] and not empty[c])
+        if options:
+            # Totals last: hiding a total costs more, and it then needs protection of its own.
+            fewest = min(totals[c] for _, c in options)
+            options = [(value, c) for value, c in options if totals[c] == fewest]
+            return next((c for value, c in options if value >= room), options[-1][1])
+        frontier = [c for f in frontier for c in neighbours[f] if secret[c] and c not in seen]
+        seen.update(frontier)
+    return None
+
+
+def suppress(cells: pd.DataFrame, reasons: np.ndarray, rules: DisclosureRules) -> np.ndarray:
+    """Add secondary reasons until every secret cell keeps its protection range; the reasons per cell.
+
+    Cells are checked one at a time: hiding a cell only widens what the attacker holds possible, so a cell
+    found protected stays protected, and a failing cell is checked again after each cell hidden for it.
+    Afterwards every secondary cell, largest first, is published again when all secret cells stay safe.
+    """
+    truth = cells["bedrag"].to_numpy() / 100
+    empty = cells["huishoudens"].to_numpy() == 0
+    reasons = reasons.copy()
+    secret = np.array([r is not None for r in reasons])
+    published = round_amount(truth, rules)
+    sums = _structure(cells)
+    neighbours = _neighbours(len(cells), sums)
+    totals = np.bincount([total for total, _ in sums], minlength=len(cells))
+    attacker = _Attacker(len(cells), sums, *_attacker_bounds(published, secret, empty, rules))
+    queue = [int(c) for c in np.flatnonzero(secret)]
+    while queue:
+        cell = queue[0]
+        if _protected(attacker.interval(cell), float(truth[cell]), rules):
+            queue.pop(0)
+            continue
+        hide = _candidate(cell, neighbours, totals, truth, secret, empty, rules)
+        if hide is None:
+            raise CostDisclosureError(_unsafe_message(cells, [cell]))
+        secret[hide], reasons[hide] = True, REASON_SECONDARY
+        attacker.set_bounds(hide, 0.0, np.inf)
+        queue.append(hide)
+    _prune(attacker, truth, secret, reasons, published, rules)
+    return reasons
+
+
+def _prune(attacker: _Attacker, truth: np.ndarray, secret: np.ndarray, reasons: np.ndarray,
+           published: np.ndarray, rules: DisclosureRules) -> None:
+    """Publish again each secondary cell (largest first) whose publication leaves every secret cell safe."""
+    lower, upper = published_bounds(published, rules)
+    for cell in sorted(np.flatnonzero(reasons == REASON_SECONDARY), key=lambda c: -truth[c]):
+        attacker.set_bounds(int(cell), float(lower[cell]), float(upper[cell]))
+        secret[cell] = False
+        others = [int(c) for c in np.flatnonzero(secret)]
+        if all(_protected(attacker.interval(c), float(truth[c]), rules) for c in others):
+            reasons[cell] = None
+            continue
+        secret[cell] = True
+        attacker.set_bounds(int(cell), 0.0, np.inf)
+
+
+def _unsafe_message(cells: pd.DataFrame, failing: list[int]) -> str:
+    names = ", ".join(f"{cells['gebiedscode'].iat[c]} {cells['indicator'].iat[c]}" for c in failing[:10])
+    return (f"de kosten kunnen niet veilig gepubliceerd worden: {len(failing)} geheime kostencel(len) "
+            f"blijven via gepubliceerde cijfers en hun sommen te nauwkeurig terug te rekenen ({names}); "
+            "er is niets geschreven")
+
+
+def protect_costs(cells: pd.DataFrame, counts: pd.DataFrame, rules: DisclosureRules) -> pd.DataFrame:
+    """The publishable cost table: one row per cell of `cells` (linkage/costs.py), in its order.
+
+    Columns: gebiedscode, niveau, bovenliggend, indicator, bedrag (Int64 euros, rounded, <NA> when
+    secret), per_huishouden (Int64 euros: published bedrag / published count of `counts`, the protected
+    samenloop table; <NA> when either is missing or the count is 0), geheim, reden.
+    Raises CostDisclosureError when no safe pattern is found, or the audit finds a cell unprotected.
+    """
+    cells = cells.reset_index(drop=True)
+    reasons = suppress(cells, primary_reasons(cells, counts, rules), rules)
+    secret = np.array([r is not None for r in reasons])
+    amounts = pd.array(round_amount(cells["bedrag"].to_numpy() / 100, rules).astype(np.int64), dtype="Int64")
+    amounts[secret] = pd.NA
+    table = pd.DataFrame({
+        "gebiedscode": cells["gebiedscode"], "niveau": cells["niveau"], "bovenliggend": cells["bovenliggend"],
+        "indicator": cells["indicator"], "bedrag": amounts, "geheim": secret,
+        "reden": pd.Series(reasons, dtype=object),
+    })
+    table["per_huishouden"] = _per_household(table, counts)
+    failing = [i for i in audit_costs(table, cells, rules) if not i.voldoet]
+    if failing:
+        keys = zip(cells["gebiedscode"], cells["indicator"], strict=True)
+        where = {key: n for n, key in enumerate(keys)}
+        cells_failing = [where[(i.gebiedscode, i.indicator)] for i in failing]
+        raise CostDisclosureError(_unsafe_message(cells, cells_failing))
+    return table[["gebiedscode", "niveau", "bovenliggend", "indicator", "bedrag", "per_huishouden", "geheim",
+                  "reden"]]
+
+
+def _per_household(table: pd.DataFrame, counts: pd.DataFrame) -> pd.Series:
+    published = counts.loc[~counts["geheim"].astype(bool), ["gebiedscode", "indicator", "aantal"]]
+    merged = table[["gebiedscode", "indicator", "bedrag"]].merge(published, how="left",
+                                                                on=["gebiedscode", "indicator"])
+    count = merged["aantal"].astype("Float64")
+    ratio = (merged["bedrag"].astype("Float64") / count.where(count > 0)).round(0)
+    return pd.Series(ratio.astype("Int64").to_numpy(), index=table.index)
+
+
+def audit_costs(table: pd.DataFrame, cells: pd.DataFrame, rules: DisclosureRules) -> list[CostInterval]:
+    """Two LPs per secret cost cell, from the published amounts (± rounding), the sums and amounts ≥ 0.
+
+    `table` is the publication (`protect_costs`), `cells` the true cells in the same order; a cell
+    `voldoet` when the attacker's range reaches `kosten_bescherming_procent` below and above the truth.
+    """
+    secret = table["geheim"].to_numpy(dtype=bool)
+    published = table["bedrag"].fillna(0).to_numpy(dtype=np.float64)
+    empty = cells["huishoudens"].to_numpy() == 0
+    truth = cells["bedrag"].to_numpy() / 100
+    attacker = _Attacker(len(table), _structure(cells), *_attacker_bounds(published, secret, empty, rules))
+    intervals = []
+    for cell in np.flatnonzero(secret):
+        low, high = attacker.interval(int(cell))
+        intervals.append(CostInterval(str(table["gebiedscode"].iat[cell]), str(table["indicator"].iat[cell]),
+                                      low, high, _protected((low, high), float(truth[cell]), rules)))
+    return intervals
