@@ -32,7 +32,7 @@ from disclosure.model import (
     secret_cells,
 )
 from disclosure.rules import DisclosureRules
-from schemas.indicators import HOUSEHOLDS
+from schemas.indicators import DOMAIN_INDICATORS, HOUSEHOLDS, MULTI_DOMAIN, WITH_SERVICE
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,11 @@ OUTPUT_COLUMNS = (
     "gebiedscode", "niveau", "bovenliggend", "indicator", "aantal", "per_1000_huishoudens", "geheim", "reden",
 )
 _MAX_ROUNDS = 50
+KEY_INDICATORS = frozenset({HOUSEHOLDS, WITH_SERVICE, MULTI_DOMAIN, *DOMAIN_INDICATORS.values()})
+"""The figures the report leads with: secondary suppression sacrifices other cells before these."""
+KEY_WEIGHT = 50.0
+"""How much dearer a key figure is to hide than a detail cell of the same size (a preference, not a rule:
+the requirement of docs/contract.md §8 is the same for every cell, and the audit checks it)."""
 _EXPLORE_DIRECTIONS = 6
 
 
@@ -122,6 +127,12 @@ def rate_per_1000(count: int, households: int) -> float:
     """count / households * 1000, rounded half up to one decimal, computed exactly on integers."""
     tenths = (2 * count * 10_000 + households) // (2 * households)
     return tenths / 10
+
+
+def hiding_weights(model: TableModel) -> np.ndarray:
+    """Per cell, the factor on its cost of being hidden: KEY_WEIGHT for a key figure, else 1."""
+    per_indicator = np.array([KEY_WEIGHT if name in KEY_INDICATORS else 1.0 for name in model.indicators])
+    return np.tile(per_indicator, model.n_cells // len(per_indicator))
 
 
 def _publication(counts: pd.DataFrame, model: TableModel, row_cells: np.ndarray, truth: np.ndarray,
@@ -254,7 +265,8 @@ class _SecondarySuppression:
     def _prune(self) -> None:
         """Publish again, largest first, every secondary cell the protection does not need."""
         secondary = [int(c) for c in np.flatnonzero(self.reasons == REASON_SECONDARY)]
-        secondary.sort(key=lambda c: (-int(self.truth[c]), c))
+        weight = hiding_weights(self.model)
+        secondary.sort(key=lambda c: (-weight[c], -int(self.truth[c]), c))
         for cell in secondary:
             self._publish(cell)
             required = self._required()
@@ -276,8 +288,8 @@ class _RepairLP:
 
     The model is the attacker's, except that every published non-zero cell may leave its rounding
     interval by paying its cost per unit; the cells that do so in the optimum are the ones to hide.
-    Costs are the true counts, so small cells are hidden rather than large ones. Cells hidden earlier
-    move for (almost) free.
+    Costs are the true counts, so small cells are hidden rather than large ones, and a key figure costs
+    KEY_WEIGHT times more, so detail cells go first. Cells hidden earlier move for (almost) free.
     """
 
     def __init__(self, model: TableModel, attacker: AttackerLP, published: np.ndarray, reasons: np.ndarray,
@@ -303,7 +315,7 @@ class _RepairLP:
         h.setOptionValue("simplex_strategy", 1)
         h.addVars(self.n, self.x_lower, self.x_upper)
         h.addVars(2 * k, np.zeros(2 * k), np.full(2 * k, inf))
-        cost = truth[self.candidates].astype(np.float64) + 1.0
+        cost = (truth[self.candidates].astype(np.float64) + 1.0) * hiding_weights(model)[self.candidates]
         h.changeColsCost(2 * k, np.arange(self.n, self.n + 2 * k, dtype=np.int32), np.tile(cost, 2))
         add_rows(h, attacker.rows, 0)
         up = self.n + np.arange(k)

@@ -7,25 +7,15 @@ everything succeeded, so a failed run never leaves a half-written report behind.
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
-from contextlib import suppress
 from pathlib import Path
 
 from reports.figures import read_wijk_geojson
 from reports.html import load_report_data, render_report, report_title
-from reports.pdf import print_pdf
+from reports.pdf import write_html_and_pdf
 from reports.toelichting import read_toelichting
 
 HTML_NAME = "rapport.html"
 PDF_NAME = "rapport.pdf"
-
-
-def _temporary(out_dir: Path, suffix: str) -> Path:
-    # The suffix stays .html/.pdf: chromium decides by extension how to open a file:// URL.
-    fd, name = tempfile.mkstemp(prefix=".rapport-", suffix=f".tmp{suffix}", dir=out_dir)
-    os.close(fd)
-    return Path(name)
 
 
 def build_report(
@@ -55,21 +45,7 @@ def build_report(
     )
     document = render_report(data)
 
-    html_tmp = _temporary(out_dir, ".html")
-    pdf_tmp = _temporary(out_dir, ".pdf") if pdf else None
-    try:
-        html_tmp.write_text(document, encoding="utf-8")
-        html_tmp.chmod(0o644)
-        if pdf_tmp is not None:
-            print_pdf(html_tmp, pdf_tmp, title=report_title(data))
-            pdf_tmp.chmod(0o644)
-            os.replace(pdf_tmp, out_dir / PDF_NAME)
-        os.replace(html_tmp, out_dir / HTML_NAME)
-    finally:
-        for leftover in (html_tmp, pdf_tmp):
-            if leftover is not None:
-                with suppress(FileNotFoundError):
-                    leftover.unlink()
+    write_html_and_pdf(document, out_dir / HTML_NAME, out_dir / PDF_NAME if pdf else None, report_title(data))
     return out_dir / HTML_NAME, (out_dir / PDF_NAME if pdf else None)
 
 

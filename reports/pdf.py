@@ -9,8 +9,9 @@ from __future__ import annotations
 import html
 import os
 import re
+import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -142,3 +143,31 @@ def stamp_pdf_dates(pdf_path: Path) -> None:
         return b"D:" + digits + (b"Z" if zone == b"Z" else b"+00'00'" if zone else b"")
 
     pdf_path.write_bytes(_PDF_DATE.sub(utc, pdf_path.read_bytes()))
+
+
+def write_html_and_pdf(document: str, html_path: Path, pdf_path: Path | None, title: str) -> None:
+    """The HTML (and the PDF printed from it) under temporary names beside them, renamed into place only
+    when both succeeded; no temporary file is left behind. Both readable by others (0644), as published."""
+    folder = html_path.parent
+    # The suffixes stay .html/.pdf: chromium decides by extension how to open a file:// URL.
+    html_tmp = _temporary(folder, html_path.stem, ".html")
+    pdf_tmp = _temporary(folder, html_path.stem, ".pdf") if pdf_path is not None else None
+    try:
+        html_tmp.write_text(document, encoding="utf-8")
+        html_tmp.chmod(0o644)
+        if pdf_tmp is not None:
+            print_pdf(html_tmp, pdf_tmp, title=title)
+            pdf_tmp.chmod(0o644)
+            os.replace(pdf_tmp, pdf_path)
+        os.replace(html_tmp, html_path)
+    finally:
+        for leftover in (html_tmp, pdf_tmp):
+            if leftover is not None:
+                with suppress(FileNotFoundError):
+                    leftover.unlink()
+
+
+def _temporary(folder: Path, stem: str, suffix: str) -> Path:
+    fd, name = tempfile.mkstemp(prefix=f".{stem}-", suffix=f".tmp{suffix}", dir=folder)
+    os.close(fd)
+    return Path(name)

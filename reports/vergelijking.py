@@ -8,11 +8,8 @@ half-year, quarter, peildatum), are refused: their figures do not compare.
 from __future__ import annotations
 
 import csv
-import os
 import re
 import statistics
-import tempfile
-from contextlib import suppress
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -231,28 +228,10 @@ def render_comparison(outputs: list[Output], classes: SizeClasses | None = None)
 
 
 def _write_html_and_pdf(document: str, out_dir: Path, title: str, pdf: bool) -> None:
-    """vergelijking.html (and .pdf) under temporary names, renamed into place only when both succeeded."""
-    fd, html_name = tempfile.mkstemp(prefix=".vergelijking-", suffix=".tmp.html", dir=out_dir)
-    os.close(fd)
-    html_tmp, pdf_tmp = Path(html_name), None
-    try:
-        html_tmp.write_text(document, encoding="utf-8")
-        html_tmp.chmod(0o644)
-        if pdf:
-            from reports.pdf import print_pdf
+    """vergelijking.html (and .pdf), renamed into place only when both succeeded."""
+    from reports.pdf import write_html_and_pdf
 
-            fd, pdf_name = tempfile.mkstemp(prefix=".vergelijking-", suffix=".tmp.pdf", dir=out_dir)
-            os.close(fd)
-            pdf_tmp = Path(pdf_name)
-            print_pdf(html_tmp, pdf_tmp, title=title)
-            pdf_tmp.chmod(0o644)
-            os.replace(pdf_tmp, out_dir / PDF_NAME)
-        os.replace(html_tmp, out_dir / HTML_NAME)
-    finally:
-        for leftover in (html_tmp, pdf_tmp):
-            if leftover is not None:
-                with suppress(FileNotFoundError):
-                    leftover.unlink()
+    write_html_and_pdf(document, out_dir / HTML_NAME, out_dir / PDF_NAME if pdf else None, title)
 
 
 def compare_outputs(folders: list[Path], out_dir: Path, *, pdf: bool = True) -> list[Path]:

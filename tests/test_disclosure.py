@@ -333,3 +333,20 @@ def test_logs_carry_no_counts(caplog: pytest.LogCaptureFixture):
     for value in counts["aantal"].unique():
         if value >= 100:
             assert str(value) not in caplog.text
+
+
+def test_secondary_suppression_sacrifices_detail_cells_before_key_figures():
+    """Hiding a key figure (samenloop, a domain, households) costs KEY_WEIGHT times a detail cell, so on
+    a synthetic gemeente no more key figures are secondary-suppressed than detail cells of the same kind."""
+    from disclosure.model import build_table_model
+    from disclosure.protect import KEY_INDICATORS, KEY_WEIGHT, hiding_weights
+
+    counts = synthetic_counts(11, SyntheticGemeente(wijken=6, buurten_per_wijk=4))
+    model, _ = build_table_model(counts)
+    weights = hiding_weights(model)
+    for cell in range(model.n_cells):
+        assert weights[cell] == (KEY_WEIGHT if model.indicator_of(cell) in KEY_INDICATORS else 1.0)
+    protected = protect_table(counts, load_rules())
+    secondary = protected[protected["reden"] == "secundair"]
+    key_share = secondary["indicator"].isin(KEY_INDICATORS).mean() if len(secondary) else 0.0
+    assert key_share <= len(KEY_INDICATORS) / counts["indicator"].nunique()

@@ -21,6 +21,7 @@ from test_report_data import (
 
 import disclosure.rules
 import reports.build
+import reports.pdf
 from reports.build import build_report
 from reports.figures import ReportInputError, rd_to_wgs84, read_samenloop, read_wijk_geojson
 from reports.formatting import format_count, format_date, format_rate, period_label
@@ -164,7 +165,7 @@ def test_failed_pdf_leaves_no_report_behind(tmp_path: Path, monkeypatch: pytest.
     def broken_printer(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("printer kapot")
 
-    monkeypatch.setattr(reports.build, "print_pdf", broken_printer)
+    monkeypatch.setattr(reports.pdf, "print_pdf", broken_printer)
     with pytest.raises(RuntimeError):
         build_report(out, pdf=True)
     assert sorted(p.name for p in out.iterdir()) == ["kwaliteit.csv", "manifest.json", "samenloop.csv"]
