@@ -162,7 +162,8 @@ def _plotly_js() -> Markup:
 
 
 @cache
-def _environment() -> Environment:
+def report_environment() -> Environment:
+    """The Jinja environment of every page in reports/templates (report and comparison): escaping, filters."""
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=select_autoescape(["html", "j2"]),
@@ -418,4 +419,4 @@ def render_report(data: ReportData) -> str:
     context.update(time_context(data, figure_div))
     context["samenvatting"] = [*context["samenvatting"], *context.pop("normzinnen", [])]
     context["toelichting"] = toelichting_context(data.toelichting, report_chapters(data))
-    return _environment().get_template("rapport.html.j2").render(**context)
+    return report_environment().get_template("rapport.html.j2").render(**context)

@@ -11,12 +11,10 @@ import csv
 import re
 import statistics
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from reports.figures import (
     MANIFEST_FILE,
@@ -28,7 +26,8 @@ from reports.figures import (
     read_manifest,
     read_samenloop,
 )
-from reports.formatting import SECRET, format_count, format_rate, period_label
+from reports.formatting import SECRET, period_label
+from reports.html import report_environment
 from reports.referenties import SizeClass, SizeClasses, load_size_classes, report_reference
 from schemas.atomic import atomic_path
 from schemas.indicators import HOUSEHOLDS, INDICATOR_LABELS, INDICATORS
@@ -36,7 +35,6 @@ from schemas.rejects import neutralise_formula
 
 CSV_NAME, HTML_NAME, PDF_NAME = "vergelijking.csv", "vergelijking.html", "vergelijking.pdf"
 COLUMNS = ("gebiedscode", "gebiedsnaam", "periode", "indicator", "aantal", "per_1000_huishoudens", "geheim")
-TEMPLATES = Path(__file__).parent / "templates"
 PERIOD_KINDS = (
     (re.compile(r"^\d{4}$"), "jaar"),
     (re.compile(r"^\d{4}H[12]$"), "halfjaar"),
@@ -208,23 +206,9 @@ def comparison_context(outputs: list[Output], classes: SizeClasses) -> dict[str,
     }
 
 
-@cache
-def _environment() -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(TEMPLATES),
-        autoescape=select_autoescape(["html", "j2"]),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters.update(aantal=format_count, per1000=format_rate)
-    env.globals.update(SECRET=SECRET)
-    return env
-
-
 def render_comparison(outputs: list[Output], classes: SizeClasses | None = None) -> str:
     context = comparison_context(outputs, classes or load_size_classes())
-    return _environment().get_template("vergelijking.html.j2").render(**context)
+    return report_environment().get_template("vergelijking.html.j2").render(**context)
 
 
 def _write_html_and_pdf(document: str, out_dir: Path, title: str, pdf: bool) -> None:
