@@ -43,11 +43,35 @@ SCHALEN = {"gemeente": ["gemeente"], "land": ["land"], "beide": ["gemeente", "la
     default=False,
     help="Sla de clkhash-basislijn over (die installeert clkhash in een eigen virtualenv).",
 )
+@click.option(
+    "--openbaarmaking",
+    is_flag=True,
+    default=False,
+    help="Meet alleen de geheimhouding (beveiligen + audit) op synthetische gemeenten tot Amsterdam-schaal; "
+    "schrijft docs/benchmarks-openbaarmaking.json en een eigen blok in docs/benchmarks.md.",
+)
+@click.option(
+    "--tijdslimiet",
+    type=click.FloatRange(min=1),
+    default=600,
+    show_default=True,
+    help="Met --openbaarmaking: hoogstens zoveel seconden per configuratie.",
+)
 def bench(
-    schaal: str, json_path: Path | None, markdown_path: Path | None, werkmap: Path | None, geen_clkhash: bool
+    schaal: str, json_path: Path | None, markdown_path: Path | None, werkmap: Path | None, geen_clkhash: bool,
+    openbaarmaking: bool, tijdslimiet: float,
 ) -> None:
     """Meet doorvoer en piekgeheugen per stap; schrijft docs/benchmarks.json en docs/benchmarks.md."""
     from bench.runner import DEFAULT_JSON, DEFAULT_MARKDOWN, run_benchmark
+
+    if openbaarmaking:
+        from bench.disclosure_bench import DEFAULT_JSON as DISCLOSURE_JSON
+        from bench.disclosure_bench import run_disclosure_bench
+
+        target = json_path or DISCLOSURE_JSON
+        run_disclosure_bench(tijdslimiet, target, markdown_path or DEFAULT_MARKDOWN, echo=click.echo)
+        click.echo(f"resultaat: {target}")
+        return
 
     document = run_benchmark(
         SCHALEN[schaal],

@@ -477,6 +477,32 @@ def _short(filename: str) -> str:
     return os.path.basename(filename)
 
 
+@stage
+def openbaarmaking(args: dict[str, Any]) -> dict[str, Any]:
+    """Disclosure control on a generated gemeente (bench/disclosure_scale.py): protect, then audit."""
+    from bench.disclosure_scale import ScaleSpec, scale_counts
+    from disclosure.audit import audit_protection
+    from disclosure.protect import protect_table
+    from disclosure.rules import load_rules
+
+    spec = ScaleSpec(**args["spec"])
+    counts = scale_counts(spec, tuple(args["niveaus"]), division=bool(args["eigen_indeling"]))
+    rules = load_rules(None)
+    started = time.process_time()
+    protected = protect_table(counts, rules)
+    protect_cpu = time.process_time() - started
+    started = time.process_time()
+    audit = audit_protection(protected, rules, counts)
+    return {
+        "cellen": len(protected),
+        "geheim": int(protected["geheim"].sum()),
+        "beveiligen_cpu_s": round(protect_cpu, 2),
+        "audit_cpu_s": round(time.process_time() - started, 2),
+        "audit_geslaagd": bool(audit.passed),
+        "aandeel_grote_cellen_gepubliceerd": audit.published_share_of_large_cells,
+    }
+
+
 def main(argv: list[str]) -> int:
     name, raw = argv[1], argv[2] if len(argv) > 2 else "{}"
     result = STAGES[name](json.loads(raw))
