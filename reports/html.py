@@ -36,6 +36,7 @@ from reports.figures import (
     period_changes,
     read_kwaliteit,
     read_manifest,
+    read_published,
     read_samenloop,
 )
 from reports.formatting import (
@@ -48,6 +49,7 @@ from reports.formatting import (
     format_signed_rate,
     period_label,
 )
+from reports.groepen import group_chapter, own_divisions
 from reports.kaart import wijk_map_svg
 from reports.kosten import KOSTEN_FILE, cost_chapter, pyramid_chart, read_kosten
 from reports.referenties import report_reference
@@ -102,6 +104,9 @@ class ReportData:
     """The gemeente's norms (reports.normen.Norm)."""
     kosten: pd.DataFrame | None = None
     """kosten.csv (§12); None when the run wrote none: the report then has no chapter on costs."""
+    extra: pd.DataFrame | None = None
+    """The rows of samenloop.csv for groups and own divisions (§9, `figures.read_published`); None or
+    empty when the run has none: the report then has no chapters on them."""
 
 
 def load_report_data(
@@ -113,9 +118,11 @@ def load_report_data(
     normen: Path | None = None,
 ) -> ReportData:
     """Read samenloop.csv, kwaliteit.csv and manifest.json of a run, and samenloop.csv of the previous run."""
+    samenloop, extra = read_published(out_dir / SAMENLOOP_FILE)
     data = ReportData(
         out_dir=out_dir,
-        samenloop=read_samenloop(out_dir / SAMENLOOP_FILE),
+        samenloop=samenloop,
+        extra=extra,
         kwaliteit=read_kwaliteit(out_dir / KWALITEIT_FILE),
         manifest=read_manifest(out_dir / MANIFEST_FILE),
         geojson=geojson,
@@ -397,13 +404,42 @@ def report_title(data: ReportData) -> str:
 
 
 def chapter_context(data: ReportData) -> dict[str, Any]:
-    """The stacking table (§11, when published) and the wijkprofielen, from their own modules."""
+    """The stacking table (§11, when published), the wijkprofielen, the groups and own divisions (§9)."""
     gemeente = municipality(data.samenloop)
     return {
         "stapeling": stacking_context(data.out_dir, data.samenloop, gemeente.code),
         "wijkprofielen": wijk_profiles(data.samenloop, gemeente),
         "wijkprofiel_uitleg": TEST_EXPLANATION,
+        **group_context(data, gemeente),
     }
+
+
+def group_context(data: ReportData, gemeente: Area) -> dict[str, Any]:
+    """"Bij welke groepen?" per kenmerk and a table per own division, each with its chart; both lists
+    are empty (and the chapters absent) when samenloop.csv has no groups or own divisions."""
+    extra = data.extra if data.extra is not None else pd.DataFrame()
+    rate = cell(data.samenloop, gemeente.code, MULTI_DOMAIN).per_1000
+    groepen = group_chapter(extra, data.samenloop, gemeente)
+    for kenmerk in groepen:
+        kenmerk["figuur"] = figure_div(
+            charts.samenloop_per_wijk_chart(kenmerk["rijen"], rate), f"grafiek-groep-{kenmerk['kenmerk']}"
+        )
+    indelingen = own_divisions(extra)
+    for indeling in indelingen:
+        chart = charts.samenloop_per_wijk_chart(indeling["gebieden"], rate)
+        indeling["figuur"] = figure_div(chart, f"grafiek-indeling-{indeling['niveau']}")
+    return {"groepen": groepen, "indelingen": indelingen, "groep_minimum": _minimum_households(data.manifest)}
+
+
+def _minimum_households(manifest: dict[str, Any]) -> int:
+    """The run's `min_huishoudens_gebied` (a group below it publishes only its households); 0 = none."""
+    beveiliging = manifest.get("beveiliging") or {}
+    regels = beveiliging.get("regels") if isinstance(beveiliging, dict) else None
+    value = regels.get("min_huishoudens_gebied") if isinstance(regels, dict) else None
+    try:
+        return max(int(value), 0)
+    except (TypeError, ValueError):
+        return default_rules().min_huishoudens_gebied
 
 
 def report_chapters(data: ReportData) -> set[str]:
