@@ -505,13 +505,8 @@ def _missing_codes(path: Path, features: list[dict[str, Any]], level: str) -> Ma
     )
 
 
-def read_area_geojson(path: Path, level: str = "wijk") -> dict[str, Any]:
-    """A CBS/PDOK map of wijken or buurten as a FeatureCollection in WGS84 with `properties.<MAP_KEY>`.
-
-    Raises MapFileError (Dutch: file, what is missing, which property names were found) for a file that
-    is no GeoJSON, has no polygons with a code of `level`, or whose coordinates fit neither RD nor WGS84.
-    """
-    path = Path(path)
+def _polygons(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The GeoJSON document and its Polygon and MultiPolygon features; MapFileError when there are none."""
     try:
         data = json.loads(path.read_bytes().decode("utf-8-sig"))
     except OSError as exc:
@@ -527,6 +522,17 @@ def read_area_geojson(path: Path, level: str = "wijk") -> dict[str, Any]:
     ]
     if not features:
         raise MapFileError(f"kaart {path} bevat geen vlakken (Polygon of MultiPolygon)")
+    return data, features
+
+
+def read_area_geojson(path: Path, level: str = "wijk") -> dict[str, Any]:
+    """A CBS/PDOK map of wijken or buurten as a FeatureCollection in WGS84 with `properties.<MAP_KEY>`.
+
+    Raises MapFileError (Dutch: file, what is missing, which property names were found) for a file that
+    is no GeoJSON, has no polygons with a code of `level`, or whose coordinates fit neither RD nor WGS84.
+    """
+    path = Path(path)
+    data, features = _polygons(path)
     if level == "wijk" and any(_code_of(f.get("properties") or {}, "buurt") for f in features):
         raise MapFileError(f"kaart {path} bevat buurten (buurtcodes als {CODE_EXAMPLES['buurt']}); "
                            "geef bij --kaart een wijkkaart")
@@ -538,6 +544,37 @@ def read_area_geojson(path: Path, level: str = "wijk") -> dict[str, Any]:
             coded.append({**feature, "properties": {**properties, MAP_KEY[level]: code}})
     if not coded:
         raise _missing_codes(path, features, level)
+    return {"type": "FeatureCollection", "features": _to_wgs84(path, data, coded)}
+
+
+DIVISION_MAP_KEY = "gebiedscode"
+"""The property that carries an own division's code after reading (`read_division_geojson`)."""
+
+
+def division_code_properties(niveau: str) -> tuple[str, ...]:
+    """Where a map of an own division (§9) may carry its codes: as in AREAS.csv, or as a plain `code`."""
+    return (f"gebied_{niveau}", f"{niveau}code", "gebiedscode", "code")
+
+
+def read_division_geojson(path: Path, niveau: str) -> dict[str, Any]:
+    """A map of the gemeente's own division `niveau` (the codes of `gebied_<niveau>` in AREAS.csv) as a
+    FeatureCollection in WGS84 with `properties.gebiedscode`; MapFileError as `read_area_geojson`."""
+    path = Path(path)
+    data, features = _polygons(path)
+    wanted = division_code_properties(niveau)
+    coded = []
+    for feature in features:
+        properties = feature.get("properties") or {}
+        code = next((str(properties[name]).strip() for name in wanted
+                     if isinstance(properties.get(name), (str, int)) and str(properties[name]).strip()), None)
+        if code is not None:
+            coded.append({**feature, "properties": {**properties, DIVISION_MAP_KEY: code}})
+    if not coded:
+        names = sorted({str(k) for f in features for k in (f.get("properties") or {})})
+        raise MapFileError(
+            f"kaart {path}: geen vlak heeft een code van de indeling '{niveau}' (eigenschap "
+            f"{', '.join(wanted)}); gevonden eigenschappen: {', '.join(names[:20]) or 'geen'}"
+        )
     return {"type": "FeatureCollection", "features": _to_wgs84(path, data, coded)}
 
 

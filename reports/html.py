@@ -22,6 +22,7 @@ from markupsafe import Markup
 from disclosure.rules import default_rules
 from reports import charts
 from reports.figures import (
+    DIVISION_MAP_KEY,
     KWALITEIT_FILE,
     MANIFEST_FILE,
     SAMENLOOP_FILE,
@@ -107,6 +108,8 @@ class ReportData:
     extra: pd.DataFrame | None = None
     """The rows of samenloop.csv for groups and own divisions (§9, `figures.read_published`); None or
     empty when the run has none: the report then has no chapters on them."""
+    division_maps: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """A map per own division (niveau -> `figures.read_division_geojson`), drawn beside its table."""
 
 
 def load_report_data(
@@ -116,6 +119,7 @@ def load_report_data(
     toelichting: Toelichting | None = None,
     reeks: list[Path] | None = None,
     normen: Path | None = None,
+    division_maps: dict[str, dict[str, Any]] | None = None,
 ) -> ReportData:
     """Read samenloop.csv, kwaliteit.csv and manifest.json of a run, and samenloop.csv of the previous run."""
     samenloop, extra = read_published(out_dir / SAMENLOOP_FILE)
@@ -128,6 +132,7 @@ def load_report_data(
         geojson=geojson,
         toelichting=toelichting,
         kosten=read_kosten(out_dir / KOSTEN_FILE),
+        division_maps=division_maps or {},
     )
     if vorige is not None:
         data.previous = read_samenloop(vorige / SAMENLOOP_FILE)
@@ -426,9 +431,22 @@ def group_context(data: ReportData, gemeente: Area) -> dict[str, Any]:
         )
     indelingen = own_divisions(extra)
     for indeling in indelingen:
+        niveau = indeling["niveau"]
         chart = charts.samenloop_per_wijk_chart(indeling["gebieden"], rate)
-        indeling["figuur"] = figure_div(chart, f"grafiek-indeling-{indeling['niveau']}")
+        indeling["figuur"] = figure_div(chart, f"grafiek-indeling-{niveau}")
+        indeling["kaart_gevraagd"] = niveau in data.division_maps
+        indeling["kaart"] = _division_map(data.division_maps.get(niveau), indeling)
     return {"groepen": groepen, "indelingen": indelingen, "groep_minimum": _minimum_households(data.manifest)}
+
+
+def _division_map(geojson: dict[str, Any] | None, indeling: dict[str, Any]) -> Markup | None:
+    """The SVG map of an own division, when its map has at least one of its areas."""
+    codes = {(f.get("properties") or {}).get(DIVISION_MAP_KEY) for f in (geojson or {}).get("features", [])}
+    if geojson is None or not any(area["code"] in codes for area in indeling["gebieden"]):
+        return None
+    title = f"Kaart: huishoudens met samenloop per 1.000 huishoudens, per {indeling['titel']}"
+    prefix = f"kaart-indeling-{indeling['niveau']}"
+    return wijk_map_svg(geojson, indeling["gebieden"], title, DIVISION_MAP_KEY, prefix)
 
 
 def _minimum_households(manifest: dict[str, Any]) -> int:

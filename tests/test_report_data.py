@@ -245,3 +245,16 @@ def add_groups(out_dir: Path) -> Path:
         writer.writeheader()
         writer.writerows(rows)
     return out_dir
+
+
+def write_division_geojson(path: Path) -> Path:
+    """The three areas of DIVISION_AREAS as squares in WGS84, their code in `gebied_wijkteam` (as in
+    AREAS.csv), and one polygon of an area the report does not have."""
+    features = []
+    for i, code in enumerate([*DIVISION_AREAS, "WT99"]):
+        x0, y0 = 4.78 + 0.03 * i, 52.42
+        ring = [[x0, y0], [x0, y0 + 0.02], [x0 + 0.028, y0 + 0.02], [x0 + 0.028, y0], [x0, y0]]
+        features.append({"type": "Feature", "properties": {f"gebied_{DIVISION}": code},
+                         "geometry": {"type": "Polygon", "coordinates": [ring]}})
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}), encoding="utf-8")
+    return path

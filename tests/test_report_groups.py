@@ -12,10 +12,20 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from test_report_data import DIVISION, DIVISION_AREAS, GEMEENTE, GROUP_COUNTS, add_groups, write_synthetic_out
+from test_report_data import (
+    DIVISION,
+    DIVISION_AREAS,
+    GEMEENTE,
+    GROUP_COUNTS,
+    add_groups,
+    write_division_geojson,
+    write_synthetic_out,
+    write_wijk_geojson,
+)
 
+import reports.build
 from reports.build import build_report
-from reports.figures import Cell
+from reports.figures import Cell, MapFileError
 from reports.formatting import format_count, format_rate
 from reports.groepen import UNKNOWN, group_phrase, kenmerk_title, largest_difference
 from reports.pdf import CHROMIUM
@@ -205,3 +215,38 @@ def test_groups_and_own_division_are_in_the_pdf_and_its_outline(tmp_path: Path) 
         assert _expected_sentence(_rows(out), kenmerk)[0] in flat, kenmerk
     for naam, _wijken in DIVISION_AREAS.values():
         assert naam in text
+
+
+def test_own_division_map_is_drawn_from_its_geojson_with_ids_of_its_own(tmp_path: Path) -> None:
+    out = add_groups(write_synthetic_out(tmp_path / "uit"))
+    rows = _rows(out)
+    division_map = write_division_geojson(tmp_path / "wijkteams.geojson")
+    wijk_map = write_wijk_geojson(tmp_path / "wijken.geojson")
+    reports.build.main([str(out), "--zonder-pdf", "--kaart", str(wijk_map),
+                        "--kaart-indeling", f"{DIVISION}={division_map}"])
+    document = (out / "rapport.html").read_text(encoding="utf-8")
+    svg = re.search(rf'<svg class="kaart" id="grafiek-kaart-indeling-{DIVISION}".*?</svg>', document, re.S)[0]
+    for code, (naam, _wijken) in DIVISION_AREAS.items():
+        path = rf'<path class="wijk" data-gebiedscode="{code}"[^>]*>\s*<title>([^<]*)</title>'
+        title = re.search(path, svg)
+        assert html.unescape(title[1]) == (
+            f"{naam}: {_shown(rows[(code, '', MULTI_DOMAIN)], 'rate')} per 1.000 huishoudens"
+        )
+    assert "WT99" not in svg
+    ids = re.findall(r'\sid="([^"]+)"', _without_scripts(document))
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+    assert 'id="grafiek-kaart"' in document  # the wijk map is still there, with its own ids
+
+
+def _without_scripts(document: str) -> str:
+    return re.sub(r"<script>.*?</script>", "", document, flags=re.S)
+
+
+def test_a_map_without_codes_of_the_division_is_a_clear_error(tmp_path: Path) -> None:
+    out = add_groups(write_synthetic_out(tmp_path / "uit"))
+    wrong = write_wijk_geojson(tmp_path / "wijken.geojson")  # has wijkcode, no wijkteam codes
+    with pytest.raises(MapFileError, match=r"geen vlak heeft een code van de indeling 'wijkteam'.*wijkcode"):
+        build_report(out, pdf=False, indeling_kaarten={DIVISION: wrong})
+    with pytest.raises(SystemExit) as exit_info:
+        reports.build.main([str(out), "--zonder-pdf", "--kaart-indeling", "wijkteam"])
+    assert exit_info.value.code == 2
