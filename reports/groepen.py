@@ -62,6 +62,18 @@ def group_phrase(kenmerk: str, waarde: str) -> str:
     return f"huishoudens met {_words(kenmerk)} {_words(waarde)}"
 
 
+def html_id(name: str, taken: set[str]) -> str:
+    """`name` as a part of an HTML id (and of a plotly div id, which goes into a script): a-z, 0-9, _ and -
+    only, made unique among `taken` (which it joins)."""
+    base = re.sub(r"[^a-z0-9_-]+", "-", name.lower()).strip("-") or "x"
+    found, n = base, 1
+    while found in taken:
+        n += 1
+        found = f"{base}-{n}"
+    taken.add(found)
+    return found
+
+
 def _join(names: list[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " en " + names[-1]
 
@@ -109,7 +121,8 @@ def group_chapter(extra: pd.DataFrame, samenloop: pd.DataFrame, gemeente: Area) 
     groups = extra[(extra["groep"] != "") & (extra["niveau"] == "gemeente")]
     kenmerken = list(dict.fromkeys(groups["groep"].str.split("=", n=1).str[0]))
     gemeente_cells = {name: cell(samenloop, gemeente.code, name) for name in INDICATORS}
-    chapter = []
+    chapter: list[dict[str, Any]] = []
+    ids: set[str] = set()
     for kenmerk in kenmerken:
         own = groups[groups["groep"].str.startswith(f"{kenmerk}=")]
         rows = area_table(_as_areas(own, kenmerk, gemeente.code), kenmerk, INDICATORS)
@@ -120,6 +133,7 @@ def group_chapter(extra: pd.DataFrame, samenloop: pd.DataFrame, gemeente: Area) 
         rows.sort(key=lambda r: (r["waarde"] == UNKNOWN, order[r["code"]]))  # the file's order, onbekend last
         chapter.append({
             "kenmerk": kenmerk,
+            "id": html_id(kenmerk, ids),
             "titel": kenmerk_title(kenmerk),
             "rijen": rows,
             "gemeente": gemeente_cells,
@@ -140,9 +154,11 @@ def own_divisions(extra: pd.DataFrame) -> list[dict[str, Any]]:
         return []
     everyone = extra[(extra["groep"] == "") & ~extra["niveau"].isin(LEVELS)].drop(columns="groep")
     divisions = []
+    ids: set[str] = set()
     for niveau in dict.fromkeys(everyone["niveau"]):
         rows = area_table(everyone, niveau, INDICATORS)
         if rows:
-            divisions.append({"niveau": niveau, "titel": division_title(niveau), "gebieden": rows})
+            divisions.append({"niveau": niveau, "id": html_id(niveau, ids), "titel": division_title(niveau),
+                              "gebieden": rows})
     return divisions
 

@@ -427,13 +427,13 @@ def group_context(data: ReportData, gemeente: Area) -> dict[str, Any]:
     groepen = group_chapter(extra, data.samenloop, gemeente)
     for kenmerk in groepen:
         kenmerk["figuur"] = figure_div(
-            charts.samenloop_per_wijk_chart(kenmerk["rijen"], rate), f"grafiek-groep-{kenmerk['kenmerk']}"
+            charts.samenloop_per_wijk_chart(kenmerk["rijen"], rate), f"grafiek-groep-{kenmerk['id']}"
         )
     indelingen = own_divisions(extra)
     for indeling in indelingen:
         niveau = indeling["niveau"]
         chart = charts.samenloop_per_wijk_chart(indeling["gebieden"], rate)
-        indeling["figuur"] = figure_div(chart, f"grafiek-indeling-{niveau}")
+        indeling["figuur"] = figure_div(chart, f"grafiek-indeling-{indeling['id']}")
         indeling["kaart_gevraagd"] = niveau in data.division_maps
         indeling["kaart"] = _division_map(data.division_maps.get(niveau), indeling)
     return {"groepen": groepen, "indelingen": indelingen, "groep_minimum": _minimum_households(data.manifest)}
@@ -445,7 +445,7 @@ def _division_map(geojson: dict[str, Any] | None, indeling: dict[str, Any]) -> M
     if geojson is None or not any(area["code"] in codes for area in indeling["gebieden"]):
         return None
     title = f"Kaart: huishoudens met samenloop per 1.000 huishoudens, per {indeling['titel']}"
-    prefix = f"kaart-indeling-{indeling['niveau']}"
+    prefix = f"kaart-indeling-{indeling['id']}"
     return wijk_map_svg(geojson, indeling["gebieden"], title, DIVISION_MAP_KEY, prefix)
 
 

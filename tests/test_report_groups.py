@@ -27,7 +27,7 @@ import reports.build
 from reports.build import build_report
 from reports.figures import Cell, MapFileError
 from reports.formatting import format_count, format_rate
-from reports.groepen import UNKNOWN, group_phrase, kenmerk_title, largest_difference
+from reports.groepen import UNKNOWN, group_phrase, html_id, kenmerk_title, largest_difference
 from reports.pdf import CHROMIUM
 from schemas.indicators import DOMAIN_INDICATORS, DOMAINS, HOUSEHOLDS, MULTI_DOMAIN, WITH_SERVICE
 
@@ -250,3 +250,11 @@ def test_a_map_without_codes_of_the_division_is_a_clear_error(tmp_path: Path) ->
     with pytest.raises(SystemExit) as exit_info:
         reports.build.main([str(out), "--zonder-pdf", "--kaart-indeling", "wijkteam"])
     assert exit_info.value.code == 2
+
+
+def test_names_from_the_file_become_safe_unique_html_ids() -> None:
+    taken: set[str] = set()
+    assert html_id("wijkteam", taken) == "wijkteam"
+    assert html_id('Wijk"team</script>', taken) == "wijk-team-script"
+    assert html_id("wijkteam", taken) == "wijkteam-2"
+    assert html_id("é", taken) == "x"
