@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from reports.figures import read_wijk_geojson
+from reports.figures import read_division_geojson, read_wijk_geojson
 from reports.html import load_report_data, render_report, report_title
 from reports.pdf import write_html_and_pdf
 from reports.toelichting import read_toelichting
@@ -27,12 +27,14 @@ def build_report(
     toelichting: Path | None = None,
     reeks: list[Path] | None = None,
     normen: Path | None = None,
+    indeling_kaarten: dict[str, Path] | None = None,
 ) -> tuple[Path, Path | None]:
     """Write rapport.html (and rapport.pdf unless `pdf` is False) into `out_dir`; returns their paths.
 
     `vorige` is the output folder of an earlier run to compare with; `geojson` a GeoJSON file of wijken
     (a CBS or PDOK wijkkaart, see `read_wijk_geojson`) for the map; `toelichting` the gemeente's own text
-    per chapter (Markdown, `reports.toelichting`).
+    per chapter (Markdown, `reports.toelichting`); `indeling_kaarten` a GeoJSON per own division (§9, niveau
+    name -> file, see `read_division_geojson`) for its map.
     """
     out_dir = Path(out_dir)
     data = load_report_data(
@@ -42,6 +44,8 @@ def build_report(
         toelichting=read_toelichting(Path(toelichting)) if toelichting else None,
         reeks=[Path(p) for p in reeks] if reeks else None,
         normen=Path(normen) if normen else None,
+        division_maps={niveau: read_division_geojson(Path(path), niveau)
+                       for niveau, path in (indeling_kaarten or {}).items()},
     )
     document = render_report(data)
 
@@ -51,7 +55,7 @@ def build_report(
 
 def main(argv: list[str] | None = None) -> None:
     """`python -m reports.build OUT [--vorige OUT_VORIG] [--kaart wijken.geojson] [--zonder-pdf]
-    [--reeks MAP ...] [--normen NORMEN.toml]`."""
+    [--reeks MAP ...] [--normen NORMEN.toml] [--kaart-indeling NAAM=KAART.geojson ...]`."""
     parser = argparse.ArgumentParser(description="Maak het stapelingsrapport uit de beschermde uitvoer.")
     parser.add_argument("out", type=Path, help="map met samenloop.csv, kwaliteit.csv en manifest.json")
     parser.add_argument("--vorige", type=Path, help="uitvoermap van de vorige periode, om te vergelijken")
@@ -61,7 +65,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--toelichting", type=Path, help="Markdown met '## <hoofdstuktitel>' per hoofdstuk")
     parser.add_argument("--reeks", type=Path, nargs="+", help="eerdere uitvoermappen voor de reeks")
     parser.add_argument("--normen", type=Path, help="normen per indicator (TOML)")
+    parser.add_argument("--kaart-indeling", action="append", default=[], metavar="NAAM=KAART",
+                        help="GeoJSON met de gebieden van een eigen indeling (gebied_NAAM in het "
+                             "gebiedenbestand), bijv. wijkteam=wijkteams.geojson; mag vaker")
     args = parser.parse_args(argv)
+    maps: dict[str, Path] = {}
+    for given in args.kaart_indeling:
+        niveau, sep, path = given.partition("=")
+        if not sep or not niveau.strip() or not path.strip():
+            parser.error(f"--kaart-indeling '{given}': schrijf NAAM=BESTAND, "
+                         "bijv. wijkteam=wijkteams.geojson")
+        maps[niveau.strip()] = Path(path.strip())
     html_path, pdf_path = build_report(
         args.out,
         vorige=args.vorige,
@@ -70,6 +84,7 @@ def main(argv: list[str] | None = None) -> None:
         toelichting=args.toelichting,
         reeks=args.reeks,
         normen=args.normen,
+        indeling_kaarten=maps,
     )
     print(f"Rapport: {html_path}" + (f" en {pdf_path}" if pdf_path else ""))
 

@@ -76,7 +76,17 @@ def read_samenloop(path: Path) -> pd.DataFrame:
     """Read samenloop.csv into a tidy frame: one row per area and known indicator, in publication order.
 
     Columns: gebiedscode, gebiedsnaam, niveau, indicator, aantal (Int64), per_1000 (Float64), geheim (bool).
-    A secret cell has no aantal and no per_1000, whatever the file says.
+    A secret cell has no aantal and no per_1000, whatever the file says. Only all households (groep "")
+    on the CBS levels; `read_published` gives the groups and own divisions (§9) as well.
+    """
+    return read_published(path)[0]
+
+
+def read_published(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """samenloop.csv read once, as (all households on the CBS levels, everything else).
+
+    The first is `read_samenloop`'s frame. The second has the same columns plus `groep` (contract §9:
+    "" = all households, else `<kenmerk>=<waarde>`): the rows of groups and of own divisions.
     """
     if not path.is_file():
         raise ReportInputError(
@@ -89,11 +99,26 @@ def read_samenloop(path: Path) -> pd.DataFrame:
     if missing:
         raise ReportInputError(f"{path} mist de kolom(men) {', '.join(missing)} (zie docs/contract.md §7).")
     raw = raw[raw["indicator"].isin(INDICATORS)].copy()
-    if "groep" in raw.columns:
-        # The report shows all households on the CBS levels; groups and own divisions are in the CSV.
-        everyone = raw["groep"].str.strip() == ""
-        raw = raw[everyone & raw["niveau"].str.strip().str.lower().isin(LEVELS)].copy()
-    geheim = [_parse_bool(v, line=i + 2) for i, v in zip(raw.index, raw["geheim"], strict=True)]
+    groep = raw["groep"].str.strip() if "groep" in raw.columns else pd.Series("", index=raw.index)
+    frame = _tidy(raw)
+    # The report's main chapters show all households on the CBS levels; groups and own divisions apart.
+    main = (groep == "") & frame["niveau"].isin(LEVELS)
+    rest = frame[~main].assign(groep=groep[~main])
+    return _in_order(frame[main]), _in_order(rest)
+
+
+_TRUE = frozenset({"true", "1", "waar", "ja"})
+_FALSE = frozenset({"false", "0", "onwaar", "nee", ""})
+
+
+def _tidy(raw: pd.DataFrame) -> pd.DataFrame:
+    """The columns of the report's frame from samenloop.csv's text columns (index kept)."""
+    flags = raw["geheim"].str.strip().str.lower()
+    wrong = ~flags.isin(_TRUE | _FALSE)
+    if wrong.any():
+        position = int(wrong.to_numpy().argmax())
+        _parse_bool(raw["geheim"].iat[position], line=int(raw.index[position]) + 2)  # raises, in Dutch
+    geheim = flags.isin(_TRUE)
     aantal = pd.to_numeric(raw["aantal"].str.strip(), errors="coerce").round().astype("Int64")
     per_1000 = pd.to_numeric(raw["per_1000_huishoudens"].str.strip(), errors="coerce").astype("Float64")
     frame = pd.DataFrame(
@@ -104,12 +129,16 @@ def read_samenloop(path: Path) -> pd.DataFrame:
             "indicator": raw["indicator"],
             "aantal": aantal,
             "per_1000": per_1000,
-            "geheim": pd.Series(geheim, index=raw.index, dtype=bool),
+            "geheim": geheim.astype(bool),
         }
     )
     frame.loc[frame["geheim"], ["aantal", "per_1000"]] = pd.NA
+    return frame
+
+
+def _in_order(frame: pd.DataFrame) -> pd.DataFrame:
     order = {name: i for i, name in enumerate(INDICATORS)}
-    frame["_order"] = frame["indicator"].map(order)
+    frame = frame.assign(_order=frame["indicator"].map(order))
     frame = frame.sort_values(["gebiedscode", "_order"], kind="stable").drop(columns="_order")
     return frame.reset_index(drop=True)
 
@@ -476,13 +505,8 @@ def _missing_codes(path: Path, features: list[dict[str, Any]], level: str) -> Ma
     )
 
 
-def read_area_geojson(path: Path, level: str = "wijk") -> dict[str, Any]:
-    """A CBS/PDOK map of wijken or buurten as a FeatureCollection in WGS84 with `properties.<MAP_KEY>`.
-
-    Raises MapFileError (Dutch: file, what is missing, which property names were found) for a file that
-    is no GeoJSON, has no polygons with a code of `level`, or whose coordinates fit neither RD nor WGS84.
-    """
-    path = Path(path)
+def _polygons(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The GeoJSON document and its Polygon and MultiPolygon features; MapFileError when there are none."""
     try:
         data = json.loads(path.read_bytes().decode("utf-8-sig"))
     except OSError as exc:
@@ -498,6 +522,17 @@ def read_area_geojson(path: Path, level: str = "wijk") -> dict[str, Any]:
     ]
     if not features:
         raise MapFileError(f"kaart {path} bevat geen vlakken (Polygon of MultiPolygon)")
+    return data, features
+
+
+def read_area_geojson(path: Path, level: str = "wijk") -> dict[str, Any]:
+    """A CBS/PDOK map of wijken or buurten as a FeatureCollection in WGS84 with `properties.<MAP_KEY>`.
+
+    Raises MapFileError (Dutch: file, what is missing, which property names were found) for a file that
+    is no GeoJSON, has no polygons with a code of `level`, or whose coordinates fit neither RD nor WGS84.
+    """
+    path = Path(path)
+    data, features = _polygons(path)
     if level == "wijk" and any(_code_of(f.get("properties") or {}, "buurt") for f in features):
         raise MapFileError(f"kaart {path} bevat buurten (buurtcodes als {CODE_EXAMPLES['buurt']}); "
                            "geef bij --kaart een wijkkaart")
@@ -509,6 +544,37 @@ def read_area_geojson(path: Path, level: str = "wijk") -> dict[str, Any]:
             coded.append({**feature, "properties": {**properties, MAP_KEY[level]: code}})
     if not coded:
         raise _missing_codes(path, features, level)
+    return {"type": "FeatureCollection", "features": _to_wgs84(path, data, coded)}
+
+
+DIVISION_MAP_KEY = "gebiedscode"
+"""The property that carries an own division's code after reading (`read_division_geojson`)."""
+
+
+def division_code_properties(niveau: str) -> tuple[str, ...]:
+    """Where a map of an own division (§9) may carry its codes: as in AREAS.csv, or as a plain `code`."""
+    return (f"gebied_{niveau}", f"{niveau}code", "gebiedscode", "code")
+
+
+def read_division_geojson(path: Path, niveau: str) -> dict[str, Any]:
+    """A map of the gemeente's own division `niveau` (the codes of `gebied_<niveau>` in AREAS.csv) as a
+    FeatureCollection in WGS84 with `properties.gebiedscode`; MapFileError as `read_area_geojson`."""
+    path = Path(path)
+    data, features = _polygons(path)
+    wanted = division_code_properties(niveau)
+    coded = []
+    for feature in features:
+        properties = feature.get("properties") or {}
+        code = next((str(properties[name]).strip() for name in wanted
+                     if isinstance(properties.get(name), (str, int)) and str(properties[name]).strip()), None)
+        if code is not None:
+            coded.append({**feature, "properties": {**properties, DIVISION_MAP_KEY: code}})
+    if not coded:
+        names = sorted({str(k) for f in features for k in (f.get("properties") or {})})
+        raise MapFileError(
+            f"kaart {path}: geen vlak heeft een code van de indeling '{niveau}' (eigenschap "
+            f"{', '.join(wanted)}); gevonden eigenschappen: {', '.join(names[:20]) or 'geen'}"
+        )
     return {"type": "FeatureCollection", "features": _to_wgs84(path, data, coded)}
 
 

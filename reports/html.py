@@ -22,6 +22,7 @@ from markupsafe import Markup
 from disclosure.rules import default_rules
 from reports import charts
 from reports.figures import (
+    DIVISION_MAP_KEY,
     KWALITEIT_FILE,
     MANIFEST_FILE,
     SAMENLOOP_FILE,
@@ -36,6 +37,7 @@ from reports.figures import (
     period_changes,
     read_kwaliteit,
     read_manifest,
+    read_published,
     read_samenloop,
 )
 from reports.formatting import (
@@ -48,6 +50,7 @@ from reports.formatting import (
     format_signed_rate,
     period_label,
 )
+from reports.groepen import group_chapter, own_divisions
 from reports.kaart import wijk_map_svg
 from reports.kosten import KOSTEN_FILE, cost_chapter, pyramid_chart, read_kosten
 from reports.referenties import report_reference
@@ -102,6 +105,11 @@ class ReportData:
     """The gemeente's norms (reports.normen.Norm)."""
     kosten: pd.DataFrame | None = None
     """kosten.csv (§12); None when the run wrote none: the report then has no chapter on costs."""
+    extra: pd.DataFrame | None = None
+    """The rows of samenloop.csv for groups and own divisions (§9, `figures.read_published`); None or
+    empty when the run has none: the report then has no chapters on them."""
+    division_maps: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """A map per own division (niveau -> `figures.read_division_geojson`), drawn beside its table."""
 
 
 def load_report_data(
@@ -111,16 +119,20 @@ def load_report_data(
     toelichting: Toelichting | None = None,
     reeks: list[Path] | None = None,
     normen: Path | None = None,
+    division_maps: dict[str, dict[str, Any]] | None = None,
 ) -> ReportData:
     """Read samenloop.csv, kwaliteit.csv and manifest.json of a run, and samenloop.csv of the previous run."""
+    samenloop, extra = read_published(out_dir / SAMENLOOP_FILE)
     data = ReportData(
         out_dir=out_dir,
-        samenloop=read_samenloop(out_dir / SAMENLOOP_FILE),
+        samenloop=samenloop,
+        extra=extra,
         kwaliteit=read_kwaliteit(out_dir / KWALITEIT_FILE),
         manifest=read_manifest(out_dir / MANIFEST_FILE),
         geojson=geojson,
         toelichting=toelichting,
         kosten=read_kosten(out_dir / KOSTEN_FILE),
+        division_maps=division_maps or {},
     )
     if vorige is not None:
         data.previous = read_samenloop(vorige / SAMENLOOP_FILE)
@@ -397,13 +409,55 @@ def report_title(data: ReportData) -> str:
 
 
 def chapter_context(data: ReportData) -> dict[str, Any]:
-    """The stacking table (§11, when published) and the wijkprofielen, from their own modules."""
+    """The stacking table (§11, when published), the wijkprofielen, the groups and own divisions (§9)."""
     gemeente = municipality(data.samenloop)
     return {
         "stapeling": stacking_context(data.out_dir, data.samenloop, gemeente.code),
         "wijkprofielen": wijk_profiles(data.samenloop, gemeente),
         "wijkprofiel_uitleg": TEST_EXPLANATION,
+        **group_context(data, gemeente),
     }
+
+
+def group_context(data: ReportData, gemeente: Area) -> dict[str, Any]:
+    """"Bij welke groepen?" per kenmerk and a table per own division, each with its chart; both lists
+    are empty (and the chapters absent) when samenloop.csv has no groups or own divisions."""
+    extra = data.extra if data.extra is not None else pd.DataFrame()
+    rate = cell(data.samenloop, gemeente.code, MULTI_DOMAIN).per_1000
+    groepen = group_chapter(extra, data.samenloop, gemeente)
+    for kenmerk in groepen:
+        kenmerk["figuur"] = figure_div(
+            charts.samenloop_per_wijk_chart(kenmerk["rijen"], rate), f"grafiek-groep-{kenmerk['id']}"
+        )
+    indelingen = own_divisions(extra)
+    for indeling in indelingen:
+        niveau = indeling["niveau"]
+        chart = charts.samenloop_per_wijk_chart(indeling["gebieden"], rate)
+        indeling["figuur"] = figure_div(chart, f"grafiek-indeling-{indeling['id']}")
+        indeling["kaart_gevraagd"] = niveau in data.division_maps
+        indeling["kaart"] = _division_map(data.division_maps.get(niveau), indeling)
+    return {"groepen": groepen, "indelingen": indelingen, "groep_minimum": _minimum_households(data.manifest)}
+
+
+def _division_map(geojson: dict[str, Any] | None, indeling: dict[str, Any]) -> Markup | None:
+    """The SVG map of an own division, when its map has at least one of its areas."""
+    codes = {(f.get("properties") or {}).get(DIVISION_MAP_KEY) for f in (geojson or {}).get("features", [])}
+    if geojson is None or not any(area["code"] in codes for area in indeling["gebieden"]):
+        return None
+    title = f"Kaart: huishoudens met samenloop per 1.000 huishoudens, per {indeling['titel']}"
+    prefix = f"kaart-indeling-{indeling['id']}"
+    return wijk_map_svg(geojson, indeling["gebieden"], title, DIVISION_MAP_KEY, prefix)
+
+
+def _minimum_households(manifest: dict[str, Any]) -> int:
+    """The run's `min_huishoudens_gebied` (a group below it publishes only its households); 0 = none."""
+    beveiliging = manifest.get("beveiliging") or {}
+    regels = beveiliging.get("regels") if isinstance(beveiliging, dict) else None
+    value = regels.get("min_huishoudens_gebied") if isinstance(regels, dict) else None
+    try:
+        return max(int(value), 0)
+    except (TypeError, ValueError):
+        return default_rules().min_huishoudens_gebied
 
 
 def report_chapters(data: ReportData) -> set[str]:

@@ -18,7 +18,6 @@ WIDTH = 640
 PADDING = 8
 CLASS_COLOURS = ("#DCEAF5", "#9CC9EA", "#56B4E9", "#0072B2")
 """Light to dark blue on the Okabe-Ito blues, four classes; reads in greyscale too."""
-HATCH_ID = "kaart-afgeschermd"
 INK = "#222222"
 
 
@@ -82,10 +81,11 @@ def _colour(rate: float, classes: list[tuple[float, float, str]]) -> str:
     return classes[-1][2]
 
 
-def _legend(classes: list[tuple[float, float, str]], y: float, with_secret: bool) -> list[str]:
+def _legend(classes: list[tuple[float, float, str]], y: float, hatch_id: str | None) -> list[str]:
+    """The classes, and the hatching when an area is secret (`hatch_id` = the id of its pattern)."""
     items = [(colour, f"{format_rate(low)} – {format_rate(high)}") for low, high, colour in classes]
-    if with_secret:
-        items.append((f"url(#{HATCH_ID})", "afgeschermd"))
+    if hatch_id:
+        items.append((f"url(#{hatch_id})", "afgeschermd"))
     out = ['<g class="kaart-legenda" aria-hidden="true">']
     x = PADDING
     for fill, text in items:
@@ -97,33 +97,40 @@ def _legend(classes: list[tuple[float, float, str]], y: float, with_secret: bool
     return out
 
 
-def _in_words(features: list[dict[str, Any]], rates: list[float | None], by_code: dict[str, Any]) -> str:
-    """The map's text alternative: every wijk with its value, as the labels show them."""
+def _in_words(features: list[dict[str, Any]], rates: list[float | None], by_code: dict[str, Any],
+              key: str) -> str:
+    """The map's text alternative: every area with its value, as the labels show them."""
     parts = [
-        f"{by_code[f['properties']['wijkcode']]['naam']} {'.' if r is None else format_rate(r)}"
+        f"{by_code[f['properties'][key]]['naam']} {'.' if r is None else format_rate(r)}"
         for f, r in zip(features, rates, strict=True)
     ]
     return "; ".join(parts) + ". Een punt is afgeschermd."
 
 
-def wijk_map_svg(geojson: dict[str, Any], wijken: list[dict[str, Any]], title: str) -> Markup:
-    """Samenloop per 1 000 households per wijk as an accessible SVG (role img, title, per-wijk titles)."""
+def wijk_map_svg(geojson: dict[str, Any], wijken: list[dict[str, Any]], title: str, key: str = "wijkcode",
+                 prefix: str = "kaart") -> Markup:
+    """Samenloop per 1 000 households per wijk as an accessible SVG (role img, title, per-wijk titles).
+
+    The areas of another level (an own division, §9) are drawn the same way: `key` is the property of
+    the features that holds the area code, `prefix` makes the ids of the SVG unique in the report.
+    """
     by_code = {w["code"]: w for w in wijken}
     features = [
-        f for f in geojson["features"] if (f.get("properties") or {}).get("wijkcode") in by_code
+        f for f in geojson["features"] if (f.get("properties") or {}).get(key) in by_code
     ]
+    hatch_id = f"{prefix}-afgeschermd"
     project = _Projection(_bounds(features))
-    rates = [by_code[f["properties"]["wijkcode"]][MULTI_DOMAIN].per_1000 for f in features]
+    rates = [by_code[f["properties"][key]][MULTI_DOMAIN].per_1000 for f in features]
     classes = map_classes([r for r in rates if r is not None])
     legend_y = project.height + 6
     height = legend_y + 22
     shapes, labels = [], []
     for feature, rate in zip(features, rates, strict=True):
-        wijk = by_code[feature["properties"]["wijkcode"]]
+        wijk = by_code[feature["properties"][key]]
         value = "afgeschermd (.)" if rate is None else f"{format_rate(rate)} per 1.000 huishoudens"
-        fill = f"url(#{HATCH_ID})" if rate is None else _colour(rate, classes)
+        fill = f"url(#{hatch_id})" if rate is None else _colour(rate, classes)
         shapes.append(
-            f'<path class="wijk" data-wijkcode="{escape(wijk["code"])}" '
+            f'<path class="wijk" data-{key}="{escape(wijk["code"])}" '
             f'd="{_path(feature["geometry"], project)}" '
             f'fill="{fill}" fill-rule="evenodd" stroke="#ffffff" stroke-width="1.5">'
             f"<title>{escape(wijk['naam'])}: {escape(value)}</title></path>"
@@ -136,18 +143,19 @@ def wijk_map_svg(geojson: dict[str, Any], wijken: list[dict[str, Any]], title: s
             f'<tspan x="{x}" dy="1.2em" font-weight="bold">{escape(shown)}</tspan></text>'
         )
     hatch = (
-        f'<defs><pattern id="{HATCH_ID}" width="8" height="8" patternUnits="userSpaceOnUse" '
+        f'<defs><pattern id="{hatch_id}" width="8" height="8" patternUnits="userSpaceOnUse" '
         'patternTransform="rotate(45)"><rect width="8" height="8" fill="#e3e3e3"/>'
         f'<line x1="0" y1="0" x2="0" y2="8" stroke="#6b6b6b" stroke-width="3"/></pattern></defs>'
     )
     svg = [
-        f'<svg class="kaart" id="grafiek-kaart" viewBox="0 0 {WIDTH} {height}" role="img" '
-        f'aria-labelledby="kaart-titel" xmlns="http://www.w3.org/2000/svg">',
-        f'<title id="kaart-titel">{escape(title)}: {escape(_in_words(features, rates, by_code))}</title>',
+        f'<svg class="kaart" id="grafiek-{prefix}" viewBox="0 0 {WIDTH} {height}" role="img" '
+        f'aria-labelledby="{prefix}-titel" xmlns="http://www.w3.org/2000/svg">',
+        f'<title id="{prefix}-titel">{escape(title)}: '
+        f"{escape(_in_words(features, rates, by_code, key))}</title>",
         hatch,
         '<g class="wijken">', *shapes, "</g>",
         f'<g class="labels" aria-hidden="true" font-size="12" fill="{INK}">', *labels, "</g>",
-        *_legend(classes, legend_y, with_secret=None in rates),
+        *_legend(classes, legend_y, hatch_id if None in rates else None),
         "</svg>",
     ]
     return Markup("\n".join(svg))

@@ -10,7 +10,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from test_portal_support import PASSWORD, LiveServer, extract, make_portal
-from test_report_data import write_synthetic_out, write_wijk_geojson
+from test_report_data import (
+    DIVISION,
+    GROUP_COUNTS,
+    add_groups,
+    write_division_geojson,
+    write_synthetic_out,
+    write_wijk_geojson,
+)
 
 from pipelines.cli.main import main
 from reports.build import build_report
@@ -61,12 +68,15 @@ def _assert_accessible(page, what: str) -> None:
 def report_html(tmp_path_factory: pytest.TempPathFactory) -> Path:
     base = tmp_path_factory.mktemp("rapport-toegankelijk")
     previous = write_synthetic_out(base / "vorige", period="2025H2", shift=-3)
-    out = write_synthetic_out(base / "uit")
+    # with groups and an own division (§9): their chapters must be as accessible as the rest
+    out = add_groups(write_synthetic_out(base / "uit"))
     geojson = write_wijk_geojson(base / "w.geojson")
     toelichting = base / "toelichting.md"  # the gemeente's own text is part of what must be accessible
     toelichting.write_text("## Samenloop per wijk\n\nZie [de raadsbrief](https://example.nl/brief).\n\n"
                            "## Iets anders\n\n### Kop\n\nTekst.\n", encoding="utf-8")
-    html_path, _ = build_report(out, vorige=previous, geojson=geojson, pdf=False, toelichting=toelichting)
+    division_map = write_division_geojson(base / "wijkteams.geojson")
+    html_path, _ = build_report(out, vorige=previous, geojson=geojson, pdf=False, toelichting=toelichting,
+                                indeling_kaarten={DIVISION: division_map})
     return html_path
 
 
@@ -92,7 +102,7 @@ def test_every_chart_has_a_text_alternative_and_a_table(page, report_html: Path)
             return {id: el.id, label: label, tables: section.querySelectorAll('table').length};
         })"""
     )
-    assert len(charts) == 5
+    assert len(charts) == 5 + len(GROUP_COUNTS) + 2  # a chart per kenmerk; chart and map of the division
     for chart in charts:
         assert chart["tables"] >= 1, chart["id"]
         assert len(chart["label"]) > 40 and any(ch.isdigit() for ch in chart["label"]), chart

@@ -191,3 +191,70 @@ def write_wijk_geojson(path: Path) -> Path:
     )
     path.write_text(json.dumps({"type": "FeatureCollection", "features": features}), encoding="utf-8")
     return path
+
+
+# ---- Groups and own divisions (contract §9) ------------------------------------------------------------
+# households, then the seven exclusive combinations, per kenmerk value at gemeente level; `onbekend` is
+# below 50 households (publishes only `huishoudens`) and `overig` has samenloop of 1..9 (secret).
+GROUP_COUNTS = {
+    "huishoudtype": {
+        "eenpersoons": (6100, (180, 330, 120, 15, 40, 10, 5)),
+        "paar_zonder_kinderen": (3600, (60, 140, 40, 5, 12, 3, 1)),
+        "paar_met_kinderen": (3900, (150, 200, 110, 15, 40, 14, 8)),
+        "eenouder": (1400, (90, 100, 50, 22, 45, 18, 9)),
+        "overig": (740, (30, 54, 19, 2, 3, 1, 1)),
+        "onbekend": (40, (3, 3, 1, 1, 2, 1, 0)),
+    },
+    "inkomen": {
+        "laag": (5200, (200, 300, 150, 30, 60, 20, 10)),
+        "midden": (6400, (200, 350, 130, 25, 65, 25, 14)),
+        "hoog": (4180, (113, 177, 60, 5, 17, 2, 0)),
+    },
+}
+"""Each kenmerk's values add up to the gemeente of TRUE_COUNTS, combination by combination."""
+DIVISION = "wijkteam"
+DIVISION_AREAS = {
+    "WT01": ("Wijkteam Noord", ("WK999901", "WK999902")),
+    "WT02": ("Wijkteam Oost en Zuid", ("WK999903", "WK999904")),
+    "WT03": ("Wijkteam Buiten", ("WK999905", SMALL_WIJK)),
+}
+
+
+def add_groups(out_dir: Path) -> Path:
+    """Rewrite samenloop.csv of `write_synthetic_out` in the v2 form: a `groep` column, the groups of
+    GROUP_COUNTS at gemeente level (and, with other numbers, in one wijk, which the report must not use)
+    and the own division `wijkteam` of DIVISION_AREAS."""
+    path = out_dir / "samenloop.csv"
+    with path.open(encoding="utf-8") as f:
+        rows = [{**r, "groep": ""} for r in csv.DictReader(f)]
+    per_wijk = {code: _true_indicators(h, combos) for code, (h, combos) in TRUE_COUNTS.items()}
+    for code, (naam, wijken) in DIVISION_AREAS.items():
+        values = {name: sum(per_wijk[w][name] for w in wijken) for name in INDICATORS}
+        rows.extend({**r, "groep": ""} for r in _protected_rows(code, naam, DIVISION, values))
+    for kenmerk, groups in GROUP_COUNTS.items():
+        for waarde, (households, combos) in groups.items():
+            wijk = _true_indicators(households // 4, tuple(c // 2 for c in combos))
+            for code, naam, niveau, values in ((*GEMEENTE, "gemeente", _true_indicators(households, combos)),
+                                               ("WK999901", WIJKEN["WK999901"], "wijk", wijk)):
+                rows.extend({**r, "groep": f"{kenmerk}={waarde}"}
+                            for r in _protected_rows(code, naam, niveau, values))
+    columns = ["gebiedscode", "gebiedsnaam", "niveau", "groep", "indicator", "aantal", "per_1000_huishoudens",
+               "geheim"]
+    with path.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+    return out_dir
+
+
+def write_division_geojson(path: Path) -> Path:
+    """The three areas of DIVISION_AREAS as squares in WGS84, their code in `gebied_wijkteam` (as in
+    AREAS.csv), and one polygon of an area the report does not have."""
+    features = []
+    for i, code in enumerate([*DIVISION_AREAS, "WT99"]):
+        x0, y0 = 4.78 + 0.03 * i, 52.42
+        ring = [[x0, y0], [x0, y0 + 0.02], [x0 + 0.028, y0 + 0.02], [x0 + 0.028, y0], [x0, y0]]
+        features.append({"type": "Feature", "properties": {f"gebied_{DIVISION}": code},
+                         "geometry": {"type": "Polygon", "coordinates": [ring]}})
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}), encoding="utf-8")
+    return path
