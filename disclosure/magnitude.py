@@ -1,14 +1,16 @@
 """Protecting cost cells, a magnitude table (docs/contract.md §12; docs/disclosure.md, "Kosten").
 
-A cost cell is the sum of the amounts of the households of one area with one indicator. It is secret
-(primary) when its count cell in the protected samenloop table is secret or below the threshold, or when
+A cost cell is the sum of the amounts of the households of one area and group (§9; groep "" = all
+households) with one indicator. It is secret (primary) when its count cell of the same area, group and
+indicator in the protected samenloop table is secret or below the threshold, or when
 it fails the p%-rule: the households outside the two largest then add too little to hide the largest.
 A cell without households publishes 0. Published amounts are rounded to `kosten_afronden_op` euros.
 
 Secondary suppression: the attacker knows every published cost cell up to its rounding, that amounts are
 never negative, and the sums that link the cells (within an area: the combinations and `domeinen:1..3`
 add up to `met_voorziening`, the combinations of 2+ domains and `domeinen:2..3` to `domeinen:2+`, the
-combinations of k domains to `domeinen:k`; across areas: the areas of a level add up to their parent).
+combinations of k domains to `domeinen:k`; across areas: the areas of a level, wijken and each own
+division alike, add up to their parent; across groups: the values of one kenmerk add up to groep "").
 For every secret cell two linear programmes (HiGHS) find the lowest and highest amount the attacker
 can still hold possible; both must lie at least `kosten_bescherming_procent` below and above the true
 amount. While a secret cell fails, one more published cell that shares a sum with it is made secret.
@@ -60,25 +62,44 @@ class CostInterval:
     """What the attacker can still hold possible for one secret cost cell (euros)."""
 
     gebiedscode: str
+    groep: str
     indicator: str
     laagst: float
     hoogst: float  # inf when unbounded
     voldoet: bool
 
 
+KEY_COLUMNS = ("gebiedscode", "groep", "indicator")
+"""A cost cell's identity: area, group and indicator (a table without `groep` is all households)."""
+
+
+def with_groups(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with a `groep` column ("" for all households when it has none, and for empty values)."""
+    groups = frame["groep"].astype("object") if "groep" in frame.columns else pd.Series("", index=frame.index)
+    return frame.assign(groep=groups.where(groups.notna(), "").astype(str))
+
+
 def _structure(cells: pd.DataFrame) -> list[tuple[int, list[int]]]:
-    """The sums of the table as (total cell, part cells), cell = row position in `cells`."""
-    keys = zip(cells["gebiedscode"], cells["indicator"], strict=True)
+    """The sums of the table as (total cell, part cells), cell = row position in `cells`: the indicator
+    sums within an area and group, areas of one level to their parent, kenmerk values to groep ""."""
+    cells = with_groups(cells).reset_index(drop=True)
+    keys = zip(cells["gebiedscode"], cells["groep"], cells["indicator"], strict=True)
     position = {key: n for n, key in enumerate(keys)}
     sums: list[tuple[int, list[int]]] = []
-    for area in cells["gebiedscode"].unique():
+    for area, group in cells[["gebiedscode", "groep"]].drop_duplicates().itertuples(index=False):
         for total, parts in cost_relations():
-            if (area, total) in position and all((area, p) in position for p in parts):
-                sums.append((position[(area, total)], [position[(area, p)] for p in parts]))
-    children = cells[cells["bovenliggend"].notna()].groupby(["bovenliggend", "indicator"]).groups
-    for (parent, indicator), rows in children.items():
-        if (parent, indicator) in position:
-            sums.append((position[(parent, indicator)], [int(r) for r in rows]))
+            if (area, group, total) in position and all((area, group, p) in position for p in parts):
+                sums.append((position[(area, group, total)], [position[(area, group, p)] for p in parts]))
+    with_parent = cells[cells["bovenliggend"].notna()]
+    for (parent, _, group, indicator), rows in with_parent.groupby(
+            ["bovenliggend", "niveau", "groep", "indicator"]).groups.items():
+        if (parent, group, indicator) in position:
+            sums.append((position[(parent, group, indicator)], [int(r) for r in rows]))
+    grouped = cells[cells["groep"] != ""]
+    kenmerk = grouped["groep"].str.split("=", n=1).str[0]
+    for (area, _, indicator), rows in grouped.groupby(["gebiedscode", kenmerk, "indicator"]).groups.items():
+        if (area, "", indicator) in position:
+            sums.append((position[(area, "", indicator)], [int(r) for r in rows]))
     return sums
 
 
@@ -100,21 +121,30 @@ class _Attacker:
 
     def interval(self, cell: int) -> tuple[float, float]:
         sense = highspy.ObjSense
-        return self._optimum(cell, sense.kMinimize), self._optimum(cell, sense.kMaximize)
+        return self._optimum(cell, sense.kMinimize)[0], self._optimum(cell, sense.kMaximize)[0]
 
-    def _optimum(self, cell: int, sense) -> float:
+    def witnesses(self, cell: int) -> tuple[float, float, np.ndarray | None, np.ndarray | None]:
+        """The interval of `cell` and, per end, a feasible table that reaches it (None when unbounded)."""
+        sense = highspy.ObjSense
+        (low, at_low) = self._optimum(cell, sense.kMinimize)
+        (high, at_high) = self._optimum(cell, sense.kMaximize)
+        return low, high, at_low, at_high
+
+    def _optimum(self, cell: int, sense) -> tuple[float, np.ndarray | None]:
         self.highs.changeColCost(cell, 1.0)
         self.highs.changeObjectiveSense(sense)
         self.highs.run()
         status = self.highs.getModelStatus()
         value = float(self.highs.getInfo().objective_function_value)  # read before the model changes
+        optimal = status == highspy.HighsModelStatus.kOptimal
+        solution = np.array(self.highs.getSolution().col_value) if optimal else None
         self.highs.changeColCost(cell, 0.0)
         if status in (highspy.HighsModelStatus.kUnbounded, highspy.HighsModelStatus.kUnboundedOrInfeasible):
-            return np.inf
+            return np.inf, None
         if status != highspy.HighsModelStatus.kOptimal:
             raise CostDisclosureError("de beveiliging van de kosten kon niet worden doorgerekend "
                                       "(het model heeft geen oplossing)")
-        return value
+        return value, solution
 
 
 def round_amount(euros: np.ndarray, rules: DisclosureRules) -> np.ndarray:
@@ -138,12 +168,12 @@ def fails_p_rule(total: np.ndarray, largest: np.ndarray, second: np.ndarray,
 def primary_reasons(cells: pd.DataFrame, counts: pd.DataFrame, rules: DisclosureRules) -> np.ndarray:
     """Per cost cell its primary reason to be secret (REASON_COUNT, REASON_DOMINANCE) or None.
 
-    `cells`: gebiedscode, indicator, huishoudens, bedrag, grootste, tweede (eurocent). `counts`: the
-    protected samenloop table (gebiedscode, indicator, geheim). A cell whose indicator samenloop.csv does
-    not carry is judged on its true number of households alone.
+    `cells`: gebiedscode, groep, indicator, huishoudens, bedrag, grootste, tweede (eurocent). `counts`: the
+    protected samenloop table (gebiedscode, groep, indicator, geheim). A cell whose indicator samenloop.csv
+    does not carry is judged on its true number of households alone.
     """
-    merged = cells.merge(counts[["gebiedscode", "indicator", "geheim"]], how="left",
-                         on=["gebiedscode", "indicator"])
+    merged = with_groups(cells)[list(KEY_COLUMNS)].merge(
+        with_groups(counts)[[*KEY_COLUMNS, "geheim"]], how="left", on=list(KEY_COLUMNS))
     count_secret = merged["geheim"].astype("boolean").fillna(False).to_numpy(dtype=bool)
     households = cells["huishoudens"].to_numpy()
     by_count = (households > 0) & (count_secret | (households < rules.min_publiceerbaar))
@@ -227,65 +257,100 @@ def suppress(cells: pd.DataFrame, reasons: np.ndarray, rules: DisclosureRules) -
         secret[hide], reasons[hide] = True, REASON_SECONDARY
         attacker.set_bounds(hide, 0.0, np.inf)
         queue.append(hide)
-    _prune(attacker, truth, secret, reasons, published, rules)
+    _prune(attacker, truth, totals, secret, reasons, published, rules)
     return reasons
 
 
-def _prune(attacker: _Attacker, truth: np.ndarray, secret: np.ndarray, reasons: np.ndarray,
-           published: np.ndarray, rules: DisclosureRules) -> None:
+class _Witnesses:
+    """Per secret cell two feasible tables of the attacker: one at or below, one at or above its range.
+
+    Publishing a cell again only narrows the attacker's model; a secret cell whose two tables both keep the
+    cell within its published bounds stays protected without solving its LPs again.
+    """
+
+    def __init__(self, attacker: _Attacker, truth: np.ndarray, rules: DisclosureRules):
+        self.attacker, self.truth, self.rules = attacker, truth, rules
+        self.low: dict[int, np.ndarray | None] = {}
+        self.high: dict[int, np.ndarray | None] = {}
+
+    def protected(self, cell: int) -> bool:
+        low, high, self.low[cell], self.high[cell] = self.attacker.witnesses(cell)
+        return _protected((low, high), float(self.truth[cell]), self.rules)
+
+    def still_protected(self, cell: int, changed: int, low: float, high: float) -> bool:
+        tables = (self.low.get(cell), self.high.get(cell))
+        if all(t is not None and low - _TOLERANCE <= t[changed] <= high + _TOLERANCE for t in tables):
+            return True
+        return self.protected(cell)
+
+
+def _prune(attacker: _Attacker, truth: np.ndarray, totals: np.ndarray, secret: np.ndarray,
+           reasons: np.ndarray, published: np.ndarray, rules: DisclosureRules) -> None:
     """Publish again each secondary cell (largest first) whose publication leaves every secret cell safe."""
     lower, upper = published_bounds(published, rules)
+    witnesses = _Witnesses(attacker, truth, rules)
+    for cell in np.flatnonzero(secret):
+        witnesses.protected(int(cell))
     for cell in sorted(np.flatnonzero(reasons == REASON_SECONDARY), key=lambda c: -truth[c]):
-        attacker.set_bounds(int(cell), float(lower[cell]), float(upper[cell]))
+        cell = int(cell)
+        attacker.set_bounds(cell, float(lower[cell]), float(upper[cell]))
         secret[cell] = False
         others = [int(c) for c in np.flatnonzero(secret)]
-        if all(_protected(attacker.interval(c), float(truth[c]), rules) for c in others):
+        if all(witnesses.still_protected(c, cell, float(lower[cell]), float(upper[cell])) for c in others):
             reasons[cell] = None
             continue
         secret[cell] = True
-        attacker.set_bounds(int(cell), 0.0, np.inf)
+        attacker.set_bounds(cell, 0.0, np.inf)
+        witnesses.protected(cell)
+
+
+def _label(cells: pd.DataFrame, cell: int) -> str:
+    group = str(cells["groep"].iat[cell]) if "groep" in cells.columns else ""
+    where = f"{cells['gebiedscode'].iat[cell]}{f' (groep {group})' if group else ''}"
+    return f"{where} {cells['indicator'].iat[cell]}"
 
 
 def _unsafe_message(cells: pd.DataFrame, failing: list[int]) -> str:
-    names = ", ".join(f"{cells['gebiedscode'].iat[c]} {cells['indicator'].iat[c]}" for c in failing[:10])
+    names = ", ".join(_label(cells, c) for c in failing[:10])
     return (f"de kosten kunnen niet veilig gepubliceerd worden: {len(failing)} geheime kostencel(len) "
             f"blijven via gepubliceerde cijfers en hun sommen te nauwkeurig terug te rekenen ({names}); "
             "er is niets geschreven")
 
 
+TABLE_COLUMNS = ("gebiedscode", "niveau", "groep", "bovenliggend", "indicator", "bedrag", "per_huishouden",
+                 "geheim", "reden")
+
+
 def protect_costs(cells: pd.DataFrame, counts: pd.DataFrame, rules: DisclosureRules) -> pd.DataFrame:
     """The publishable cost table: one row per cell of `cells` (linkage/costs.py), in its order.
 
-    Columns: gebiedscode, niveau, bovenliggend, indicator, bedrag (Int64 euros, rounded, <NA> when
-    secret), per_huishouden (Int64 euros: published bedrag / published count of `counts`, the protected
-    samenloop table; <NA> when either is missing or the count is 0), geheim, reden.
+    Columns TABLE_COLUMNS: gebiedscode, niveau, groep ("" = all households), bovenliggend, indicator,
+    bedrag (Int64 euros, rounded, <NA> when secret), per_huishouden (Int64 euros: published bedrag /
+    published count of the same area, group and indicator in `counts`, the protected samenloop table;
+    <NA> when either is missing or the count is 0), geheim, reden.
     Raises CostDisclosureError when no safe pattern is found, or the audit finds a cell unprotected.
     """
-    cells = cells.reset_index(drop=True)
+    cells = with_groups(cells).reset_index(drop=True)
     reasons = suppress(cells, primary_reasons(cells, counts, rules), rules)
     secret = np.array([r is not None for r in reasons])
     amounts = pd.array(round_amount(cells["bedrag"].to_numpy() / 100, rules).astype(np.int64), dtype="Int64")
     amounts[secret] = pd.NA
-    table = pd.DataFrame({
-        "gebiedscode": cells["gebiedscode"], "niveau": cells["niveau"], "bovenliggend": cells["bovenliggend"],
-        "indicator": cells["indicator"], "bedrag": amounts, "geheim": secret,
-        "reden": pd.Series(reasons, dtype=object),
-    })
+    table = cells[["gebiedscode", "niveau", "groep", "bovenliggend", "indicator"]].assign(
+        bedrag=amounts, geheim=secret, reden=pd.Series(reasons, dtype=object))
     table["per_huishouden"] = _per_household(table, counts)
     failing = [i for i in audit_costs(table, cells, rules) if not i.voldoet]
     if failing:
-        keys = zip(cells["gebiedscode"], cells["indicator"], strict=True)
+        keys = zip(cells["gebiedscode"], cells["groep"], cells["indicator"], strict=True)
         where = {key: n for n, key in enumerate(keys)}
-        cells_failing = [where[(i.gebiedscode, i.indicator)] for i in failing]
+        cells_failing = [where[(i.gebiedscode, i.groep, i.indicator)] for i in failing]
         raise CostDisclosureError(_unsafe_message(cells, cells_failing))
-    return table[["gebiedscode", "niveau", "bovenliggend", "indicator", "bedrag", "per_huishouden", "geheim",
-                  "reden"]]
+    return table[list(TABLE_COLUMNS)]
 
 
 def _per_household(table: pd.DataFrame, counts: pd.DataFrame) -> pd.Series:
-    published = counts.loc[~counts["geheim"].astype(bool), ["gebiedscode", "indicator", "aantal"]]
-    merged = table[["gebiedscode", "indicator", "bedrag"]].merge(published, how="left",
-                                                                on=["gebiedscode", "indicator"])
+    counts = with_groups(counts)
+    published = counts.loc[~counts["geheim"].astype(bool), [*KEY_COLUMNS, "aantal"]]
+    merged = table[[*KEY_COLUMNS, "bedrag"]].merge(published, how="left", on=list(KEY_COLUMNS))
     count = merged["aantal"].astype("Float64")
     ratio = (merged["bedrag"].astype("Float64") / count.where(count > 0)).round(0)
     return pd.Series(ratio.astype("Int64").to_numpy(), index=table.index)
@@ -297,6 +362,7 @@ def audit_costs(table: pd.DataFrame, cells: pd.DataFrame, rules: DisclosureRules
     `table` is the publication (`protect_costs`), `cells` the true cells in the same order; a cell
     `voldoet` when the attacker's range reaches `kosten_bescherming_procent` below and above the truth.
     """
+    table = with_groups(table)
     secret = table["geheim"].to_numpy(dtype=bool)
     published = table["bedrag"].fillna(0).to_numpy(dtype=np.float64)
     empty = cells["huishoudens"].to_numpy() == 0
@@ -305,6 +371,7 @@ def audit_costs(table: pd.DataFrame, cells: pd.DataFrame, rules: DisclosureRules
     intervals = []
     for cell in np.flatnonzero(secret):
         low, high = attacker.interval(int(cell))
-        intervals.append(CostInterval(str(table["gebiedscode"].iat[cell]), str(table["indicator"].iat[cell]),
-                                      low, high, _protected((low, high), float(truth[cell]), rules)))
+        intervals.append(CostInterval(str(table["gebiedscode"].iat[cell]), str(table["groep"].iat[cell]),
+                                      str(table["indicator"].iat[cell]), low, high,
+                                      _protected((low, high), float(truth[cell]), rules)))
     return intervals
