@@ -103,6 +103,10 @@ def _structure(cells: pd.DataFrame) -> list[tuple[int, list[int]]]:
     return sums
 
 
+_SOLVED = (highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kUnbounded,
+           highspy.HighsModelStatus.kUnboundedOrInfeasible)
+
+
 class _Attacker:
     """The attacker's feasible amounts as one HiGHS model: bounds per cell, the sums as rows."""
 
@@ -123,18 +127,17 @@ class _Attacker:
         sense = highspy.ObjSense
         return self._optimum(cell, sense.kMinimize)[0], self._optimum(cell, sense.kMaximize)[0]
 
-    def witnesses(self, cell: int) -> tuple[float, float, np.ndarray | None, np.ndarray | None]:
-        """The interval of `cell` and, per end, a feasible table that reaches it (None when unbounded)."""
-        sense = highspy.ObjSense
-        (low, at_low) = self._optimum(cell, sense.kMinimize)
-        (high, at_high) = self._optimum(cell, sense.kMaximize)
-        return low, high, at_low, at_high
-
     def _optimum(self, cell: int, sense) -> tuple[float, np.ndarray | None]:
         self.highs.changeColCost(cell, 1.0)
         self.highs.changeObjectiveSense(sense)
         self.highs.run()
         status = self.highs.getModelStatus()
+        if status not in _SOLVED:
+            # The true table is always feasible: a warm start that ends elsewhere (seen after many bound
+            # changes) is solved once more from scratch.
+            self.highs.clearSolver()
+            self.highs.run()
+            status = self.highs.getModelStatus()
         value = float(self.highs.getInfo().objective_function_value)  # read before the model changes
         optimal = status == highspy.HighsModelStatus.kOptimal
         solution = np.array(self.highs.getSolution().col_value) if optimal else None
@@ -257,34 +260,51 @@ def suppress(cells: pd.DataFrame, reasons: np.ndarray, rules: DisclosureRules) -
         secret[hide], reasons[hide] = True, REASON_SECONDARY
         attacker.set_bounds(hide, 0.0, np.inf)
         queue.append(hide)
-    _prune(attacker, truth, totals, secret, reasons, published, rules)
+    _prune(attacker, truth, neighbours, secret, reasons, published, rules)
     return reasons
 
 
 class _Witnesses:
     """Per secret cell two feasible tables of the attacker: one at or below, one at or above its range.
 
-    Publishing a cell again only narrows the attacker's model; a secret cell whose two tables both keep the
-    cell within its published bounds stays protected without solving its LPs again.
+    A table is the mix λ·x + (1−λ)·truth of an LP optimum x and the true table (both feasible, so the mix
+    is too) with the smallest λ that still reaches the end of the range: as close to the truth as it can
+    be. Publishing a cell again only narrows the attacker's model; a secret cell whose two tables both
+    keep that cell within its published bounds stays protected without solving its LPs again.
     """
 
     def __init__(self, attacker: _Attacker, truth: np.ndarray, rules: DisclosureRules):
         self.attacker, self.truth, self.rules = attacker, truth, rules
-        self.low: dict[int, np.ndarray | None] = {}
-        self.high: dict[int, np.ndarray | None] = {}
+        self.tables: dict[int, tuple[np.ndarray | None, np.ndarray | None]] = {}
 
     def protected(self, cell: int) -> bool:
-        low, high, self.low[cell], self.high[cell] = self.attacker.witnesses(cell)
-        return _protected((low, high), float(self.truth[cell]), self.rules)
+        sense = highspy.ObjSense
+        (low, at_low), (high, at_high) = (self.attacker._optimum(cell, sense.kMinimize),
+                                          self.attacker._optimum(cell, sense.kMaximize))
+        ok = _protected((low, high), float(self.truth[cell]), self.rules)
+        if ok:
+            wanted_low, wanted_high = _required(float(self.truth[cell]), self.rules)
+            self.tables[cell] = (self._mix(cell, at_low, wanted_low), self._mix(cell, at_high, wanted_high))
+        return ok
+
+    def _mix(self, cell: int, optimum: np.ndarray | None, wanted: float) -> np.ndarray | None:
+        if optimum is None:
+            return None
+        gap = float(optimum[cell] - self.truth[cell])
+        share = 1.0 if abs(gap) < _TOLERANCE else min(1.0, (wanted - self.truth[cell]) / gap)
+        return share * optimum + (1.0 - share) * self.truth
 
     def still_protected(self, cell: int, changed: int, low: float, high: float) -> bool:
-        tables = (self.low.get(cell), self.high.get(cell))
+        """After `changed` is published again within [low, high]: cheap when both tables still hold."""
+        if self.truth[cell] == 0:
+            return True  # 15% of nothing: any range that holds the truth will do
+        tables = self.tables.get(cell, (None, None))
         if all(t is not None and low - _TOLERANCE <= t[changed] <= high + _TOLERANCE for t in tables):
             return True
         return self.protected(cell)
 
 
-def _prune(attacker: _Attacker, truth: np.ndarray, totals: np.ndarray, secret: np.ndarray,
+def _prune(attacker: _Attacker, truth: np.ndarray, neighbours: list[set[int]], secret: np.ndarray,
            reasons: np.ndarray, published: np.ndarray, rules: DisclosureRules) -> None:
     """Publish again each secondary cell (largest first) whose publication leaves every secret cell safe."""
     lower, upper = published_bounds(published, rules)
@@ -295,13 +315,14 @@ def _prune(attacker: _Attacker, truth: np.ndarray, totals: np.ndarray, secret: n
         cell = int(cell)
         attacker.set_bounds(cell, float(lower[cell]), float(upper[cell]))
         secret[cell] = False
-        others = [int(c) for c in np.flatnonzero(secret)]
+        # The cells that share a sum with it first: they are the ones its publication can expose.
+        others = sorted((int(c) for c in np.flatnonzero(secret)), key=lambda c: c not in neighbours[cell])
         if all(witnesses.still_protected(c, cell, float(lower[cell]), float(upper[cell])) for c in others):
             reasons[cell] = None
             continue
+        # Hidden again: the model widens back, so every table found meanwhile stays feasible.
         secret[cell] = True
         attacker.set_bounds(cell, 0.0, np.inf)
-        witnesses.protected(cell)
 
 
 def _label(cells: pd.DataFrame, cell: int) -> str:

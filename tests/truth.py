@@ -421,19 +421,26 @@ def household_cost_indicators(domains: frozenset[str]) -> list[str]:
     return names
 
 
-def expected_costs(truth: Truth, start: date, end: date, level: str) -> pd.DataFrame:
-    """The true cost cells of a level: gebiedscode, indicator, huishoudens, bedrag, grootste, tweede
-    (eurocent), one row per area with register addresses and cost indicator."""
+def expected_costs(truth: Truth, start: date, end: date, level: str, group: str = "") -> pd.DataFrame:
+    """The true cost cells of a level (own divisions too), for all households (group "") or one kenmerk
+    value: gebiedscode, groep, indicator, huishoudens, bedrag, grootste, tweede (eurocent), one row per
+    area with register addresses and cost indicator."""
     column, register = _area_column(truth, level)
+    areas = sorted(register[column].unique())
     households = household_costs(truth, start, end)
+    area_of = register.set_index("adres_id")[column]
+    households = households.assign(**{column: households["adres_id"].map(area_of)})
+    if group:
+        name, value = group.split("=", 1)
+        households = households[households[f"kenmerk_{name}"] == value]
     exploded = households.assign(
         indicator=[household_cost_indicators(d) for d in households["domeinen"]]).explode("indicator")
     rows = []
-    for area in sorted(register[column].unique()):
+    for area in areas:
         for name in COST_INDICATORS:
             amounts = sorted(exploded.loc[(exploded[column] == area) & (exploded["indicator"] == name),
                                           "bedrag"], reverse=True)
-            rows.append({"gebiedscode": area, "indicator": name, "huishoudens": len(amounts),
+            rows.append({"gebiedscode": area, "groep": group, "indicator": name, "huishoudens": len(amounts),
                          "bedrag": int(sum(amounts)), "grootste": int(amounts[0]) if amounts else 0,
                          "tweede": int(amounts[1]) if len(amounts) > 1 else 0})
     return pd.DataFrame(rows)
