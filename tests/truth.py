@@ -166,9 +166,11 @@ def truth_from_rows(
         begindatum=pd.to_datetime(records["begindatum"].replace("", None), format="%Y-%m-%d"),
         einddatum=pd.to_datetime(records["einddatum"].replace("", None), format="%Y-%m-%d"),
         ongeldig=records["ongeldig"].map({"ja": True, "nee": False}).astype(bool),
-        # eurocent spent in the period (§12); <NA> = no amount (a truth written before amounts: none)
-        bedrag=pd.to_numeric(records["bedrag"].replace("", None) if "bedrag" in records else pd.Series(
-            None, index=records.index, dtype="object")).astype("Int64"),
+        # eurocent spent in the period (§12); <NA> = no amount (a truth written before amounts: none); and
+        # per half-year of the series (bedrag_<halfjaar>), as the extracts of that half-year deliver them
+        **{column: pd.to_numeric(records[column].replace("", None) if column in records else pd.Series(
+            None, index=records.index, dtype="object")).astype("Int64")
+           for column in ["bedrag", *(c for c in records.columns if c.startswith("bedrag_"))]},
     )
     areas = pd.DataFrame(area_rows, dtype=str).fillna("")
     return Truth(register, records, areas)
@@ -404,6 +406,11 @@ def household_costs(truth: Truth, start: date, end: date) -> pd.DataFrame:
     lines that differ only in their amount add up (docs/contract.md §12)."""
     profiles = household_profiles(truth, start, end)
     valid = truth.records[~truth.records["ongeldig"]]
+    half_year = f"bedrag_{start.year}H{1 if start.month == 1 else 2}"
+    is_half_year = (start, end) in ((date(start.year, 1, 1), date(start.year, 6, 30)),
+                                    (date(start.year, 7, 1), date(start.year, 12, 31)))
+    if half_year in valid.columns and is_half_year:
+        valid = valid.assign(bedrag=valid[half_year])  # the amounts of the extracts for that half-year
     key = ["partner", "canoniek", "voorziening", "begindatum", "einddatum", "bedrag"]
     counted = valid_records_in_period(valid.drop_duplicates(subset=key), start, end)
     counted = counted[counted["adres_id"].notna()]
