@@ -133,11 +133,14 @@ class _Attacker:
         self.highs.run()
         status = self.highs.getModelStatus()
         if status not in _SOLVED:
-            # The true table is always feasible: a warm start that ends elsewhere (seen after many bound
-            # changes) is solved once more from scratch.
+            # The true table is always feasible: the primal simplex that ends elsewhere (seen after many
+            # bound changes, also from scratch) is followed by the dual simplex from scratch.
+            strategy = self.highs.getOptionValue("simplex_strategy")[1]  # (status, value)
             self.highs.clearSolver()
+            self.highs.setOptionValue("simplex_strategy", 1)
             self.highs.run()
             status = self.highs.getModelStatus()
+            self.highs.setOptionValue("simplex_strategy", strategy)
         value = float(self.highs.getInfo().objective_function_value)  # read before the model changes
         optimal = status == highspy.HighsModelStatus.kOptimal
         solution = np.array(self.highs.getSolution().col_value) if optimal else None
@@ -216,20 +219,24 @@ def _attacker_bounds(published: np.ndarray, secret: np.ndarray, empty: np.ndarra
 def _candidate(cell: int, neighbours: list[set[int]], totals: np.ndarray, truth: np.ndarray,
                secret: np.ndarray, empty: np.ndarray, rules: DisclosureRules) -> int | None:
     """The published cell to hide for `cell`: one that shares a sum with it, else with a secret cell
-    linked to it through sums of secret cells; the smallest that gives enough room, else the largest."""
+    linked to it through sums of secret cells (see `_pick`)."""
     room = truth[cell] * rules.kosten_bescherming_procent / 100 + rules.kosten_afronden_op
     seen, frontier = {cell}, [cell]
     while frontier:
-        options = sorted((float(truth[c]), c) for f in frontier for c in neighbours[f]
-                         if not secret[c] and not empty[c])
+        options = [c for f in frontier for c in neighbours[f] if not secret[c] and not empty[c]]
         if options:
-            # Totals last: hiding a total costs more, and it then needs protection of its own.
-            fewest = min(totals[c] for _, c in options)
-            options = [(value, c) for value, c in options if totals[c] == fewest]
-            return next((c for value, c in options if value >= room), options[-1][1])
+            return _pick(options, totals, truth, room)
         frontier = [c for f in frontier for c in neighbours[f] if secret[c] and c not in seen]
         seen.update(frontier)
     return None
+
+
+def _pick(options: list[int], totals: np.ndarray, truth: np.ndarray, room: float) -> int:
+    """Totals last (hiding a total costs more, and it then needs protection of its own); then the smallest
+    cell that gives enough room, else the largest."""
+    fewest = min(totals[c] for c in options)
+    ranked = sorted((float(truth[c]), c) for c in set(options) if totals[c] == fewest)
+    return next((c for value, c in ranked if value >= room), ranked[-1][1])
 
 
 def suppress(cells: pd.DataFrame, reasons: np.ndarray, rules: DisclosureRules) -> np.ndarray:
@@ -248,7 +255,7 @@ def suppress(cells: pd.DataFrame, reasons: np.ndarray, rules: DisclosureRules) -
     neighbours = _neighbours(len(cells), sums)
     totals = np.bincount([total for total, _ in sums], minlength=len(cells))
     attacker = _Attacker(len(cells), sums, *_attacker_bounds(published, secret, empty, rules))
-    queue = [int(c) for c in np.flatnonzero(secret)]
+    queue = sorted((int(c) for c in np.flatnonzero(secret)), key=lambda c: truth[c])
     while queue:
         cell = queue[0]
         if _protected(attacker.interval(cell), float(truth[cell]), rules):
@@ -259,7 +266,8 @@ def suppress(cells: pd.DataFrame, reasons: np.ndarray, rules: DisclosureRules) -
             raise CostDisclosureError(_unsafe_message(cells, [cell]))
         secret[hide], reasons[hide] = True, REASON_SECONDARY
         attacker.set_bounds(hide, 0.0, np.inf)
-        queue.append(hide)
+        # The hidden cell first: while its own sums give it away it adds no room for `cell` either.
+        queue.insert(0, hide)
     _prune(attacker, truth, neighbours, secret, reasons, published, rules)
     return reasons
 
