@@ -1,14 +1,16 @@
 """Protecting cost cells, a magnitude table (docs/contract.md §12; docs/disclosure.md, "Kosten").
 
-A cost cell is the sum of the amounts of the households of one area with one indicator. It is secret
-(primary) when its count cell in the protected samenloop table is secret or below the threshold, or when
+A cost cell is the sum of the amounts of the households of one area and group (§9; groep "" = all
+households) with one indicator. It is secret (primary) when its count cell of the same area, group and
+indicator in the protected samenloop table is secret or below the threshold, or when
 it fails the p%-rule: the households outside the two largest then add too little to hide the largest.
 A cell without households publishes 0. Published amounts are rounded to `kosten_afronden_op` euros.
 
 Secondary suppression: the attacker knows every published cost cell up to its rounding, that amounts are
 never negative, and the sums that link the cells (within an area: the combinations and `domeinen:1..3`
 add up to `met_voorziening`, the combinations of 2+ domains and `domeinen:2..3` to `domeinen:2+`, the
-combinations of k domains to `domeinen:k`; across areas: the areas of a level add up to their parent).
+combinations of k domains to `domeinen:k`; across areas: the areas of a level, wijken and each own
+division alike, add up to their parent; across groups: the values of one kenmerk add up to groep "").
 For every secret cell two linear programmes (HiGHS) find the lowest and highest amount the attacker
 can still hold possible; both must lie at least `kosten_bescherming_procent` below and above the true
 amount. While a secret cell fails, one more published cell that shares a sum with it is made secret.
@@ -60,26 +62,49 @@ class CostInterval:
     """What the attacker can still hold possible for one secret cost cell (euros)."""
 
     gebiedscode: str
+    groep: str
     indicator: str
     laagst: float
     hoogst: float  # inf when unbounded
     voldoet: bool
 
 
+KEY_COLUMNS = ("gebiedscode", "groep", "indicator")
+"""A cost cell's identity: area, group and indicator (a table without `groep` is all households)."""
+
+
+def with_groups(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with a `groep` column ("" for all households when it has none, and for empty values)."""
+    groups = frame["groep"].astype("object") if "groep" in frame.columns else pd.Series("", index=frame.index)
+    return frame.assign(groep=groups.where(groups.notna(), "").astype(str))
+
+
 def _structure(cells: pd.DataFrame) -> list[tuple[int, list[int]]]:
-    """The sums of the table as (total cell, part cells), cell = row position in `cells`."""
-    keys = zip(cells["gebiedscode"], cells["indicator"], strict=True)
+    """The sums of the table as (total cell, part cells), cell = row position in `cells`: the indicator
+    sums within an area and group, areas of one level to their parent, kenmerk values to groep ""."""
+    cells = with_groups(cells).reset_index(drop=True)
+    keys = zip(cells["gebiedscode"], cells["groep"], cells["indicator"], strict=True)
     position = {key: n for n, key in enumerate(keys)}
     sums: list[tuple[int, list[int]]] = []
-    for area in cells["gebiedscode"].unique():
+    for area, group in cells[["gebiedscode", "groep"]].drop_duplicates().itertuples(index=False):
         for total, parts in cost_relations():
-            if (area, total) in position and all((area, p) in position for p in parts):
-                sums.append((position[(area, total)], [position[(area, p)] for p in parts]))
-    children = cells[cells["bovenliggend"].notna()].groupby(["bovenliggend", "indicator"]).groups
-    for (parent, indicator), rows in children.items():
-        if (parent, indicator) in position:
-            sums.append((position[(parent, indicator)], [int(r) for r in rows]))
+            if (area, group, total) in position and all((area, group, p) in position for p in parts):
+                sums.append((position[(area, group, total)], [position[(area, group, p)] for p in parts]))
+    with_parent = cells[cells["bovenliggend"].notna()]
+    for (parent, _, group, indicator), rows in with_parent.groupby(
+            ["bovenliggend", "niveau", "groep", "indicator"]).groups.items():
+        if (parent, group, indicator) in position:
+            sums.append((position[(parent, group, indicator)], [int(r) for r in rows]))
+    grouped = cells[cells["groep"] != ""]
+    kenmerk = grouped["groep"].str.split("=", n=1).str[0]
+    for (area, _, indicator), rows in grouped.groupby(["gebiedscode", kenmerk, "indicator"]).groups.items():
+        if (area, "", indicator) in position:
+            sums.append((position[(area, "", indicator)], [int(r) for r in rows]))
     return sums
+
+
+_SOLVED = (highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kUnbounded,
+           highspy.HighsModelStatus.kUnboundedOrInfeasible)
 
 
 class _Attacker:
@@ -100,21 +125,32 @@ class _Attacker:
 
     def interval(self, cell: int) -> tuple[float, float]:
         sense = highspy.ObjSense
-        return self._optimum(cell, sense.kMinimize), self._optimum(cell, sense.kMaximize)
+        return self._optimum(cell, sense.kMinimize)[0], self._optimum(cell, sense.kMaximize)[0]
 
-    def _optimum(self, cell: int, sense) -> float:
+    def _optimum(self, cell: int, sense) -> tuple[float, np.ndarray | None]:
         self.highs.changeColCost(cell, 1.0)
         self.highs.changeObjectiveSense(sense)
         self.highs.run()
         status = self.highs.getModelStatus()
+        if status not in _SOLVED:
+            # The true table is always feasible: the primal simplex that ends elsewhere (seen after many
+            # bound changes, also from scratch) is followed by the dual simplex from scratch.
+            strategy = self.highs.getOptionValue("simplex_strategy")[1]  # (status, value)
+            self.highs.clearSolver()
+            self.highs.setOptionValue("simplex_strategy", 1)
+            self.highs.run()
+            status = self.highs.getModelStatus()
+            self.highs.setOptionValue("simplex_strategy", strategy)
         value = float(self.highs.getInfo().objective_function_value)  # read before the model changes
+        optimal = status == highspy.HighsModelStatus.kOptimal
+        solution = np.array(self.highs.getSolution().col_value) if optimal else None
         self.highs.changeColCost(cell, 0.0)
         if status in (highspy.HighsModelStatus.kUnbounded, highspy.HighsModelStatus.kUnboundedOrInfeasible):
-            return np.inf
+            return np.inf, None
         if status != highspy.HighsModelStatus.kOptimal:
             raise CostDisclosureError("de beveiliging van de kosten kon niet worden doorgerekend "
                                       "(het model heeft geen oplossing)")
-        return value
+        return value, solution
 
 
 def round_amount(euros: np.ndarray, rules: DisclosureRules) -> np.ndarray:
@@ -138,12 +174,12 @@ def fails_p_rule(total: np.ndarray, largest: np.ndarray, second: np.ndarray,
 def primary_reasons(cells: pd.DataFrame, counts: pd.DataFrame, rules: DisclosureRules) -> np.ndarray:
     """Per cost cell its primary reason to be secret (REASON_COUNT, REASON_DOMINANCE) or None.
 
-    `cells`: gebiedscode, indicator, huishoudens, bedrag, grootste, tweede (eurocent). `counts`: the
-    protected samenloop table (gebiedscode, indicator, geheim). A cell whose indicator samenloop.csv does
-    not carry is judged on its true number of households alone.
+    `cells`: gebiedscode, groep, indicator, huishoudens, bedrag, grootste, tweede (eurocent). `counts`: the
+    protected samenloop table (gebiedscode, groep, indicator, geheim). A cell whose indicator samenloop.csv
+    does not carry is judged on its true number of households alone.
     """
-    merged = cells.merge(counts[["gebiedscode", "indicator", "geheim"]], how="left",
-                         on=["gebiedscode", "indicator"])
+    merged = with_groups(cells)[list(KEY_COLUMNS)].merge(
+        with_groups(counts)[[*KEY_COLUMNS, "geheim"]], how="left", on=list(KEY_COLUMNS))
     count_secret = merged["geheim"].astype("boolean").fillna(False).to_numpy(dtype=bool)
     households = cells["huishoudens"].to_numpy()
     by_count = (households > 0) & (count_secret | (households < rules.min_publiceerbaar))
@@ -183,20 +219,24 @@ def _attacker_bounds(published: np.ndarray, secret: np.ndarray, empty: np.ndarra
 def _candidate(cell: int, neighbours: list[set[int]], totals: np.ndarray, truth: np.ndarray,
                secret: np.ndarray, empty: np.ndarray, rules: DisclosureRules) -> int | None:
     """The published cell to hide for `cell`: one that shares a sum with it, else with a secret cell
-    linked to it through sums of secret cells; the smallest that gives enough room, else the largest."""
+    linked to it through sums of secret cells (see `_pick`)."""
     room = truth[cell] * rules.kosten_bescherming_procent / 100 + rules.kosten_afronden_op
     seen, frontier = {cell}, [cell]
     while frontier:
-        options = sorted((float(truth[c]), c) for f in frontier for c in neighbours[f]
-                         if not secret[c] and not empty[c])
+        options = [c for f in frontier for c in neighbours[f] if not secret[c] and not empty[c]]
         if options:
-            # Totals last: hiding a total costs more, and it then needs protection of its own.
-            fewest = min(totals[c] for _, c in options)
-            options = [(value, c) for value, c in options if totals[c] == fewest]
-            return next((c for value, c in options if value >= room), options[-1][1])
+            return _pick(options, totals, truth, room)
         frontier = [c for f in frontier for c in neighbours[f] if secret[c] and c not in seen]
         seen.update(frontier)
     return None
+
+
+def _pick(options: list[int], totals: np.ndarray, truth: np.ndarray, room: float) -> int:
+    """Totals last (hiding a total costs more, and it then needs protection of its own); then the smallest
+    cell that gives enough room, else the largest."""
+    fewest = min(totals[c] for c in options)
+    ranked = sorted((float(truth[c]), c) for c in set(options) if totals[c] == fewest)
+    return next((c for value, c in ranked if value >= room), ranked[-1][1])
 
 
 def suppress(cells: pd.DataFrame, reasons: np.ndarray, rules: DisclosureRules) -> np.ndarray:
@@ -215,7 +255,7 @@ def suppress(cells: pd.DataFrame, reasons: np.ndarray, rules: DisclosureRules) -
     neighbours = _neighbours(len(cells), sums)
     totals = np.bincount([total for total, _ in sums], minlength=len(cells))
     attacker = _Attacker(len(cells), sums, *_attacker_bounds(published, secret, empty, rules))
-    queue = [int(c) for c in np.flatnonzero(secret)]
+    queue = sorted((int(c) for c in np.flatnonzero(secret)), key=lambda c: truth[c])
     while queue:
         cell = queue[0]
         if _protected(attacker.interval(cell), float(truth[cell]), rules):
@@ -226,66 +266,120 @@ def suppress(cells: pd.DataFrame, reasons: np.ndarray, rules: DisclosureRules) -
             raise CostDisclosureError(_unsafe_message(cells, [cell]))
         secret[hide], reasons[hide] = True, REASON_SECONDARY
         attacker.set_bounds(hide, 0.0, np.inf)
-        queue.append(hide)
-    _prune(attacker, truth, secret, reasons, published, rules)
+        # The hidden cell first: while its own sums give it away it adds no room for `cell` either.
+        queue.insert(0, hide)
+    _prune(attacker, truth, neighbours, secret, reasons, published, rules)
     return reasons
 
 
-def _prune(attacker: _Attacker, truth: np.ndarray, secret: np.ndarray, reasons: np.ndarray,
-           published: np.ndarray, rules: DisclosureRules) -> None:
+class _Witnesses:
+    """Per secret cell two feasible tables of the attacker: one at or below, one at or above its range.
+
+    A table is the mix λ·x + (1−λ)·truth of an LP optimum x and the true table (both feasible, so the mix
+    is too) with the smallest λ that still reaches the end of the range: as close to the truth as it can
+    be. Publishing a cell again only narrows the attacker's model; a secret cell whose two tables both
+    keep that cell within its published bounds stays protected without solving its LPs again.
+    """
+
+    def __init__(self, attacker: _Attacker, truth: np.ndarray, rules: DisclosureRules):
+        self.attacker, self.truth, self.rules = attacker, truth, rules
+        self.tables: dict[int, tuple[np.ndarray | None, np.ndarray | None]] = {}
+
+    def protected(self, cell: int) -> bool:
+        sense = highspy.ObjSense
+        (low, at_low), (high, at_high) = (self.attacker._optimum(cell, sense.kMinimize),
+                                          self.attacker._optimum(cell, sense.kMaximize))
+        ok = _protected((low, high), float(self.truth[cell]), self.rules)
+        if ok:
+            wanted_low, wanted_high = _required(float(self.truth[cell]), self.rules)
+            self.tables[cell] = (self._mix(cell, at_low, wanted_low), self._mix(cell, at_high, wanted_high))
+        return ok
+
+    def _mix(self, cell: int, optimum: np.ndarray | None, wanted: float) -> np.ndarray | None:
+        if optimum is None:
+            return None
+        gap = float(optimum[cell] - self.truth[cell])
+        share = 1.0 if abs(gap) < _TOLERANCE else min(1.0, (wanted - self.truth[cell]) / gap)
+        return share * optimum + (1.0 - share) * self.truth
+
+    def still_protected(self, cell: int, changed: int, low: float, high: float) -> bool:
+        """After `changed` is published again within [low, high]: cheap when both tables still hold."""
+        if self.truth[cell] == 0:
+            return True  # 15% of nothing: any range that holds the truth will do
+        tables = self.tables.get(cell, (None, None))
+        if all(t is not None and low - _TOLERANCE <= t[changed] <= high + _TOLERANCE for t in tables):
+            return True
+        return self.protected(cell)
+
+
+def _prune(attacker: _Attacker, truth: np.ndarray, neighbours: list[set[int]], secret: np.ndarray,
+           reasons: np.ndarray, published: np.ndarray, rules: DisclosureRules) -> None:
     """Publish again each secondary cell (largest first) whose publication leaves every secret cell safe."""
     lower, upper = published_bounds(published, rules)
+    witnesses = _Witnesses(attacker, truth, rules)
+    for cell in np.flatnonzero(secret):
+        witnesses.protected(int(cell))
     for cell in sorted(np.flatnonzero(reasons == REASON_SECONDARY), key=lambda c: -truth[c]):
-        attacker.set_bounds(int(cell), float(lower[cell]), float(upper[cell]))
+        cell = int(cell)
+        attacker.set_bounds(cell, float(lower[cell]), float(upper[cell]))
         secret[cell] = False
-        others = [int(c) for c in np.flatnonzero(secret)]
-        if all(_protected(attacker.interval(c), float(truth[c]), rules) for c in others):
+        # The cells that share a sum with it first: they are the ones its publication can expose.
+        others = sorted((int(c) for c in np.flatnonzero(secret)), key=lambda c: c not in neighbours[cell])
+        if all(witnesses.still_protected(c, cell, float(lower[cell]), float(upper[cell])) for c in others):
             reasons[cell] = None
             continue
+        # Hidden again: the model widens back, so every table found meanwhile stays feasible.
         secret[cell] = True
-        attacker.set_bounds(int(cell), 0.0, np.inf)
+        attacker.set_bounds(cell, 0.0, np.inf)
+
+
+def _label(cells: pd.DataFrame, cell: int) -> str:
+    group = str(cells["groep"].iat[cell]) if "groep" in cells.columns else ""
+    where = f"{cells['gebiedscode'].iat[cell]}{f' (groep {group})' if group else ''}"
+    return f"{where} {cells['indicator'].iat[cell]}"
 
 
 def _unsafe_message(cells: pd.DataFrame, failing: list[int]) -> str:
-    names = ", ".join(f"{cells['gebiedscode'].iat[c]} {cells['indicator'].iat[c]}" for c in failing[:10])
+    names = ", ".join(_label(cells, c) for c in failing[:10])
     return (f"de kosten kunnen niet veilig gepubliceerd worden: {len(failing)} geheime kostencel(len) "
             f"blijven via gepubliceerde cijfers en hun sommen te nauwkeurig terug te rekenen ({names}); "
             "er is niets geschreven")
 
 
+TABLE_COLUMNS = ("gebiedscode", "niveau", "groep", "bovenliggend", "indicator", "bedrag", "per_huishouden",
+                 "geheim", "reden")
+
+
 def protect_costs(cells: pd.DataFrame, counts: pd.DataFrame, rules: DisclosureRules) -> pd.DataFrame:
     """The publishable cost table: one row per cell of `cells` (linkage/costs.py), in its order.
 
-    Columns: gebiedscode, niveau, bovenliggend, indicator, bedrag (Int64 euros, rounded, <NA> when
-    secret), per_huishouden (Int64 euros: published bedrag / published count of `counts`, the protected
-    samenloop table; <NA> when either is missing or the count is 0), geheim, reden.
+    Columns TABLE_COLUMNS: gebiedscode, niveau, groep ("" = all households), bovenliggend, indicator,
+    bedrag (Int64 euros, rounded, <NA> when secret), per_huishouden (Int64 euros: published bedrag /
+    published count of the same area, group and indicator in `counts`, the protected samenloop table;
+    <NA> when either is missing or the count is 0), geheim, reden.
     Raises CostDisclosureError when no safe pattern is found, or the audit finds a cell unprotected.
     """
-    cells = cells.reset_index(drop=True)
+    cells = with_groups(cells).reset_index(drop=True)
     reasons = suppress(cells, primary_reasons(cells, counts, rules), rules)
     secret = np.array([r is not None for r in reasons])
     amounts = pd.array(round_amount(cells["bedrag"].to_numpy() / 100, rules).astype(np.int64), dtype="Int64")
     amounts[secret] = pd.NA
-    table = pd.DataFrame({
-        "gebiedscode": cells["gebiedscode"], "niveau": cells["niveau"], "bovenliggend": cells["bovenliggend"],
-        "indicator": cells["indicator"], "bedrag": amounts, "geheim": secret,
-        "reden": pd.Series(reasons, dtype=object),
-    })
+    table = cells[["gebiedscode", "niveau", "groep", "bovenliggend", "indicator"]].assign(
+        bedrag=amounts, geheim=secret, reden=pd.Series(reasons, dtype=object))
     table["per_huishouden"] = _per_household(table, counts)
     failing = [i for i in audit_costs(table, cells, rules) if not i.voldoet]
     if failing:
-        keys = zip(cells["gebiedscode"], cells["indicator"], strict=True)
+        keys = zip(cells["gebiedscode"], cells["groep"], cells["indicator"], strict=True)
         where = {key: n for n, key in enumerate(keys)}
-        cells_failing = [where[(i.gebiedscode, i.indicator)] for i in failing]
+        cells_failing = [where[(i.gebiedscode, i.groep, i.indicator)] for i in failing]
         raise CostDisclosureError(_unsafe_message(cells, cells_failing))
-    return table[["gebiedscode", "niveau", "bovenliggend", "indicator", "bedrag", "per_huishouden", "geheim",
-                  "reden"]]
+    return table[list(TABLE_COLUMNS)]
 
 
 def _per_household(table: pd.DataFrame, counts: pd.DataFrame) -> pd.Series:
-    published = counts.loc[~counts["geheim"].astype(bool), ["gebiedscode", "indicator", "aantal"]]
-    merged = table[["gebiedscode", "indicator", "bedrag"]].merge(published, how="left",
-                                                                on=["gebiedscode", "indicator"])
+    counts = with_groups(counts)
+    published = counts.loc[~counts["geheim"].astype(bool), [*KEY_COLUMNS, "aantal"]]
+    merged = table[[*KEY_COLUMNS, "bedrag"]].merge(published, how="left", on=list(KEY_COLUMNS))
     count = merged["aantal"].astype("Float64")
     ratio = (merged["bedrag"].astype("Float64") / count.where(count > 0)).round(0)
     return pd.Series(ratio.astype("Int64").to_numpy(), index=table.index)
@@ -297,6 +391,7 @@ def audit_costs(table: pd.DataFrame, cells: pd.DataFrame, rules: DisclosureRules
     `table` is the publication (`protect_costs`), `cells` the true cells in the same order; a cell
     `voldoet` when the attacker's range reaches `kosten_bescherming_procent` below and above the truth.
     """
+    table = with_groups(table)
     secret = table["geheim"].to_numpy(dtype=bool)
     published = table["bedrag"].fillna(0).to_numpy(dtype=np.float64)
     empty = cells["huishoudens"].to_numpy() == 0
@@ -305,6 +400,7 @@ def audit_costs(table: pd.DataFrame, cells: pd.DataFrame, rules: DisclosureRules
     intervals = []
     for cell in np.flatnonzero(secret):
         low, high = attacker.interval(int(cell))
-        intervals.append(CostInterval(str(table["gebiedscode"].iat[cell]), str(table["indicator"].iat[cell]),
-                                      low, high, _protected((low, high), float(truth[cell]), rules)))
+        intervals.append(CostInterval(str(table["gebiedscode"].iat[cell]), str(table["groep"].iat[cell]),
+                                      str(table["indicator"].iat[cell]), low, high,
+                                      _protected((low, high), float(truth[cell]), rules)))
     return intervals

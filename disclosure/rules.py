@@ -136,7 +136,22 @@ class DisclosureRules:
             )
         else:
             sentences.append("Aanvullende geheimhouding (tegen terugrekenen via totalen) staat uit.")
-        return sentences
+        return sentences + self._describe_costs_nl()
+
+    def _describe_costs_nl(self) -> list[str]:
+        """The cost rules (docs/contract.md §12, kosten.csv), as Dutch sentences."""
+        base = f"{self.kosten_afronden_op:,}".replace(",", ".")
+        return [
+            f"Bedragen in kosten.csv zijn afgerond op een veelvoud van {base} euro (helften naar boven).",
+            "Een bedrag is geheim als het aantal huishoudens van dezelfde cel geheim is of onder "
+            f"{self.min_publiceerbaar} ligt, of als één huishouden er zo'n groot deel van uitmaakt dat het "
+            "te schatten is: de huishoudens buiten de twee grootste samen minder dan "
+            f"{self.kosten_p_procent}% van het grootste bedrag (p%-regel).",
+            "Waar een geheim bedrag via totalen of de optelling van gebieden of groepen terug te rekenen zou "
+            "zijn, zijn ook andere bedragen geheim gemaakt, zodat voor elk geheim bedrag nog waarden "
+            f"minstens {self.kosten_bescherming_procent}% lager en {self.kosten_bescherming_procent}% hoger "
+            "mogelijk blijven.",
+        ]
 
 
 def _packaged_rules_text() -> str:
@@ -182,3 +197,17 @@ def default_rules() -> DisclosureRules:
     the defaults live only in the rules file.
     """
     return load_rules()
+
+
+COST_RULE_KEYS = ("kosten_afronden_op", "kosten_p_procent", "kosten_bescherming_procent")
+"""Rules added with the costs (docs/contract.md §12): a manifest written before them lacks them."""
+
+
+def manifest_rules(regels: Any) -> Any:
+    """A manifest's `beveiliging.regels` as rules are compared (series, comparison, revision): a manifest
+    written before the cost rules is read as having their defaults (the packaged rules); anything that is
+    not a dict stays as it is."""
+    if not isinstance(regels, dict):
+        return regels
+    defaults = default_rules().as_dict()
+    return {**{key: defaults[key] for key in COST_RULE_KEYS if key not in regels}, **regels}

@@ -1,6 +1,7 @@
-"""True cost cells per area and indicator (docs/contract.md §12), from the household amounts of linking.
+"""True cost cells per area, group and indicator (docs/contract.md §12), from the household amounts.
 
-A cost cell sums the amounts (eurocent) of the households of one area with one indicator; it also keeps
+A cost cell sums the amounts (eurocent) of the households of one area (and group, §9) with one indicator.
+The areas, own divisions and groups are those of the counts (linkage/areas.py). A cell also keeps
 the number of households and the two largest household amounts, which the p%-rule needs
 (disclosure/magnitude.py). Nothing here leaves the run unprotected.
 """
@@ -9,14 +10,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from schemas.indicators import (
-    EXCLUSIVE_DOMAIN_SETS,
-    LEVELS,
-    MULTI_DOMAIN,
-    WITH_SERVICE,
-)
+from linkage.areas import Levels, kenmerk_groups, published_levels
+from schemas.indicators import EXCLUSIVE_DOMAIN_SETS, MULTI_DOMAIN, WITH_SERVICE
 
-LEVEL_COLUMNS = {"gemeente": "gemeentecode", "wijk": "wijkcode", "buurt": "buurtcode"}
 DOMAIN_COUNT_INDICATORS: tuple[str, ...] = ("domeinen:1", "domeinen:2", "domeinen:3")
 """Households with exactly 1, 2 or 3 domains (§12); the names samenloop.csv uses for them."""
 COST_INDICATORS: tuple[str, ...] = (
@@ -26,8 +22,8 @@ COST_INDICATORS: tuple[str, ...] = (
     *DOMAIN_COUNT_INDICATORS,
 )
 """The indicators of kosten.csv, in publication order."""
-CELL_COLUMNS = ("gebiedscode", "niveau", "bovenliggend", "indicator", "huishoudens", "bedrag", "grootste",
-                "tweede")
+CELL_COLUMNS = ("gebiedscode", "niveau", "groep", "bovenliggend", "indicator", "huishoudens", "bedrag",
+                "grootste", "tweede")
 
 
 def cost_indicators_of(domains: frozenset[str]) -> list[str]:
@@ -39,34 +35,51 @@ def cost_indicators_of(domains: frozenset[str]) -> list[str]:
     return names
 
 
-def cost_cells(costs: pd.DataFrame, denominators: pd.DataFrame, levels: tuple[str, ...]) -> pd.DataFrame:
-    """Every cost indicator for every area of `levels` (zeros included): CELL_COLUMNS, amounts in eurocent.
+def cost_cells(costs: pd.DataFrame, denominators: pd.DataFrame, levels: tuple[str, ...],
+               divisions: dict[str, dict[str, str]] | None = None) -> pd.DataFrame:
+    """Every cost indicator for every area of `levels` and own division, for all households (groep "")
+    and per kenmerk value (zeros included): CELL_COLUMNS, amounts in eurocent.
 
-    `costs` has one row per household (buurtcode, wijkcode, gemeentecode, domeinen, bedrag);
-    `denominators` the register's buurten with their wijk and gemeente (every area, also without costs).
+    `costs` has one row per household (buurtcode, wijkcode, gemeentecode, any kenmerk_<naam>, domeinen,
+    bedrag); `denominators` the register's buurten (with kenmerk values) with their wijk and gemeente: every
+    area and group comes from there, also without costs. Rows of groep "" come first, as in the counts.
     """
+    costs, denominators = costs.copy(), denominators.copy()
+    published = published_levels(levels, divisions, [costs, denominators])
     memberships = {d: cost_indicators_of(frozenset(d.split("+"))) for d in costs["domeinen"].unique()}
     exploded = costs.assign(indicator=costs["domeinen"].map(memberships)).explode("indicator")
-    ordered = [level for level in LEVELS if level in levels]
-    frames = []
-    for position, level in enumerate(ordered):
-        column = LEVEL_COLUMNS[level]
-        parent = LEVEL_COLUMNS[ordered[position - 1]] if position else None
-        areas = denominators.drop_duplicates(column).set_index(column)
-        grid = pd.MultiIndex.from_product([areas.index, COST_INDICATORS], names=["gebiedscode", "indicator"])
-        ranked = exploded.sort_values("bedrag", ascending=False, kind="stable").groupby([column, "indicator"])
-        cells = pd.DataFrame({
-            "huishoudens": ranked["bedrag"].size(),
-            "bedrag": ranked["bedrag"].sum(),
-            "grootste": ranked["bedrag"].first(),
-            "tweede": ranked["bedrag"].agg(lambda s: int(s.iloc[1]) if len(s) > 1 else 0),
-        }).rename_axis(["gebiedscode", "indicator"]).reindex(grid, fill_value=0).reset_index()
-        cells["niveau"] = level
-        cells["bovenliggend"] = cells["gebiedscode"].map(areas[parent]) if parent else None
-        frames.append(cells)
+    exploded = exploded.sort_values("bedrag", ascending=False, kind="stable")
+    frames = [_group_cells(exploded, denominators, published, "")]
+    for column, value, group in kenmerk_groups(denominators):
+        in_group = exploded[exploded[column].astype(str) == value]
+        frames.append(_group_cells(in_group, denominators, published, group))
     result = pd.concat(frames, ignore_index=True).loc[:, list(CELL_COLUMNS)]
     for name in ("huishoudens", "bedrag", "grootste", "tweede"):
         result[name] = result[name].astype("int64")
     parents = result["bovenliggend"].astype("object")
     result["bovenliggend"] = parents.where(parents.notna(), None)
     return result
+
+
+def _group_cells(exploded: pd.DataFrame, denominators: pd.DataFrame, published: Levels,
+                 group: str) -> pd.DataFrame:
+    """The cells of one group; `exploded` has one row per household and indicator, largest amount first."""
+    frames = []
+    for level in published.ordered:
+        column = published.columns[level]
+        parents = published.areas(denominators, level)
+        grid = pd.MultiIndex.from_product([parents.index, COST_INDICATORS],
+                                          names=["gebiedscode", "indicator"])
+        ranked = exploded.groupby([column, "indicator"])
+        second = exploded[ranked.cumcount() == 1].groupby([column, "indicator"])["bedrag"].sum()
+        cells = pd.DataFrame({
+            "huishoudens": ranked["bedrag"].size(),
+            "bedrag": ranked["bedrag"].sum(),
+            "grootste": ranked["bedrag"].first(),
+            "tweede": second,
+        }).rename_axis(["gebiedscode", "indicator"]).reindex(grid).fillna(0).reset_index()
+        cells["niveau"] = level
+        cells["groep"] = group
+        cells["bovenliggend"] = cells["gebiedscode"].map(parents)
+        frames.append(cells)
+    return pd.concat(frames, ignore_index=True)

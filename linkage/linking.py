@@ -17,6 +17,12 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from linkage.areas import (
+    Levels,
+    kenmerk_columns,
+    kenmerk_groups,
+    published_levels,
+)
 from linkage.costs import cost_cells
 from linkage.deliveries import (  # noqa: F401  (the metadata checks live in a module without DuckDB)
     DeliveryFile,
@@ -42,7 +48,6 @@ from schemas.indicators import (
     HOUSEHOLDS,
     INFLOW,
     INFLOW_MULTI_DOMAIN,
-    LEVELS,
     MULTI_DOMAIN,
     OUTFLOW,
     SERVICE_CODE_PREFIX,
@@ -60,7 +65,6 @@ MAX_SERVICES = 4
 MAX_ORGANISATIONS = 3
 MAX_BIT_SET = 126
 """Distinct values a HUGEINT bit set holds (households_bitsets.sql)."""
-LEVEL_COLUMNS = {"gemeente": "gemeentecode", "wijk": "wijkcode", "buurt": "buurtcode"}
 
 
 @dataclass
@@ -217,7 +221,8 @@ def aggregate_households(linked: LinkedHouseholds, levels: tuple[str, ...], seed
         micro = execute(con, "household_microdata").df()
     counts = area_indicator_counts(cube, linked.denominators.copy(), levels, linked.service_counts.copy(),
                                    divisions)
-    costs = None if linked.costs is None else cost_cells(linked.costs, linked.denominators.copy(), levels)
+    costs = (None if linked.costs is None
+             else cost_cells(linked.costs, linked.denominators.copy(), levels, divisions))
     return LinkageResult(
         counts,
         linked.quality,
@@ -285,14 +290,6 @@ def _profile_indicators(domains: frozenset[str], services: int, organisations: i
     return names
 
 
-KENMERK_PREFIX = "kenmerk_"
-"""Register columns that define groups (docs/contract.md §9)."""
-
-
-def kenmerk_columns(frame: pd.DataFrame) -> list[str]:
-    return [c for c in frame.columns if str(c).startswith(KENMERK_PREFIX)]
-
-
 def _profile_memberships(cube: pd.DataFrame) -> pd.DataFrame:
     """Per distinct profile (domain set, capped counts, §10 classes) its indicators, one row each."""
     distinct = cube[PROFILE_KEYS].drop_duplicates()
@@ -320,20 +317,11 @@ def area_indicator_counts(
         )
     service_counts = service_counts.assign(indicators=SERVICE_CODE_PREFIX + service_counts["voorziening"])
     indicators = table_indicators(service_counts["voorziening"])
-    divisions = divisions or {}
-    level_columns = dict(LEVEL_COLUMNS)
-    for name, mapping in divisions.items():
-        level_columns[name] = f"gebied_{name}"
-        for frame in (cube, denominators, service_counts):
-            frame[f"gebied_{name}"] = frame["buurtcode"].map(mapping)
-    ordered = [level for level in LEVELS if level in levels] + list(divisions)
+    published = published_levels(levels, divisions, [cube, denominators, service_counts])
     tables = _Tables(cube, _profile_memberships(cube), denominators, service_counts)
-    frames = [_group_counts(tables, tables, ordered, level_columns, indicators, "")]
-    for column in kenmerk_columns(denominators):
-        for value in sorted(denominators[column].astype(str).unique()):
-            subset = tables.where(column, value)
-            group = f"{column[len(KENMERK_PREFIX):]}={value}"
-            frames.append(_group_counts(subset, tables, ordered, level_columns, indicators, group))
+    frames = [_group_counts(tables, tables, published, indicators, "")]
+    for column, value, group in kenmerk_groups(denominators):
+        frames.append(_group_counts(tables.where(column, value), tables, published, indicators, group))
     result = pd.concat(frames, ignore_index=True)
     result["aantal"] = result["aantal"].astype("int64")
     result["bovenliggend"] = (
@@ -357,21 +345,14 @@ class _Tables:
                        self.services[self.services[column].astype(str) == value])
 
 
-def _group_counts(group: _Tables, everyone: _Tables, ordered: list[str], level_columns: dict[str, str],
-                  indicators: tuple[str, ...], name: str) -> pd.DataFrame:
+def _group_counts(group: _Tables, everyone: _Tables, published: Levels, indicators: tuple[str, ...],
+                  name: str) -> pd.DataFrame:
     """All cells of one group: the areas come from all households, so every group has every area."""
     frames = []
-    for position, level in enumerate(ordered):
-        code_column = level_columns[level]
-        if level in LEVELS:
-            parent_column = level_columns[ordered[position - 1]] if position else None
-        else:
-            parent_column = "gemeentecode" if "gemeente" in ordered else None
-        areas = everyone.denominators.groupby(code_column, as_index=False).agg(
-            bovenliggend=(parent_column, "first") if parent_column else (code_column, lambda s: None),
-        )
-        grid = pd.MultiIndex.from_product([areas[code_column], indicators],
-                                          names=["gebiedscode", "indicator"])
+    for level in published.ordered:
+        code_column = published.columns[level]
+        parents = published.areas(everyone.denominators, level)
+        grid = pd.MultiIndex.from_product([parents.index, indicators], names=["gebiedscode", "indicator"])
         per_profile = group.cube.groupby([code_column, *PROFILE_KEYS], as_index=False)["aantal"].sum()
         memberships = pd.concat(
             [per_profile.merge(group.memberships, on=PROFILE_KEYS)[[code_column, "indicators", "aantal"]],
@@ -391,6 +372,6 @@ def _group_counts(group: _Tables, everyone: _Tables, ordered: list[str], level_c
         )
         counted["niveau"] = level
         counted["groep"] = name
-        counted["bovenliggend"] = counted["gebiedscode"].map(areas.set_index(code_column)["bovenliggend"])
+        counted["bovenliggend"] = counted["gebiedscode"].map(parents)
         frames.append(counted)
     return pd.concat(frames, ignore_index=True)

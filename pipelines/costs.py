@@ -1,4 +1,4 @@
-"""kosten.csv (docs/contract.md §12): the protected cost sums per area and indicator.
+"""kosten.csv (docs/contract.md §12): the protected cost sums per area, group (§9) and indicator.
 
 Runs when the outputs are assembled, after the counts are protected: a cost cell's secrecy follows its
 count cell in the protected samenloop table (disclosure/magnitude.py). Written only when at least one
@@ -15,10 +15,11 @@ import pandas as pd
 from disclosure.magnitude import audit_costs, protect_costs
 from disclosure.rules import DisclosureRules
 from linkage.linking import LinkageResult
+from schemas.formats import KOSTEN_COLUMNS
 from schemas.rejects import neutralise_formula
 
 COSTS_FILE = "kosten.csv"
-COSTS_COLUMNS = ("gebiedscode", "gebiedsnaam", "niveau", "indicator", "bedrag", "per_huishouden", "geheim")
+COSTS_COLUMNS = KOSTEN_COLUMNS
 
 
 def has_amounts(linkage: LinkageResult) -> bool:
@@ -31,7 +32,7 @@ def _number(value: object) -> str:
 
 
 def write_costs(table: pd.DataFrame, names: dict[str, str], path: Path) -> None:
-    """One row per area and indicator; secret cells have empty bedrag and per_huishouden."""
+    """One row per area, group and indicator; secret cells have empty bedrag and per_huishouden."""
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(COSTS_COLUMNS)
@@ -40,18 +41,12 @@ def write_costs(table: pd.DataFrame, names: dict[str, str], path: Path) -> None:
                 row.gebiedscode,
                 neutralise_formula(names.get(row.gebiedscode, row.gebiedscode)),
                 row.niveau,
+                neutralise_formula(row.groep or ""),
                 row.indicator,
                 _number(row.bedrag),
                 _number(row.per_huishouden),
                 "true" if row.geheim else "false",
             ))
-
-
-def all_households(protected: pd.DataFrame) -> pd.DataFrame:
-    """The protected cells for all households (an empty `groep`, §9): cost cells have no groups."""
-    if "groep" not in protected.columns:
-        return protected
-    return protected[protected["groep"].fillna("").astype(str) == ""]
 
 
 def publish_costs(linkage: LinkageResult, protected: pd.DataFrame, rules: DisclosureRules,
@@ -62,7 +57,7 @@ def publish_costs(linkage: LinkageResult, protected: pd.DataFrame, rules: Disclo
     """
     if not has_amounts(linkage):
         return {"geschreven": False}
-    table = protect_costs(linkage.costs, all_households(protected), rules)
+    table = protect_costs(linkage.costs, protected, rules)
     intervals = audit_costs(table, linkage.costs.reset_index(drop=True), rules)
     write_costs(table, names, out / COSTS_FILE)
     return {

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from disclosure.rules import manifest_rules
 from linkage.deliveries import find_deliveries  # noqa: F401  (re-exported for the flows)
 from linkage.link_rate import low_link_signals
 from linkage.linking import DeliveryFile, LinkageError, LinkageResult
@@ -119,7 +120,7 @@ def check_period_options(settings: RunSettings) -> None:
                 f"{settings.period.label}; een herziening gaat over dezelfde periode"
             )
         earlier = read_manifest(settings.herziening / OUTPUT_MARKER).get("beveiliging") or {}
-        if isinstance(earlier, dict) and earlier.get("regels") != settings.rules.as_dict():
+        if isinstance(earlier, dict) and manifest_rules(earlier.get("regels")) != settings.rules.as_dict():
             raise SeriesError(
                 f"--herziening: {settings.herziening} is gemaakt met andere regels voor geheimhouding; "
                 "een herziening gebruikt dezelfde regels (docs/disclosure.md §8)"

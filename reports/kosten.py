@@ -39,13 +39,14 @@ NOT_PUBLISHED = CostCell(None, None, True)
 
 
 def read_kosten(path: Path) -> pd.DataFrame | None:
-    """kosten.csv as a frame (gebiedscode, gebiedsnaam, niveau, indicator, bedrag, per_huishouden, geheim);
-    None when the run wrote none."""
+    """kosten.csv as a frame (gebiedscode, gebiedsnaam, niveau, indicator, bedrag, per_huishouden, geheim)
+    for all households (the rows with an empty `groep`, §9: the chapter shows no groups); None when the run
+    wrote none."""
     if not path.is_file():
         return None
     raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     raw.columns = [str(c).strip().lower() for c in raw.columns]
-    frame = raw.copy()
+    frame = raw[raw["groep"].str.strip() == ""].copy() if "groep" in raw.columns else raw.copy()
     frame["gebiedsnaam"] = frame["gebiedsnaam"].map(restore_formula)
     for column in ("bedrag", "per_huishouden"):
         frame[column] = pd.to_numeric(frame[column].str.strip(), errors="coerce").astype("Int64")

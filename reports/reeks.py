@@ -16,6 +16,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from disclosure.rules import manifest_rules
 from reports import charts
 from reports.figures import (
     MANIFEST_FILE,
@@ -153,7 +154,7 @@ def load_series(folders: list[Path] | tuple[Path, ...], current: str) -> list[Se
 
 def _rules(manifest: dict[str, Any]) -> Any:
     beveiliging = manifest.get("beveiliging")
-    return beveiliging.get("regels") if isinstance(beveiliging, dict) else None
+    return manifest_rules(beveiliging.get("regels")) if isinstance(beveiliging, dict) else None
 
 
 def _area_codes(samenloop: pd.DataFrame) -> set[tuple[str, str]]:

@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from disclosure.rules import manifest_rules
 from reports.figures import (
     MANIFEST_FILE,
     SAMENLOOP_FILE,
@@ -88,7 +89,7 @@ def load_output(folder: Path) -> Output:
         naam=str(info.get("naam") or gemeente.naam) if isinstance(info, dict) else gemeente.naam,
         periode=label,
         soort=period_kind(label) if label else "onbekend",
-        regels=regels if isinstance(regels, dict) else {},
+        regels=manifest_rules(regels) if isinstance(regels, dict) else {},
         samenloop=samenloop,
     )
 

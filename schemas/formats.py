@@ -57,6 +57,10 @@ SAMENLOOP_COLUMNS = (
     "geheim",
 )
 """docs/contract.md §7 with (v2, §9) `groep` right after `niveau`: empty = all households."""
+KOSTEN_COLUMNS = tuple({"aantal": "bedrag", "per_1000_huishoudens": "per_huishouden"}.get(c, c)
+                       for c in SAMENLOOP_COLUMNS)
+"""docs/contract.md §12: kosten.csv has the columns of samenloop.csv, `bedrag` for `aantal` and
+`per_huishouden` for `per_1000_huishoudens`."""
 QUALITY_COLUMNS = (
     "partner",
     "key_id",

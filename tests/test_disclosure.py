@@ -80,6 +80,24 @@ def test_describe_nl_and_as_dict():
     assert "uit" in " ".join(DisclosureRules(secundaire_onderdrukking=False).describe_nl())
 
 
+def test_describe_nl_names_the_cost_rules():
+    own = " ".join(DisclosureRules(kosten_afronden_op=5000, kosten_p_procent=20,
+                                   kosten_bescherming_procent=12).describe_nl())
+    assert "kosten.csv" in own and "5.000 euro" in own and "20% van het grootste" in own
+    assert "12% lager en 12% hoger" in own
+    assert "1.000 euro" in " ".join(RULES.describe_nl()) and "15%" in " ".join(RULES.describe_nl())
+
+
+def test_manifest_rules_read_a_manifest_without_cost_rules_as_the_defaults():
+    from disclosure.rules import COST_RULE_KEYS, manifest_rules
+
+    now = RULES.as_dict()
+    older = {k: v for k, v in now.items() if k not in COST_RULE_KEYS}
+    assert older != now and manifest_rules(older) == now
+    assert manifest_rules({**older, "kosten_p_procent": 20}) != now  # a value it has is kept
+    assert manifest_rules(None) is None and manifest_rules("x") == "x"
+
+
 # -- rounding and the attacker's view of a published number ------------------------------------------
 
 

@@ -28,6 +28,8 @@ import pyarrow.parquet as pq
 import pytest
 from sample_loader import load_module, load_sample_generator
 
+from schemas.formats import KOSTEN_COLUMNS
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -473,22 +475,31 @@ def test_quality_matches_the_truth(chain):
 
 
 @pytest.mark.slow
-def test_published_costs_are_within_rounding_of_the_truth_and_pass_the_p_rule(chain):
+def test_published_costs_are_within_rounding_of_the_truth_and_pass_the_p_rule(chain, published):
+    counts = published
     kosten = pd.read_csv(chain.out / "kosten.csv", dtype=str, keep_default_na=False)
-    assert list(kosten.columns) == ["gebiedscode", "gebiedsnaam", "niveau", "indicator", "bedrag",
-                                    "per_huishouden", "geheim"]
-    expected = pd.concat([truth.expected_costs(chain.truth, chain.start, chain.end, level)
-                          for level in ("gemeente", "wijk")]).set_index(["gebiedscode", "indicator"])
+    assert tuple(kosten.columns) == KOSTEN_COLUMNS
+    groups = ["", *truth.group_values(chain.truth)]
+    expected = pd.concat([truth.expected_costs(chain.truth, chain.start, chain.end, level, group)
+                          for level in (*LEVELS, *DIVISIONS) for group in groups])
+    expected = expected.set_index(["gebiedscode", "groep", "indicator"])
     assert len(kosten) == len(expected)
-    published = kosten[kosten["geheim"] == "false"]
-    assert len(published) and (kosten["geheim"] == "true").any()
-    for row in published.itertuples(index=False):
-        cell = expected.loc[(row.gebiedscode, row.indicator)]
-        assert abs(int(row.bedrag) * 100 - int(cell["bedrag"])) <= 500 * 100, (row.gebiedscode, row.indicator)
+    keys = zip(kosten["gebiedscode"], kosten["groep"], kosten["indicator"], strict=True)
+    assert set(keys) == set(expected.index)
+    assert set(kosten["niveau"]) == {*LEVELS, *DIVISIONS}
+    shown = kosten[kosten["geheim"] == "false"]
+    assert len(shown) and (kosten["geheim"] == "true").any()
+    count_published = {(r.gebiedscode, r.groep, r.indicator) for r in counts.itertuples(index=False)
+                       if not r.geheim}
+    for row in shown.itertuples(index=False):
+        key = (row.gebiedscode, row.groep, row.indicator)
+        cell = expected.loc[key]
+        assert abs(int(row.bedrag) * 100 - int(cell["bedrag"])) <= 500 * 100, key
         if cell["huishoudens"]:
             assert cell["huishoudens"] >= 10
+            assert key in count_published, key  # the count cell of the same area, group and indicator
             rest = cell["bedrag"] - cell["grootste"] - cell["tweede"]
-            assert rest >= 0.15 * cell["grootste"], (row.gebiedscode, row.indicator)
+            assert rest >= 0.15 * cell["grootste"], key
     assert (kosten.loc[kosten["geheim"] == "true", "bedrag"] == "").all()
 
 

@@ -146,3 +146,106 @@ def test_the_attacker_interval_is_what_the_published_sum_allows():
     assert interval.gebiedscode == "WK999901"
     assert (interval.laagst, interval.hoogst) == (19_000.0, 21_000.0)
     assert not interval.voldoet  # 20 000 ± 1 000 is within 15%
+
+
+DIVISION = {"BU99990101": "WT1", "BU99990201": "WT1", "BU99990301": "WT2"}
+"""An own division (§9): two wijkteams across the three wijken."""
+TYPES = ("eenouder", "paar", "alleen")
+
+
+def _grouped_households(seed: int, n: int = 900) -> pd.DataFrame:
+    households = _households(seed, n)
+    rng = random.Random(seed)
+    return households.assign(kenmerk_huishoudtype=[rng.choice(TYPES) for _ in range(n)])
+
+
+def _grouped_denominators() -> pd.DataFrame:
+    frame = _denominators()
+    rows = [frame.assign(kenmerk_huishoudtype=value, huishoudens=300 + 10 * k)
+            for k, value in enumerate(TYPES)]
+    return pd.concat(rows, ignore_index=True)
+
+
+def _grouped_cells(seed: int) -> pd.DataFrame:
+    return cost_cells(_grouped_households(seed), _grouped_denominators(), ("gemeente", "wijk"),
+                      {"wijkteam": DIVISION})
+
+
+def test_cost_cells_per_group_and_own_division_sum_the_household_amounts():
+    households = _grouped_households(1)
+    cells = _grouped_cells(1).set_index(["gebiedscode", "groep", "indicator"])
+    groups = ["", *(f"huishoudtype={t}" for t in sorted(TYPES))]
+    areas = ["GM9999", *BUURTEN.values(), "WT1", "WT2"]
+    assert len(cells) == len(areas) * len(groups) * len(COST_INDICATORS)
+    assert list(dict.fromkeys(cells.index.get_level_values("groep")))[0] == ""
+    households["wijkteam"] = households["buurtcode"].map(DIVISION)
+    for group in groups:
+        value = group.split("=")[-1]
+        own = households[households["kenmerk_huishoudtype"] == value] if group else households
+        for team in ("WT1", "WT2"):
+            in_team = own[own["wijkteam"] == team]
+            cell = cells.loc[(team, group, "met_voorziening")]
+            assert (cell["bedrag"], cell["huishoudens"]) == (in_team["bedrag"].sum(), len(in_team))
+            top = sorted(in_team["bedrag"], reverse=True)
+            assert (cell["grootste"], cell["tweede"]) == (top[0], top[1])
+            assert cell["niveau"] == "wijkteam" and cell["bovenliggend"] == "GM9999"
+        multi = own[own["domeinen"].str.contains("+", regex=False)]
+        assert cells.loc[("GM9999", group, "domeinen:2+"), "bedrag"] == multi["bedrag"].sum()
+    for indicator in COST_INDICATORS:
+        whole = cells.loc[("GM9999", "", indicator), "bedrag"]
+        assert whole == sum(cells.loc[("GM9999", g, indicator), "bedrag"] for g in groups[1:])
+
+
+def _grouped_counts(cells: pd.DataFrame, secret_group: str) -> pd.DataFrame:
+    """The stand-in protected samenloop table, with every cell of one group secret (a small group)."""
+    counts = _counts(cells).assign(groep=cells["groep"])
+    counts.loc[counts["groep"] == secret_group, "geheim"] = True
+    counts.loc[counts["groep"] == secret_group, "aantal"] = pd.NA
+    return counts
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_costs_per_group_and_own_division_are_protected_and_audited(seed):
+    rules = default_rules()
+    cells = _grouped_cells(seed)
+    counts = _grouped_counts(cells, "huishoudtype=paar")
+    table = protect_costs(cells, counts, rules)
+    assert list(table["groep"]) == list(cells["groep"]) and set(table["niveau"]) == {"gemeente", "wijk",
+                                                                                      "wijkteam"}
+    truth = cells["bedrag"].to_numpy() / 100
+    shown = ~table["geheim"].to_numpy()
+    assert np.all(np.abs(table["bedrag"].to_numpy(dtype=float, na_value=np.nan)[shown] - truth[shown]) <= 500)
+    # A cost cell is published only when the count cell of the same area, group and indicator is.
+    assert not (counts["geheim"].to_numpy() & (cells["huishoudens"] > 0).to_numpy() & shown).any()
+    assert table.loc[table["groep"] == "huishoudtype=paar", "geheim"].sum() > 0
+    p_fail = (cells["bedrag"] - cells["grootste"] - cells["tweede"]) < 0.15 * cells["grootste"]
+    assert not (p_fail & (cells["huishoudens"] > 0) & ~table["geheim"]).any()
+    intervals = audit_costs(table, cells, rules)
+    assert len(intervals) == int(table["geheim"].sum()) and all(i.voldoet for i in intervals)
+    by_cell = dict(zip(zip(cells["gebiedscode"], cells["groep"], cells["indicator"], strict=True), truth,
+                       strict=True))
+    for i in intervals:  # every secret cell, primary and secondary, keeps 15% below and above
+        value = by_cell[(i.gebiedscode, i.groep, i.indicator)]
+        assert i.laagst <= 0.85 * value + 1e-6 and i.hoogst >= 1.15 * value - 1e-6
+    keyed = table[~table["geheim"]].set_index(["gebiedscode", "groep", "indicator"])
+    count = counts.set_index(["gebiedscode", "groep", "indicator"])["aantal"]
+    for key in keyed.index[keyed.index.get_level_values("gebiedscode").isin(["WT1", "WT2"])]:
+        if not pd.isna(count[key]) and count[key] > 0:  # per household: the same group's published count
+            assert keyed.at[key, "per_huishouden"] == round(keyed.at[key, "bedrag"] / count[key])
+
+
+def test_the_sums_of_groups_and_own_divisions_are_known_to_the_attacker():
+    """A secret group cell next to published siblings and total is found out by the group sum; a secret
+    wijkteam cell next to the published other wijkteam and gemeente by the division sum."""
+    cells = _grouped_cells(3)
+    rules = default_rules()
+    rounded = magnitude.round_amount(cells["bedrag"].to_numpy() / 100, rules)
+    for hidden in [("GM9999", "huishoudtype=eenouder", "met_voorziening"), ("WT1", "", "met_voorziening")]:
+        secret = np.array([(a, g, i) == hidden for a, g, i in zip(cells["gebiedscode"], cells["groep"],
+                                                                   cells["indicator"], strict=True)])
+        amounts = pd.array(rounded, dtype="Int64")
+        amounts[secret] = pd.NA
+        naive = cells[["gebiedscode", "groep", "indicator"]].assign(bedrag=amounts, geheim=secret)
+        [interval] = audit_costs(naive, cells, rules)
+        assert (interval.gebiedscode, interval.groep) == hidden[:2]
+        assert not interval.voldoet and interval.hoogst - interval.laagst <= 2 * len(TYPES) * 1000

@@ -73,19 +73,22 @@ def test_committed_sample_is_what_the_default_seed_generates(sample, tmp_path):
     written = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
     committed = sorted(
         p.relative_to(SAMPLE_DIR).as_posix()
-        for folder in ("leveringen", "waarheid")
+        for folder in ("leveringen", "leveringen_reeks", "waarheid")
         for p in (SAMPLE_DIR / folder).rglob("*")
         if p.is_file()
     )
     # Other files beside the generated ones (such as demo.json) may live in data/sample, not in these folders.
-    assert committed == [n for n in written if n.startswith(("leveringen/", "waarheid/"))]
+    generated = ("leveringen/", "leveringen_reeks/", "waarheid/")
+    assert committed == [n for n in written if n.startswith(generated)]
     stale = [n for n in written if (tmp_path / n).read_bytes() != (SAMPLE_DIR / n).read_bytes()]
     assert not stale, f"regenerate with: python data/sample/generate.py --out data/sample  ({stale})"
 
 
 def test_sample_stays_small():
     total = sum(p.stat().st_size for p in SAMPLE_DIR.rglob("*") if p.is_file())
-    assert total < 3_400_000  # 3 MB plus adressen_kenmerken.csv (the register with the §9 kenmerken)
+    # 3 MB plus adressen_kenmerken.csv (the register with the §9 kenmerken) plus leveringen_reeks/ (the
+    # extracts of the four partners with amounts for the three earlier half-years, §12: 1.1 MB)
+    assert total < 4_700_000
 
 
 def test_area_codes_nest(sample):
@@ -417,3 +420,36 @@ def test_amounts_are_written_as_the_partner_formats_them(sample):
         values = [v for v in _column(sample.deliveries[name], "bedrag") if v]
         assert values and all(re.match(pattern, v) for v in values), name
         assert any(not v for v in _column(sample.deliveries[name], "bedrag")), name
+
+
+def test_every_half_year_of_the_series_has_its_own_amounts(sample):
+    """§12: an amount belongs to a period. The partners with amounts deliver an extract per earlier half-year:
+    the same lines, the amounts of that half-year (as the truth has them), dearer care above cheaper care."""
+    earlier = [label for label in generator.SERIES if label != generator.PERIOD_NAME]
+    with_amounts = {name for name, d in sample.deliveries.items() if d.earlier}
+    assert with_amounts == set(generator.AMOUNT_FORMATS) and len(with_amounts) < len(sample.deliveries)
+    truth = {(r["partner"], int(r["regel"])): r for r in sample.truth_rows()}
+    for name in with_amounts:
+        delivery = sample.deliveries[name]
+        assert set(delivery.earlier) == set(earlier)
+        style = next(s for s in generator.PARTNERS if s.name == name)
+        column = [field for _, field in style.columns].index("bedrag_periode")
+        for label in earlier:
+            text = delivery.earlier[label].decode(delivery.encoding)
+            rows = list(csv.reader(io.StringIO(text), delimiter=delivery.delimiter))
+            assert rows[0] == delivery.header and len(rows) == len(delivery.rows) + 1
+            for line, (row, original) in enumerate(zip(rows[1:], delivery.rows, strict=True), start=2):
+                assert row[:column] + row[column + 1:] == original[:column] + original[column + 1:]
+                cents = truth[(name, line)][f"bedrag_{label}"]
+                assert row[column] == generator._render_amount(int(cents) if cents else None,
+                                                                generator.AMOUNT_FORMATS[name])
+    amounts = {label: [int(r[f"bedrag_{label}"]) for r in truth.values() if r[f"bedrag_{label}"]]
+               for label in generator.SERIES}
+    assert all(len(v) > 1000 for v in amounts.values())
+    for label in generator.SERIES:  # jeugdhulp with verblijf (43) costs far more than ambulant help (45)
+        by_code = {}
+        for r in truth.values():
+            if r[f"bedrag_{label}"]:
+                by_code.setdefault(r["voorziening"], []).append(int(r[f"bedrag_{label}"]))
+        median = {code: sorted(v)[len(v) // 2] for code, v in by_code.items()}
+        assert median["43"] > 5 * median["45"], label

@@ -6,6 +6,7 @@ import csv
 import html
 import json
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -83,6 +84,29 @@ def test_a_period_with_other_rules_is_named_and_left_out(series, tmp_path: Path)
     manifest["beveiliging"]["regels"]["min_publiceerbaar"] = 15
     (other / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     document = build_report(current, reeks=[earlier[0], other], pdf=False)[0].read_text(encoding="utf-8")
+    header = [" ".join(c) for c in _table(document, "tabel-reeks-gemeente")[0]]
+    assert header[1:] == ["2024H2", "2026H1"]
+    assert "2025H1 (map 2025H1): andere regels voor geheimhouding" in document
+
+
+def test_a_period_from_before_the_cost_rules_stays_in_the_series(series, tmp_path: Path) -> None:
+    """An older manifest lacks kosten_* in beveiliging.regels: read as the defaults, not as other rules;
+    a period with other cost rules is left out."""
+    from disclosure.rules import COST_RULE_KEYS, default_rules
+
+    current = shutil.copytree(series[0], tmp_path / "2026H1")  # the fixture is shared: change copies
+    older = shutil.copytree(series[1][0], tmp_path / "2024H2")
+    rules = default_rules().as_dict()
+    for folder, regels in ((current, rules), (older, {k: v for k, v in rules.items()
+                                                      if k not in COST_RULE_KEYS})):
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        manifest["beveiliging"]["regels"] = regels
+        (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    other = write_synthetic_out(tmp_path / "2025H1", period="2025H1", shift=-4)
+    manifest = json.loads((other / "manifest.json").read_text(encoding="utf-8"))
+    manifest["beveiliging"]["regels"] = {**rules, "kosten_bescherming_procent": 20}
+    (other / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    document = build_report(current, reeks=[older, other], pdf=False)[0].read_text(encoding="utf-8")
     header = [" ".join(c) for c in _table(document, "tabel-reeks-gemeente")[0]]
     assert header[1:] == ["2024H2", "2026H1"]
     assert "2025H1 (map 2025H1): andere regels voor geheimhouding" in document

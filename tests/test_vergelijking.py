@@ -23,7 +23,14 @@ from pipelines.intake.register import pseudonymise_register
 from pipelines.stapeling_steps import run_locally
 from reports.pdf import CHROMIUM
 from reports.referenties import load_size_classes
-from reports.vergelijking import COLUMNS, ComparisonError, compare_outputs, period_kind
+from reports.vergelijking import (
+    COLUMNS,
+    ComparisonError,
+    check_comparable,
+    compare_outputs,
+    load_output,
+    period_kind,
+)
 from schemas.codelist import load_code_list
 from schemas.indicators import HOUSEHOLDS, INDICATORS, MULTI_DOMAIN
 
@@ -118,6 +125,21 @@ def _variant(out: Path, target: Path, change) -> Path:
     change(manifest)
     (target / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     return target
+
+
+def test_an_output_from_before_the_cost_rules_is_comparable(outputs: list[Path], tmp_path: Path) -> None:
+    """manifest.json written before §12 lacks the kosten_* rules: they count as the defaults."""
+    from disclosure.rules import COST_RULE_KEYS, default_rules
+
+    rules = default_rules().as_dict()
+    now = _variant(outputs[0], tmp_path / "nu", lambda m: m["beveiliging"].update(regels=dict(rules)))
+    older = _variant(outputs[1], tmp_path / "ouder", lambda m: m["beveiliging"].update(
+        regels={k: v for k, v in rules.items() if k not in COST_RULE_KEYS}))
+    check_comparable([load_output(now), load_output(older)])
+    other = _variant(outputs[2], tmp_path / "anders", lambda m: m["beveiliging"].update(
+        regels={**rules, "kosten_p_procent": 25}))
+    with pytest.raises(ComparisonError, match="geheimhoudingsregels"):
+        check_comparable([load_output(now), load_output(other)])
 
 
 def test_other_rules_or_period_kinds_are_refused_with_exit_2(outputs: list[Path], tmp_path: Path) -> None:

@@ -166,9 +166,11 @@ def truth_from_rows(
         begindatum=pd.to_datetime(records["begindatum"].replace("", None), format="%Y-%m-%d"),
         einddatum=pd.to_datetime(records["einddatum"].replace("", None), format="%Y-%m-%d"),
         ongeldig=records["ongeldig"].map({"ja": True, "nee": False}).astype(bool),
-        # eurocent spent in the period (§12); <NA> = no amount (a truth written before amounts: none)
-        bedrag=pd.to_numeric(records["bedrag"].replace("", None) if "bedrag" in records else pd.Series(
-            None, index=records.index, dtype="object")).astype("Int64"),
+        # eurocent spent in the period (§12); <NA> = no amount (a truth written before amounts: none); and
+        # per half-year of the series (bedrag_<halfjaar>), as the extracts of that half-year deliver them
+        **{column: pd.to_numeric(records[column].replace("", None) if column in records else pd.Series(
+            None, index=records.index, dtype="object")).astype("Int64")
+           for column in ["bedrag", *(c for c in records.columns if c.startswith("bedrag_"))]},
     )
     areas = pd.DataFrame(area_rows, dtype=str).fillna("")
     return Truth(register, records, areas)
@@ -404,6 +406,11 @@ def household_costs(truth: Truth, start: date, end: date) -> pd.DataFrame:
     lines that differ only in their amount add up (docs/contract.md §12)."""
     profiles = household_profiles(truth, start, end)
     valid = truth.records[~truth.records["ongeldig"]]
+    half_year = f"bedrag_{start.year}H{1 if start.month == 1 else 2}"
+    is_half_year = (start, end) in ((date(start.year, 1, 1), date(start.year, 6, 30)),
+                                    (date(start.year, 7, 1), date(start.year, 12, 31)))
+    if half_year in valid.columns and is_half_year:
+        valid = valid.assign(bedrag=valid[half_year])  # the amounts of the extracts for that half-year
     key = ["partner", "canoniek", "voorziening", "begindatum", "einddatum", "bedrag"]
     counted = valid_records_in_period(valid.drop_duplicates(subset=key), start, end)
     counted = counted[counted["adres_id"].notna()]
@@ -421,19 +428,26 @@ def household_cost_indicators(domains: frozenset[str]) -> list[str]:
     return names
 
 
-def expected_costs(truth: Truth, start: date, end: date, level: str) -> pd.DataFrame:
-    """The true cost cells of a level: gebiedscode, indicator, huishoudens, bedrag, grootste, tweede
-    (eurocent), one row per area with register addresses and cost indicator."""
+def expected_costs(truth: Truth, start: date, end: date, level: str, group: str = "") -> pd.DataFrame:
+    """The true cost cells of a level (own divisions too), for all households (group "") or one kenmerk
+    value: gebiedscode, groep, indicator, huishoudens, bedrag, grootste, tweede (eurocent), one row per
+    area with register addresses and cost indicator."""
     column, register = _area_column(truth, level)
+    areas = sorted(register[column].unique())
     households = household_costs(truth, start, end)
+    area_of = register.set_index("adres_id")[column]
+    households = households.assign(**{column: households["adres_id"].map(area_of)})
+    if group:
+        name, value = group.split("=", 1)
+        households = households[households[f"kenmerk_{name}"] == value]
     exploded = households.assign(
         indicator=[household_cost_indicators(d) for d in households["domeinen"]]).explode("indicator")
     rows = []
-    for area in sorted(register[column].unique()):
+    for area in areas:
         for name in COST_INDICATORS:
             amounts = sorted(exploded.loc[(exploded[column] == area) & (exploded["indicator"] == name),
                                           "bedrag"], reverse=True)
-            rows.append({"gebiedscode": area, "indicator": name, "huishoudens": len(amounts),
+            rows.append({"gebiedscode": area, "groep": group, "indicator": name, "huishoudens": len(amounts),
                          "bedrag": int(sum(amounts)), "grootste": int(amounts[0]) if amounts else 0,
                          "tweede": int(amounts[1]) if len(amounts) > 1 else 0})
     return pd.DataFrame(rows)

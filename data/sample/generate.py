@@ -286,7 +286,9 @@ class Record:
     person: Person
     invalid: str = ""
     bedrag: int | None = None
-    """Eurocent spent on the record within the period (docs/contract.md §12); None = not delivered."""
+    """Eurocent spent on the record within PERIOD_NAME (docs/contract.md §12); None = not delivered."""
+    bedragen: dict[str, int | None] = field(default_factory=dict)
+    """Eurocent spent on the record within each half-year of SERIES (`bedrag` is that of PERIOD_NAME)."""
     overrides: dict[str, str] = field(default_factory=dict)
     duplicate_of: "Record | None" = None
     cells: list[str] = field(default_factory=list)
@@ -312,6 +314,9 @@ class Delivery:
     header: list[str]
     rows: list[list[str]]
     content: bytes
+    earlier: dict[str, bytes] = field(default_factory=dict)
+    """The extract as the partner delivered it for each earlier half-year of SERIES: the same lines, with
+    the amounts of that half-year (only partners that deliver amounts; docs/contract.md §12)."""
 
 
 @dataclass
@@ -371,6 +376,8 @@ class Sample:
                     "reden": record.invalid,
                     "duplicaat_van": str(record.duplicate_of.line) if record.duplicate_of else "",
                     "bedrag": "" if record.bedrag is None or record.invalid else str(record.bedrag),
+                    **{f"bedrag_{label}": "" if record.bedragen.get(label) is None or record.invalid
+                       else str(record.bedragen[label]) for label in SERIES},
                 }
             )
         return rows
@@ -636,25 +643,41 @@ AMOUNT_FORMATS = {"jeugdteam_noord": "nl_punt", "jeugd_ggz": "en", "wmo_zorgkrac
 UNKNOWN_AMOUNT_SHARE = 0.04
 
 
-def _amount(rng: random.Random, record: Record) -> int | None:
-    """Eurocent spent in the period on a valid record of a partner that delivers amounts."""
-    end = min(record.end or PERIOD_END, PERIOD_END)
-    days = (end - max(record.begin, PERIOD_START)).days + 1
-    if days <= 0 or record.begin > PERIOD_END:
+PRICE_INDEX = {"2024H2": 0.94, "2025H1": 0.96, "2025H2": 0.98, "2026H1": 1.0}
+"""Tariffs per half-year of SERIES, relative to PERIOD_NAME: care gets dearer by about 2% a half-year."""
+
+
+def half_year(label: str) -> tuple[date, date]:
+    """The first and last day of a half-year such as `2025H2`."""
+    year, half = int(label[:4]), label[-1]
+    return (date(year, 1, 1), date(year, 6, 30)) if half == "1" else (date(year, 7, 1), date(year, 12, 31))
+
+
+def _amount(rng: random.Random, record: Record, label: str = PERIOD_NAME) -> int | None:
+    """Eurocent spent in the half-year `label` on a valid record of a partner that delivers amounts."""
+    first, last = half_year(label)
+    end = min(record.end or last, last)
+    days = (end - max(record.begin, first)).days + 1
+    if days <= 0 or record.begin > last:
         return None  # outside the period: the field stays empty
     if rng.random() < UNKNOWN_AMOUNT_SHARE:
         return None
+    index = PRICE_INDEX[label]
     if record.code in LUMP_SUMS:
-        return round(rng.uniform(*LUMP_SUMS[record.code]) * 100)
-    return round(DAILY_RATES.get(record.code, 25.0) * days * rng.lognormvariate(0, 0.25) * 100)
+        return round(rng.uniform(*LUMP_SUMS[record.code]) * index * 100)
+    return round(DAILY_RATES.get(record.code, 25.0) * index * days * rng.lognormvariate(0, 0.25) * 100)
 
 
-def _amounts(rng: random.Random, records: list[Record]) -> None:
-    """Give the records of partners that deliver amounts their amount (own random stream: the rest of the
-    sample stays as it was without amounts)."""
+def _amounts(stage: str, records: list[Record]) -> None:
+    """Give the records of partners that deliver amounts their amount in every half-year of SERIES (own
+    random stream per half-year: the rest of the sample, and PERIOD_NAME's amounts, stay as they were)."""
+    for label in SERIES:
+        rng = random.Random(f"{stage}:bedragen" if label == PERIOD_NAME else f"{stage}:bedragen:{label}")
+        for record in records:
+            if record.partner in AMOUNT_FORMATS and not record.invalid and record.begin is not None:
+                record.bedragen[label] = _amount(rng, record, label)
     for record in records:
-        if record.partner in AMOUNT_FORMATS and not record.invalid and record.begin is not None:
-            record.bedrag = _amount(rng, record)
+        record.bedrag = record.bedragen.get(PERIOD_NAME)
 
 
 def _render_amount(cents: int | None, style: str) -> str:
@@ -958,7 +981,8 @@ def _deliveries(model: _Model) -> dict[str, Delivery]:
         for original in rng.sample(valid, max(2, round(0.008 * len(valid)))):
             copy = Record(original.partner, original.parts, original.adres_id, original.koppeling,
                           original.code, original.begin, original.end, original.person,
-                          bedrag=original.bedrag, duplicate_of=original, cells=list(original.cells))
+                          bedrag=original.bedrag, bedragen=dict(original.bedragen), duplicate_of=original,
+                          cells=list(original.cells))
             position = rng.randint(own.index(original) + 1, len(own))
             own.insert(position, copy)
             model.records.append(copy)
@@ -972,8 +996,29 @@ def _deliveries(model: _Model) -> dict[str, Delivery]:
         writer.writerows(rows)
         content = buffer.getvalue().encode(style.encoding)
         deliveries[style.name] = Delivery(style.name, style.domain, style.filename, style.encoding,
-                                          style.delimiter, header, rows, content)
+                                          style.delimiter, header, rows, content, _earlier(style, own))
     return deliveries
+
+
+def _earlier(style: PartnerStyle, own: list[Record]) -> dict[str, bytes]:
+    """The partner's extract for each earlier half-year: its lines with the amounts of that half-year."""
+    if style.name not in AMOUNT_FORMATS:
+        return {}
+    column = [field for _, field in style.columns].index("bedrag_periode")
+    extracts = {}
+    for label in SERIES:
+        if label == PERIOD_NAME:
+            continue
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, delimiter=style.delimiter, lineterminator=style.line_end)
+        writer.writerow([label_ for label_, _ in style.columns])
+        for record in own:
+            cells = list(record.cells)
+            if record.bedragen:  # a valid line: the amount of this half-year
+                cells[column] = _render_amount(record.bedragen.get(label), AMOUNT_FORMATS[style.name])
+            writer.writerow(cells)
+        extracts[label] = buffer.getvalue().encode(style.encoding)
+    return extracts
 
 
 # ---------------------------------------------------------------- the whole sample
@@ -1015,7 +1060,7 @@ def generate(
                  for a in register}
     _unlinked_records(model)
     _invalid_records(model)
-    _amounts(random.Random(f"{stage}:bedragen"), model.records)
+    _amounts(stage, model.records)
     deliveries = _deliveries(model)
     parameters = {
         "seed": seed, "gemeentecode": gemeentecode, "gemeentenaam": gemeentenaam, "adressen": n_addresses,
@@ -1090,6 +1135,9 @@ def write_sample(sample: Sample, out: Path) -> None:
     (out / "buurten.geojson").write_text(json.dumps(buurten, ensure_ascii=False) + "\n", encoding="utf-8")
     for delivery in sample.deliveries.values():
         (out / "leveringen" / delivery.filename).write_bytes(delivery.content)
+        for label, content in delivery.earlier.items():  # the extracts with amounts of earlier half-years
+            (out / "leveringen_reeks" / label).mkdir(parents=True, exist_ok=True)
+            (out / "leveringen_reeks" / label / delivery.filename).write_bytes(content)
     # The kenmerken stay in adressen_kenmerken.csv only (same order as adres_id): the sample must stay small.
     truth_columns = [c for c in register[0] if not c.startswith("kenmerk_")]
     _write_csv(out / "waarheid" / "register.csv", truth_columns, register)
@@ -1146,6 +1194,7 @@ _README_FILES = """\
 | `wijken.geojson` | rechthoeken per wijk voor de kaart (eigenschappen `wijkcode`, `wijknaam`) |
 | `buurten.geojson` | rechthoeken per buurt (eigenschappen `buurtcode`, `buurtnaam`, `wijkcode`) |
 | `leveringen/*.csv` | ruwe extracten van de partners, zoals ze vóór pseudonimisering uit Excel komen |
+| `leveringen_reeks/<halfjaar>/` | extracten met bedragen, met de bedragen van een eerder halfjaar |
 | `waarheid/` | de grondwaarheid uit het model van de generator (zie onder) |
 """
 
@@ -1194,6 +1243,9 @@ Vier partners (jeugdteam noord, jeugd-GGZ, Wmo Zorgkracht, Werk en inkomen) leve
 euro's die in de periode aan de regel besteed zijn, elk in de notatie van hun spreadsheet (`1.234,56`,
 `1234.56`, `1234,56`), soms leeg (onbekend). Jeugdhulp met verblijf kost per dag veel meer dan ambulante
 hulp; bijstand gaat per maand. De andere drie partners leveren geen bedragen (docs/contract.md §12).
+Een bedrag hoort bij een periode: voor elk eerder halfjaar van de reeks leveren deze vier partners hun
+extract nog eens, met dezelfde regels en de bedragen van dat halfjaar (tarieven ongeveer 2% per halfjaar
+lager), in `leveringen_reeks/<halfjaar>/`; `factlab demo` rekent elk halfjaar met die extracten.
 
 Jeugdhulp staat op het adres van de ouder met gezag, zoals de CBS-monitor dat doet. Jeugdteam noord
 werkt in de noordelijke wijken, jeugdteam zuid (met nog oude productcategorieën 31-38) in de zuidelijke.
@@ -1241,7 +1293,8 @@ Door de generator uit zijn eigen model geschreven, niet door de extracten te lez
 - `records.csv`: één rij per regel van elk extract: `partner`, `regel` (kopregel = 1), `adres_id` waarop
   de regel hoort te koppelen (leeg: niet te koppelen), `koppeling` (`adres`, `pand` of `geen`), `canoniek`
   adres, `voorziening` (canonieke code), `domein`, `begindatum`, `einddatum`, `ongeldig` (`ja` = moet
-  afgewezen worden), `reden`, en `duplicaat_van` (regel waarvan dit een kopie is);
+  afgewezen worden), `reden`, `duplicaat_van` (regel waarvan dit een kopie is), `bedrag` (eurocent in
+  de periode, leeg = geen bedrag) en `bedrag_<halfjaar>` (eurocent in elk halfjaar van de reeks);
 - `wijken.csv`: het profiel per wijk (hoog, gemiddeld, laag) en het jeugdteam;
 - `parameters.json`: de parameters van deze generatie.
 

@@ -1,7 +1,8 @@
--- Per linked household with a record in the period: its area, its domain set and the sum of the amounts
--- of its records (eurocent; a record without an amount adds nothing). No pseudonym; ordered by content.
+-- Per linked household with a record in the period: its area (and kenmerk_<naam> values, §9), its domain
+-- set and the sum of the amounts of its records (eurocent; a record without an amount adds nothing).
+-- No pseudonym; ordered by content.
 -- The amounts stay inside the run: only protected sums per area leave it (disclosure/magnitude.py).
-SELECT g.buurtcode, g.wijkcode, g.gemeentecode, h.domeinen, h.bedrag, h.records_met_bedrag
+SELECT g.* EXCLUDE (adres_nr, huishoudens), h.domeinen, h.bedrag, h.records_met_bedrag
 FROM (
     SELECT
         huishouden,

@@ -42,28 +42,16 @@ def run_demo(
         reg = pseudonymise_register(sample / settings["register"], key, register)
         echo(f"sleutelbeheerder: register gepseudonimiseerd ({reg.addresses} adressen)")
         deliveries = work_dir / "leveringen"
-        deliveries.mkdir()
-        rejects_dir = work_dir / "afgekeurd"
-        for extract in sorted((sample / settings["leveringen"]).iterdir()):
-            if extract.suffix.lower() not in {".csv", ".xml"}:
-                continue
-            partner = extract.stem
-            result = pseudonymise_delivery(
-                extract,
-                key,
-                partner,
-                deliveries / f"{partner}.parquet",
-                codes,
-                rejects_dir / f"{partner}.csv",
-            )
-            echo(f"partner {partner}: {result.rows_written} records, {result.rows_rejected} rijen afgekeurd")
+        _pseudonymise_extracts(sample / settings["leveringen"], deliveries, work_dir / "afgekeurd", key,
+                               codes, echo)
         areas = sample / settings["gebieden"]
         geojson = sample / settings["kaart"] if settings.get("kaart") else None
         niveaus = settings.get("niveaus", "gemeente,wijk")
         earlier = []
         for label in settings.get("reeks") or []:
             target = series_folder(out, label)
-            run_flow(deliveries, register, areas, label, target, niveaus, None, None, geojson, False)
+            own = _period_deliveries(sample, settings, label, deliveries, work_dir, key, codes, echo)
+            run_flow(own, register, areas, label, target, niveaus, None, None, geojson, False)
             echo(f"analist: periode {label} gerekend (zonder pdf) in {target}")
             earlier.append(target)
         run_flow(
@@ -83,3 +71,31 @@ def run_demo(
     echo(f"rapport: {(out / 'rapport.html').resolve()}")
     if pdf:
         echo(f"rapport: {(out / 'rapport.pdf').resolve()}")
+
+
+def _pseudonymise_extracts(extracts: Path, deliveries: Path, rejects_dir: Path, key, codes,
+                           echo: Callable[[str], None]) -> None:
+    """Each partner pseudonymises its extract (CSV or XML) in `extracts` into `deliveries`."""
+    deliveries.mkdir(exist_ok=True)
+    for extract in sorted(extracts.iterdir()):
+        if extract.suffix.lower() not in {".csv", ".xml"}:
+            continue
+        partner = extract.stem
+        result = pseudonymise_delivery(extract, key, partner, deliveries / f"{partner}.parquet", codes,
+                                       rejects_dir / f"{partner}.csv")
+        echo(f"partner {partner}: {result.rows_written} records, {result.rows_rejected} rijen afgekeurd")
+
+
+def _period_deliveries(sample: Path, settings: dict, label: str, deliveries: Path, work_dir: Path, key, codes,
+                       echo: Callable[[str], None]) -> Path:
+    """The deliveries of an earlier half-year: a partner with an extract of its own for that half-year in
+    demo.json's `leveringen_reeks/<periode>/` (its amounts belong to a period, §12) delivers that one; the
+    others deliver what they delivered for the period itself."""
+    own = sample / settings["leveringen_reeks"] / label if settings.get("leveringen_reeks") else None
+    if own is None or not own.is_dir():
+        return deliveries
+    folder = work_dir / f"leveringen-{label}"
+    shutil.copytree(deliveries, folder)
+    echo(f"partners met bedragen leveren opnieuw voor {label}:")
+    _pseudonymise_extracts(own, folder, work_dir / f"afgekeurd-{label}", key, codes, echo)
+    return folder
