@@ -314,9 +314,10 @@ def test_bit_set_households_equal_the_distinct_aggregates(tmp_path, monkeypatch)
     monkeypatch.setattr(linking, "MAX_BIT_SET", 0)
     plain = linking.link_records(deliveries, register_path, period)
     assert units == ["households_bitsets", "households"]
-    assert len(fast.households) > 100 and fast.households["domeinen"].str.contains("+", regex=False).any()
-    assert (fast.households["aantal_organisaties"] > 1).any()
-    pd.testing.assert_frame_equal(fast.households, plain.households)
+    assert len(fast.microdata) > 100 and fast.microdata["domeinen"].str.contains("+", regex=False).any()
+    assert (fast.microdata["aantal_organisaties"] > 1).any()
+    pd.testing.assert_frame_equal(fast.microdata, plain.microdata)
+    pd.testing.assert_frame_equal(fast.cube, plain.cube)
     assert fast.stage_counts == plain.stage_counts
 
 
