@@ -7,7 +7,6 @@ the household microdata without pseudonyms. Disclosure control happens after thi
 from __future__ import annotations
 
 import contextlib
-import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -84,9 +83,12 @@ class LinkageResult:
 class LinkedHouseholds:
     """The outcome of linking, before any aggregation: no pseudonym leaves the DuckDB connection."""
 
-    households: pd.DataFrame
-    """One row per linked household with a record in the period: buurtcode, wijkcode, gemeentecode,
-    domeinen, aantal_voorzieningen, aantal_organisaties; ordered by content."""
+    cube: pd.DataFrame
+    """Linked households per buurt (and kenmerk values) and profile (household_cube.sql): small, the
+    per-household rows stay in DuckDB."""
+    microdata: pd.DataFrame
+    """One row per linked household for huishoudens.parquet (household_microdata.sql): no pseudonym,
+    ordered by content only; aggregate_households shuffles it."""
     denominators: pd.DataFrame
     """Register households per buurt (with wijk and gemeente)."""
     quality: pd.DataFrame
@@ -101,7 +103,8 @@ class LinkedHouseholds:
     """The period the records were counted in; the §10 indicators are measured against it."""
     costs: pd.DataFrame | None = None
     """(§12) One row per linked household: buurtcode, wijkcode, gemeentecode, domeinen, bedrag (eurocent),
-    records_met_bedrag; ordered by content. Only for protected sums (disclosure/magnitude.py)."""
+    records_met_bedrag; ordered by content. Only for protected sums (disclosure/magnitude.py); None when no
+    record in the period has an amount."""
 
 
 def link_records(deliveries: list[DeliveryFile], register: Path, period: Period) -> LinkedHouseholds:
@@ -137,15 +140,22 @@ def link_records(deliveries: list[DeliveryFile], register: Path, period: Period)
                                     "pro_rata": pro_rata}, source=delivery.path)
         run("link_records", {"register": str(register)})
         quality = run("quality_per_partner", frame=True)
-        run("household_dates")
-        run(_households_unit(con, len(partners)))
-        households = run("household_rows", frame=True)
+        households_unit = _households_unit(con, len(partners))
+        if households_unit == "households":  # households_bitsets takes the dates in its own pass
+            run("household_dates")
+        run(households_unit)
+        cube = run("household_cube", {
+            "max_voorzieningen": MAX_SERVICES, "max_organisaties": MAX_ORGANISATIONS,
+            "period_start": period.start, "period_end": period.end,
+        }, frame=True)
+        micro = run("household_microdata", frame=True)
         service_counts = run("household_services", frame=True)
-        costs = run("household_costs", frame=True)
+        has_amounts = int(quality["records_met_bedrag"].sum()) > 0  # no amount: no costs (§12)
+        costs = run("household_costs", frame=True) if has_amounts else None
         denominators = run("register_households", frame=True)
         stage_row = run("stage_counts", frame=True).iloc[0]
         stage_counts = {name: int(value) for name, value in stage_row.items()}
-    return LinkedHouseholds(households, denominators, _quality_types(quality), register_key_id, stage_counts,
+    return LinkedHouseholds(cube, micro, denominators, _quality_types(quality), register_key_id, stage_counts,
                             {name: round(value, 3) for name, value in seconds.items()}, service_counts,
                             period, costs)
 
@@ -189,11 +199,18 @@ def reading(path: Path) -> Iterator[None]:
         raise LinkageError(damaged_file_message(path)) from None
 
 
+CONNECTION_CONFIG = {"preserve_insertion_order": False}
+
+
 @contextlib.contextmanager
 def private_connection() -> Iterator[duckdb.DuckDBPyConnection]:
-    """DuckDB in memory that spills (when it must) into a private work folder, never into ./.tmp."""
-    with private_workdir("duckdb") as spill, duckdb.connect(config={"temp_directory": str(spill)}) as con:
-        yield con
+    """DuckDB in memory that spills (when it must) into a private work folder, never into ./.tmp.
+
+    Row order inside tables is free (preserve_insertion_order off: streaming without reordering); every
+    result that leaves DuckDB has its own ORDER BY, so the outputs do not depend on it."""
+    with private_workdir("duckdb") as spill:
+        with duckdb.connect(config=CONNECTION_CONFIG | {"temp_directory": str(spill)}) as con:
+            yield con
 
 
 def _households_unit(con: duckdb.DuckDBPyConnection, organisations: int) -> str:
@@ -206,27 +223,14 @@ def aggregate_households(linked: LinkedHouseholds, levels: tuple[str, ...], seed
                          divisions: dict[str, dict[str, str]] | None = None) -> LinkageResult:
     """Count households per area (and own division, §9) for every indicator and group; shuffle the
     household microdata with `seed`."""
-    with private_connection() as con:
-        con.register("households", linked.households)
-        cube = execute(
-            con,
-            "household_cube",
-            {
-                "max_voorzieningen": MAX_SERVICES,
-                "max_organisaties": MAX_ORGANISATIONS,
-                "period_start": linked.period.start,
-                "period_end": linked.period.end,
-            },
-        ).df()
-        micro = execute(con, "household_microdata").df()
-    counts = area_indicator_counts(cube, linked.denominators.copy(), levels, linked.service_counts.copy(),
-                                   divisions)
+    counts = area_indicator_counts(linked.cube.copy(), linked.denominators.copy(), levels,
+                                   linked.service_counts.copy(), divisions)
     costs = (None if linked.costs is None
              else cost_cells(linked.costs, linked.denominators.copy(), levels, divisions))
     return LinkageResult(
         counts,
         linked.quality,
-        household_microdata(micro, seed),
+        household_microdata(linked.microdata, seed),
         linked.register_key_id,
         dict(linked.stage_counts),
         costs,
@@ -249,12 +253,13 @@ def _quality_types(quality: pd.DataFrame) -> pd.DataFrame:
 
 def household_microdata(micro: pd.DataFrame, seed: int) -> pd.DataFrame:
     """Domain flags per household, rows in a seeded random order (content decides nothing)."""
-    domain_sets = micro["domeinen"].astype("str")
+    # `domeinen` is the sorted domain names joined by "+": a domain is one of its parts. The few distinct
+    # domain sets are split once; each household takes its set's flags by position.
+    positions, domain_sets = pd.factorize(micro["domeinen"].astype("str"))
     frame = pd.DataFrame({"buurtcode": micro["buurtcode"], "wijkcode": micro["wijkcode"]})
     for domain in DOMAINS:
-        # `domeinen` is the sorted domain names joined by "+": a domain is one of its parts.
-        part = rf"(?:^|\+){re.escape(domain)}(?:\+|$)"
-        frame[domain] = domain_sets.str.contains(part, regex=True).astype(bool)
+        flags = np.array([domain in domain_set.split("+") for domain_set in domain_sets], dtype=bool)
+        frame[domain] = flags[positions]
     frame["aantal_voorzieningen"] = micro["aantal_voorzieningen"].astype("int64")
     frame["aantal_organisaties"] = micro["aantal_organisaties"].astype("int64")
     for column in kenmerk_columns(micro):
@@ -290,16 +295,32 @@ def _profile_indicators(domains: frozenset[str], services: int, organisations: i
     return names
 
 
-def _profile_memberships(cube: pd.DataFrame) -> pd.DataFrame:
-    """Per distinct profile (domain set, capped counts, §10 classes) its indicators, one row each."""
-    distinct = cube[PROFILE_KEYS].drop_duplicates()
-    return distinct.assign(
-        indicators=[
-            _profile_indicators(frozenset(row[0].split("+")), int(row[1]), int(row[2]), bool(row[3]),
-                                bool(row[4]), bool(row[5]), int(row[6]))
-            for row in distinct.itertuples(index=False)
-        ]
-    ).explode("indicators")
+def _profile_memberships(cube: pd.DataFrame, indicators: tuple[str, ...]) -> _Memberships:
+    """Number each cube row's profile (domain set, capped counts, §10 classes) and list, per distinct
+    profile, the positions in `indicators` of the indicators it counts in."""
+    codes = cube.groupby(PROFILE_KEYS, sort=False).ngroup().to_numpy()  # numbered in order of appearance
+    distinct = cube[PROFILE_KEYS].drop_duplicates().itertuples(index=False)
+    position = {name: number for number, name in enumerate(indicators)}
+    members = [
+        [position[name] for name in _profile_indicators(
+            frozenset(row[0].split("+")), int(row[1]), int(row[2]), bool(row[3]), bool(row[4]), bool(row[5]),
+            int(row[6])) if name in position]
+        for row in distinct
+    ]
+    sizes = np.array([len(m) for m in members], dtype=np.int64)
+    flat = np.array([p for m in members for p in m], dtype=np.int64)
+    return _Memberships(codes.astype(np.int64), sizes, np.cumsum(sizes) - sizes, flat)
+
+
+@dataclass
+class _Memberships:
+    """Which indicators each profile counts in, as flat arrays (CSR: offsets and sizes into `flat`)."""
+
+    profile: np.ndarray
+    """The profile number of every cube row."""
+    sizes: np.ndarray
+    offsets: np.ndarray
+    flat: np.ndarray
 
 
 def area_indicator_counts(
@@ -312,16 +333,21 @@ def area_indicator_counts(
     published as its own level under the gemeente. Rows of groep "" (all households) come first.
     """
     if service_counts is None or service_counts.empty:
+        # No voorziening counted (e.g. nothing linked): an empty frame with the group columns too.
         service_counts = pd.DataFrame(
-            columns=["buurtcode", "wijkcode", "gemeentecode", "voorziening", "aantal"], dtype=object
+            columns=["buurtcode", "wijkcode", "gemeentecode", *kenmerk_columns(denominators), "voorziening",
+                     "aantal"], dtype=object
         )
     service_counts = service_counts.assign(indicators=SERVICE_CODE_PREFIX + service_counts["voorziening"])
-    indicators = table_indicators(service_counts["voorziening"])
+    indicators = table_indicators(service_counts["voorziening"].unique())
     published = published_levels(levels, divisions, [cube, denominators, service_counts])
-    tables = _Tables(cube, _profile_memberships(cube), denominators, service_counts)
-    frames = [_group_counts(tables, tables, published, indicators, "")]
+    memberships = _profile_memberships(cube, indicators)
+    cube = cube.assign(_profiel=memberships.profile)
+    tables = _Tables(cube, denominators, service_counts)
+    frames = [_group_counts(tables, tables, published, indicators, memberships, "")]
     for column, value, group in kenmerk_groups(denominators):
-        frames.append(_group_counts(tables.where(column, value), tables, published, indicators, group))
+        subset = tables.where(column, value)
+        frames.append(_group_counts(subset, tables, published, indicators, memberships, group))
     result = pd.concat(frames, ignore_index=True)
     result["aantal"] = result["aantal"].astype("int64")
     result["bovenliggend"] = (
@@ -335,43 +361,55 @@ class _Tables:
     """The aggregation's inputs for one group of households."""
 
     cube: pd.DataFrame
-    memberships: pd.DataFrame
     denominators: pd.DataFrame
     services: pd.DataFrame
 
     def where(self, column: str, value: str) -> _Tables:
-        return _Tables(self.cube[self.cube[column].astype(str) == value], self.memberships,
+        return _Tables(self.cube[self.cube[column].astype(str) == value],
                        self.denominators[self.denominators[column].astype(str) == value],
                        self.services[self.services[column].astype(str) == value])
 
 
+def _profile_cells(group: _Tables, memberships: _Memberships, area: np.ndarray, width: int) -> np.ndarray:
+    """Flat cell numbers (area position * width + indicator position) and weights of every (cube row,
+    indicator it counts in) pair whose area is published."""
+    known = area >= 0
+    profile = group.cube["_profiel"].to_numpy()[known]
+    weights = group.cube["aantal"].to_numpy(dtype=np.int64)[known]
+    sizes = memberships.sizes[profile]
+    starts = np.repeat(memberships.offsets[profile] - (np.cumsum(sizes) - sizes), sizes)
+    members = memberships.flat[starts + np.arange(int(sizes.sum()))]
+    return np.repeat(area[known], sizes) * width + members, np.repeat(weights, sizes)
+
+
 def _group_counts(group: _Tables, everyone: _Tables, published: Levels, indicators: tuple[str, ...],
-                  name: str) -> pd.DataFrame:
+                  memberships: _Memberships, name: str) -> pd.DataFrame:
     """All cells of one group: the areas come from all households, so every group has every area."""
     frames = []
+    width = len(indicators)
+    indicator_index = pd.Index(indicators)
     for level in published.ordered:
         code_column = published.columns[level]
         parents = published.areas(everyone.denominators, level)
-        grid = pd.MultiIndex.from_product([parents.index, indicators], names=["gebiedscode", "indicator"])
-        per_profile = group.cube.groupby([code_column, *PROFILE_KEYS], as_index=False)["aantal"].sum()
-        memberships = pd.concat(
-            [per_profile.merge(group.memberships, on=PROFILE_KEYS)[[code_column, "indicators", "aantal"]],
-             group.services[[code_column, "indicators", "aantal"]]],
-            ignore_index=True,
-        )
-        counted = (
-            memberships.groupby([code_column, "indicators"])["aantal"].sum()
-            .rename_axis(["gebiedscode", "indicator"])
-            .reindex(grid, fill_value=0)
-            .reset_index()
-        )
+        area_index = pd.Index(parents.index)
+        cells, weights = _profile_cells(group, memberships, area_index.get_indexer(group.cube[code_column]),
+                                        width)
+        service_area = area_index.get_indexer(group.services[code_column])
+        service_indicator = indicator_index.get_indexer(group.services["indicators"])
+        known = (service_area >= 0) & (service_indicator >= 0)
+        cells = np.concatenate([cells, service_area[known] * width + service_indicator[known]])
+        weights = np.concatenate([weights, group.services["aantal"].to_numpy(dtype=np.int64)[known]])
+        counts = np.bincount(cells, weights=weights, minlength=len(area_index) * width).astype(np.int64)
         household_totals = group.denominators.groupby(code_column)["huishoudens"].sum()
-        is_total = counted["indicator"] == HOUSEHOLDS
-        counted.loc[is_total, "aantal"] = (
-            counted.loc[is_total, "gebiedscode"].map(household_totals).fillna(0).to_numpy()
+        counts[indicator_index.get_loc(HOUSEHOLDS)::width] = (
+            area_index.map(household_totals).fillna(0).to_numpy().astype(np.int64)
         )
-        counted["niveau"] = level
-        counted["groep"] = name
-        counted["bovenliggend"] = counted["gebiedscode"].map(parents)
-        frames.append(counted)
+        frames.append(pd.DataFrame({
+            "gebiedscode": np.repeat(area_index.to_numpy(), width),
+            "indicator": np.tile(np.array(indicators, dtype=object), len(area_index)),
+            "aantal": counts,
+            "niveau": level,
+            "groep": name,
+            "bovenliggend": np.repeat(parents.to_numpy(dtype=object), width),
+        }))
     return pd.concat(frames, ignore_index=True)

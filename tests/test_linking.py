@@ -314,9 +314,10 @@ def test_bit_set_households_equal_the_distinct_aggregates(tmp_path, monkeypatch)
     monkeypatch.setattr(linking, "MAX_BIT_SET", 0)
     plain = linking.link_records(deliveries, register_path, period)
     assert units == ["households_bitsets", "households"]
-    assert len(fast.households) > 100 and fast.households["domeinen"].str.contains("+", regex=False).any()
-    assert (fast.households["aantal_organisaties"] > 1).any()
-    pd.testing.assert_frame_equal(fast.households, plain.households)
+    assert len(fast.microdata) > 100 and fast.microdata["domeinen"].str.contains("+", regex=False).any()
+    assert (fast.microdata["aantal_organisaties"] > 1).any()
+    pd.testing.assert_frame_equal(fast.microdata, plain.microdata)
+    pd.testing.assert_frame_equal(fast.cube, plain.cube)
     assert fast.stage_counts == plain.stage_counts
 
 
@@ -420,3 +421,20 @@ def test_groups_per_kenmerk_value_add_up_to_all_households(tmp_path):
     everyone = counts[(counts["groep"] == "") & (counts["niveau"] != "wijkteam")].reset_index(drop=True)
     pd.testing.assert_frame_equal(everyone, plain[plain["groep"] == ""].reset_index(drop=True))
     assert "kenmerk_huishoudtype" in result.households.columns
+
+
+def test_groups_without_any_voorziening_count_zeros():
+    """A register with kenmerken and not one linked record: every group gets its zeros, no KeyError."""
+    from linkage.linking import PROFILE_KEYS, area_indicator_counts
+
+    denominators = pd.DataFrame({"buurtcode": [BU1, BU2], "wijkcode": ["WK" + BU1[2:8], "WK" + BU2[2:8]],
+                                 "gemeentecode": ["GM" + BU1[2:6]] * 2, "huishoudens": [3, 4],
+                                 "kenmerk_huishoudtype": ["eenouder", "paar"]})
+    cube = pd.DataFrame(columns=["buurtcode", "wijkcode", "gemeentecode", "kenmerk_huishoudtype",
+                                 *PROFILE_KEYS, "aantal"])
+    counts = area_indicator_counts(cube, denominators, ("gemeente", "wijk"))
+    assert set(counts["groep"]) == {"", "huishoudtype=eenouder", "huishoudtype=paar"}
+    households = counts[(counts["indicator"] == "huishoudens") & (counts["niveau"] == "gemeente")]
+    assert dict(zip(households["groep"], households["aantal"], strict=True)) == {
+        "": 7, "huishoudtype=eenouder": 3, "huishoudtype=paar": 4}
+    assert (counts.loc[counts["indicator"] != "huishoudens", "aantal"] == 0).all()
