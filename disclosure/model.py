@@ -469,8 +469,7 @@ class AttackerLP:
         h = self._highs
         h.changeColCost(int(cell), -1.0 if maximise else 1.0)
         try:
-            h.run()
-            status = h.getModelStatus()
+            status = run_robustly(h)
             self.solves += 1
             if status in _UNBOUNDED:
                 return math.inf if maximise else -math.inf
@@ -501,9 +500,9 @@ class AttackerLP:
             signs = (np.full(cells.size, -1.0) if k == 0 else np.full(cells.size, 1.0) if k == 1
                      else rng.choice(np.array([-1.0, 1.0]), size=cells.size))
             h.changeColsCost(int(cells.size), cells, signs)
-            h.run()
+            status = run_robustly(h)
             self.solves += 1
-            if h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
+            if status == highspy.HighsModelStatus.kOptimal:
                 self.remember(np.asarray(h.getSolution().col_value, dtype=np.float64)[: self.model.n_cells])
         h.changeColsCost(int(cells.size), cells, np.zeros(cells.size))
 
@@ -604,6 +603,27 @@ def new_highs() -> highspy.Highs:
     h.setOptionValue("presolve", "off")
     h.setOptionValue("simplex_strategy", 4)
     return h
+
+
+def run_robustly(h: highspy.Highs) -> highspy.HighsModelStatus:
+    """Solve; when the warm-started simplex ends without an answer, solve once more from scratch.
+
+    The attacker's model always has a solution (the true table), yet after many bound and cost changes
+    HiGHS's warm-started primal simplex has been seen to end as 'infeasible' (Amsterdam-size tables). The
+    second try clears the solver and uses the dual simplex; its status is the answer.
+    """
+    h.run()
+    status = h.getModelStatus()
+    if status in (highspy.HighsModelStatus.kOptimal, *_UNBOUNDED):
+        return status
+    strategy = h.getOptionValue("simplex_strategy")[1]
+    h.clearSolver()
+    h.setOptionValue("simplex_strategy", 1)
+    try:
+        h.run()
+        return h.getModelStatus()
+    finally:
+        h.setOptionValue("simplex_strategy", strategy)
 
 
 def add_rows(h: highspy.Highs, rows: list[LinearRow], offset: int) -> None:

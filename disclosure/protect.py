@@ -29,6 +29,7 @@ from disclosure.model import (
     attacker_bounds,
     build_table_model,
     new_highs,
+    run_robustly,
     secret_cells,
 )
 from disclosure.rules import DisclosureRules
@@ -348,8 +349,7 @@ class _RepairLP:
             return None, None
         h.changeColBounds(int(cell), float(new_low), float(new_high))
         try:
-            h.run()
-            if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            if run_robustly(h) != highspy.HighsModelStatus.kOptimal:
                 return None, None
             values = np.asarray(h.getSolution().col_value, dtype=np.float64)
         finally:

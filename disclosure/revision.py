@@ -34,6 +34,7 @@ from disclosure.model import (
     attacker_bounds,
     build_table_model,
     new_highs,
+    run_robustly,
 )
 from disclosure.protect import knowledge_rows, true_count_vector
 from disclosure.rules import DisclosureRules
@@ -194,8 +195,7 @@ def _difference_failures(model, bounds, use_row, cells, rules) -> list[int]:
         extremes = []
         for signs in ((-1.0, 1.0), (1.0, -1.0)):  # minimise y - x, then x - y
             h.changeColsCost(2, columns, np.array(signs))
-            h.run()
-            if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            if run_robustly(h) != highspy.HighsModelStatus.kOptimal:
                 extremes.append(None)
             else:
                 extremes.append(signs[1] * h.getInfo().objective_function_value)
