@@ -224,9 +224,11 @@ def delivery_metadata(result: DeliveryResult, partner: str, key: Key) -> dict[st
 def duplicate_rows(con: duckdb.DuckDBPyConnection, result: DeliveryResult) -> Iterator[list[RowError]]:
     """Report the repeated rows of the staged delivery (view `staging`) into `result`, batch by batch.
 
-    Also sets `result.rows_written`: the records the delivery keeps (`records`).
+    Also sets `result.rows_written`: the records the delivery keeps (`records`), and leaves the rows of
+    records with more than one row in the temporary table `repeated`, which `records` reads.
     """
     names = result.sources if result.folder else None
+    execute(con, "delivery_repeated")
     for batch in execute(con, "delivery_duplicates").to_arrow_reader(OUTPUT_BATCH_ROWS):
         dup_errors = _duplicate_errors(batch, names)
         result.rows_duplicate += len(dup_errors)
@@ -237,7 +239,10 @@ def duplicate_rows(con: duckdb.DuckDBPyConnection, result: DeliveryResult) -> It
 
 
 def records(con: duckdb.DuckDBPyConnection, schema: pa.Schema) -> Iterator[pa.Table]:
-    """The kept records of the staged delivery (view `staging`), in pseudonym order, as `schema`."""
+    """The kept records of the staged delivery (view `staging`), in pseudonym order, as `schema`.
+
+    Reads the table `repeated` that `duplicate_rows` leaves: call it first.
+    """
     for batch in execute(con, "delivery_records").to_arrow_reader(OUTPUT_BATCH_ROWS):
         yield pa.Table.from_batches([batch]).cast(schema)
 
