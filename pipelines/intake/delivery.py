@@ -31,6 +31,7 @@ from linkage.pseudonyms import (
     optional_address_pseudonym_column,
 )
 from linkage.sql_units import execute
+from pipelines.progress import Progress, count_lines_later
 from schemas.atomic import private_workdir
 from schemas.canonical import CANONICAL_VERSION
 from schemas.clock import now_iso
@@ -160,12 +161,17 @@ def pseudonymise_delivery(
     out: Path | None,
     codes: CodeList,
     rejects: Path | None = None,
+    progress: Progress | None = None,
 ) -> DeliveryResult:
     """Validate and pseudonymise a delivery (CSV, 301 message or folder of messages) into Parquet.
 
     Raises FileFault for a file-level fault, before anything is written. With `out` None the
     file is only checked (see `validate_delivery`). `rejects` receives every rejected or merged row.
+    `progress` hears of each stage and chunk (counts only).
     """
+    bar = progress or Progress.off()
+    bar.stage("controleren" if out is None else "controleren en pseudonimiseren")
+    count_lines_later(source, bar)
     result = DeliveryResult()
     targets = [path for path in (out, rejects) if path is not None]
     with private_workdir("levering") as work_dir, atomic_files(*targets) as staged:
@@ -186,6 +192,7 @@ def pseudonymise_delivery(
                 if len(valid):
                     accepted += len(valid)
                     writer.write_table(staging_table(valid, key))
+                bar.advance(rows_read)
             writer.close()
             if out is not None and not accepted and result.rows_rejected:
                 # Checking only (`validate`) lists every rejected row; a delivery to send must hold one.
@@ -193,10 +200,12 @@ def pseudonymise_delivery(
                 raise FileFault(nothing_accepted(source.name, result.rows_read, result.errors_by_rule))
             with _duckdb(work_dir) as con:
                 con.read_parquet(str(staging)).create_view("staging")
+                bar.stage("dubbele rijen zoeken")
                 for dup_errors in duplicate_rows(con, result):
                     error_list.write(dup_errors)
                 if out_tmp is not None:
-                    _write_delivery(con, out_tmp, delivery_metadata(result, partner, key))
+                    bar.stage("records schrijven", result.rows_written)
+                    _write_delivery(con, out_tmp, delivery_metadata(result, partner, key), bar)
         finally:
             writer.close()
             error_list.close()
@@ -255,12 +264,14 @@ def records(con: duckdb.DuckDBPyConnection, schema: pa.Schema) -> Iterator[pa.Ta
         yield pa.Table.from_batches([batch]).cast(schema)
 
 
-def _write_delivery(con: duckdb.DuckDBPyConnection, out: Path, metadata: dict[str, object]) -> None:
+def _write_delivery(con: duckdb.DuckDBPyConnection, out: Path, metadata: dict[str, object],
+                    bar: Progress) -> None:
     schema = with_metadata(DELIVERY_SCHEMA.empty_table(), metadata).schema
     with pq.ParquetWriter(out, schema, use_dictionary=DELIVERY_DICTIONARY,
                           compression=DELIVERY_COMPRESSION) as parquet:
         for table in records(con, schema):
             parquet.write_table(table)
+            bar.advance(table.num_rows)
 
 
 def _duplicate_errors(batch: pa.RecordBatch, sources: list[str] | None) -> list[RowError]:
@@ -321,9 +332,10 @@ def _amount_column(valid: pd.DataFrame) -> pa.Array:
     return pa.array(valid["bedrag"].astype("Int64"), pa.int64(), from_pandas=True)
 
 
-def validate_delivery(source: Path, codes: CodeList, rejects: Path | None = None) -> DeliveryResult:
+def validate_delivery(source: Path, codes: CodeList, rejects: Path | None = None,
+                      progress: Progress | None = None) -> DeliveryResult:
     """Check a delivery exactly as pseudonymisation would, without writing a delivery.
 
     Duplicates are found on pseudonyms under a throw-away key that is never stored.
     """
-    return pseudonymise_delivery(source, new_key(), "validatie", None, codes, rejects)
+    return pseudonymise_delivery(source, new_key(), "validatie", None, codes, rejects, progress)
