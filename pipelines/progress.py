@@ -38,8 +38,9 @@ class Progress:
     """The progress of one command; silent unless `shown`, and until `delay` seconds have passed."""
 
     def __init__(self, shown: bool, delay: float = DELAY_SECONDS, stream: Any = None,
-                 first: Callable[[], None] | None = None) -> None:
+                 first: Callable[[], None] | None = None, unit: str = "rijen") -> None:
         self.shown = shown
+        self._unit = unit
         self._first = first
         self._delay = delay
         self._stream = stream
@@ -73,23 +74,23 @@ class Progress:
             console = Console(file=self._stream or sys.stderr, force_terminal=True)
             self._bar = rp.Progress(
                 rp.TextColumn("{task.description}"), rp.BarColumn(), rp.MofNCompleteColumn(),
-                rp.TextColumn("rijen, {task.fields[rate]}"), rp.TimeElapsedColumn(), rp.TextColumn("nog"),
-                rp.TimeRemainingColumn(), console=console, transient=True,
+                rp.TextColumn(f"{self._unit}, {{task.fields[rate]}}"), rp.TimeElapsedColumn(),
+                rp.TextColumn("nog"), rp.TimeRemainingColumn(), console=console, transient=True,
                 refresh_per_second=REFRESH_PER_SECOND,
             )
             description, total, done = self._pending
             self._task = self._bar.add_task(description, total=total, completed=done, rate="")
             self._bar.start()
 
-    def stage(self, description: str, total: int | None = None) -> None:
-        """A new stage of the work (a Dutch name), with its number of rows when known."""
+    def stage(self, description: str, total: int | None = None, done: int = 0) -> None:
+        """A new stage of the work (a Dutch name), with its number of rows when known (`done` so far)."""
         if not self.shown:
             return
         with self._lock:
-            self._pending = (description, total, 0)
+            self._pending = (description, total, done)
             if self._bar is not None:  # a task of its own: rich cannot reset a total to unknown
                 self._bar.remove_task(self._task)
-                self._task = self._bar.add_task(description, total=total, rate="")
+                self._task = self._bar.add_task(description, total=total, completed=done, rate="")
 
     def total(self, rows: int, stage: str | None = None) -> None:
         """The number of rows of the current stage (or only of `stage`), once known or estimated."""
@@ -131,12 +132,12 @@ class Progress:
 
 @contextmanager
 def progress(shown: bool | None = None, stream: Any = None,
-             first: Callable[[], None] | None = None) -> Iterator[Progress]:
+             first: Callable[[], None] | None = None, unit: str = "rijen") -> Iterator[Progress]:
     """The progress of a command for the `with` block; `shown` None asks `wanted()`.
 
     `first` is called once, at the first rows done (whether or not progress is shown).
     """
-    bar = Progress(wanted() if shown is None else shown, stream=stream, first=first)
+    bar = Progress(wanted() if shown is None else shown, stream=stream, first=first, unit=unit)
     bar.start()
     try:
         yield bar

@@ -6,6 +6,7 @@ from __future__ import annotations
 import gc
 import sys
 from collections import Counter
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -57,10 +58,26 @@ def _settle_heap() -> None:
     gc.enable()
 
 
-def _progress():
+@contextmanager
+def _progress(unit: str = "rijen", settle: bool = True):
+    """The command's progress on the terminal (`pipelines.progress`), around its work.
+
+    With `settle`, in the `factlab` process itself: the libraries' objects (Great Expectations alone is
+    some 1 000 modules) live as long as the command, so no collector passes over them while the work
+    imports them, until `_settle_heap` at the first rows. A program that runs the command in its own
+    process (tests, scripts) keeps its collector as it is.
+    """
     from pipelines.progress import progress
 
-    return progress(first=_settle_heap)
+    settle = settle and Path(sys.argv[0]).name == "factlab"
+    if settle:
+        gc.disable()
+    try:
+        with progress(first=_settle_heap if settle else None, unit=unit) as bar:
+            yield bar
+    finally:
+        if settle:
+            gc.enable()
 
 
 def _summary(source: Path, result) -> None:
@@ -75,9 +92,6 @@ def main() -> None:
     """Factlab: de privacyvriendelijke stapelingsmonitor."""
     from schemas.clock import ClockError, source_date_epoch
 
-    # The libraries' objects (pandas, Arrow, DuckDB, Great Expectations: some 1 500 modules) live as long
-    # as the command: no collector passes over them while they are imported (`_settle_heap` ends this).
-    gc.disable()
     private_umask()
     try:
         source_date_epoch()
@@ -256,7 +270,8 @@ def register(file: Path, keyfile: Path, out: Path, rejects: Path | None, cbs_buu
     _check_paths({"bestand": file, "--key": keyfile}, {"--out": out, "--rejects": rejects})
     try:
         loaded = load_key(keyfile)
-        result = pseudonymise_register(file, loaded, out, rejects, cbs_buurten=cbs_buurten)
+        with _progress() as bar:
+            result = pseudonymise_register(file, loaded, out, rejects, cbs_buurten=cbs_buurten, progress=bar)
     except (KeyFileError, FileFault) as exc:
         _fail(str(exc))
     except OSError as exc:
@@ -412,7 +427,8 @@ def _run_flow(deliveries, register_path, areas, period, out, niveaus, regels, vo
             from pipelines.stapeling_steps import run_locally
 
             show_run_progress()
-            run_locally(**parameters)
+            with _progress("stappen", settle=False) as bar:  # DuckDB works before the first step ends
+                run_locally(**parameters, progress=bar)
     except known as exc:
         _fail(str(exc))
 
