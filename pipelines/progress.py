@@ -21,7 +21,7 @@ from typing import Any
 
 ENV = "FACTLAB_VOORTGANG"
 DELAY_SECONDS = 1.0
-REFRESH_PER_SECOND = 4
+REFRESH_PER_SECOND = 2
 
 
 def wanted() -> bool:
@@ -73,7 +73,7 @@ class Progress:
                 return
             console = Console(file=self._stream or sys.stderr, force_terminal=True)
             self._bar = rp.Progress(
-                rp.TextColumn("{task.description}"), rp.BarColumn(), rp.MofNCompleteColumn(),
+                rp.TextColumn("{task.description}"), rp.BarColumn(bar_width=20), rp.MofNCompleteColumn(),
                 rp.TextColumn(f"{self._unit}, {{task.fields[rate]}}"), rp.TimeElapsedColumn(),
                 rp.TextColumn("nog"), rp.TimeRemainingColumn(), console=console, transient=True,
                 refresh_per_second=REFRESH_PER_SECOND,
