@@ -54,7 +54,6 @@ def best(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def measure(sizes: tuple[int, ...], repeat: int, work: Path) -> dict[str, Any]:
-    from bench.big_extract import generate_extract
     from linkage.keys import new_key, write_key
 
     key = work / "sleutel.json"
@@ -65,7 +64,9 @@ def measure(sizes: tuple[int, ...], repeat: int, work: Path) -> dict[str, Any]:
     results: dict[str, Any] = {"grootten": {}}
     for rows in sizes:
         extract = work / f"extract-{rows}.csv"
-        generate_extract(extract, rows)
+        # In its own process: a child forked from a big parent would count the parent's pages in its peak.
+        subprocess.run([sys.executable, "-m", "bench.big_extract", "--stap", "genereer", "--rijen", str(rows),
+                        "--bestand", str(extract)], env=env, check=True)
         command = [_factlab(), "pseudonymise", str(extract), "--key", str(key), "--partner", "bench",
                    "--out", str(work / "uit.parquet"), "--rejects", str(work / "afgekeurd.csv")]
         entry = {

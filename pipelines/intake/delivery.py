@@ -30,7 +30,7 @@ from linkage.pseudonyms import (
     building_pseudonym_column,
     optional_address_pseudonym_column,
 )
-from linkage.sql_units import execute
+from linkage.sql_units import execute, stream
 from pipelines.progress import Progress, count_lines_later
 from schemas.atomic import private_workdir
 from schemas.canonical import CANONICAL_VERSION
@@ -246,7 +246,7 @@ def duplicate_rows(con: duckdb.DuckDBPyConnection, result: DeliveryResult) -> It
     """
     names = result.sources if result.folder else None
     execute(con, "delivery_repeated")
-    for batch in execute(con, "delivery_duplicates").to_arrow_reader(OUTPUT_BATCH_ROWS):
+    for batch in stream(con, "delivery_duplicates", OUTPUT_BATCH_ROWS):
         dup_errors = _duplicate_errors(batch, names)
         result.rows_duplicate += len(dup_errors)
         result.record(dup_errors)
@@ -260,7 +260,7 @@ def records(con: duckdb.DuckDBPyConnection, schema: pa.Schema) -> Iterator[pa.Ta
 
     Reads the table `repeated` that `duplicate_rows` leaves: call it first.
     """
-    for batch in execute(con, "delivery_records").to_arrow_reader(OUTPUT_BATCH_ROWS):
+    for batch in stream(con, "delivery_records", OUTPUT_BATCH_ROWS):
         yield pa.Table.from_batches([batch]).cast(schema)
 
 
