@@ -270,7 +270,7 @@ def register(file: Path, keyfile: Path, out: Path, rejects: Path | None, cbs_buu
     _check_paths({"bestand": file, "--key": keyfile}, {"--out": out, "--rejects": rejects})
     try:
         loaded = load_key(keyfile)
-        with _progress() as bar:
+        with _progress(settle=False) as bar:  # with the heap frozen, DuckDB reports leaks at exit
             result = pseudonymise_register(file, loaded, out, rejects, cbs_buurten=cbs_buurten, progress=bar)
     except (KeyFileError, FileFault) as exc:
         _fail(str(exc))
