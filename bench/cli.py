@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-SCHALEN = {"gemeente": ["gemeente"], "land": ["land"], "beide": ["gemeente", "land"], "klein": ["klein"]}
+SCHALEN = {"gemeente": ["gemeente"], "land": ["land"], "beide": ["gemeente", "land"], "klein": ["klein"],
+           "geen": []}
 
 
 @click.command("bench")
@@ -15,7 +16,15 @@ SCHALEN = {"gemeente": ["gemeente"], "land": ["land"], "beide": ["gemeente", "la
     type=click.Choice(list(SCHALEN)),
     default="beide",
     show_default=True,
-    help="gemeente (150.000 adressen), land (8 miljoen adressen) of beide; klein is voor proefjes.",
+    help="gemeente (150.000 adressen), land (8 miljoen adressen) of beide; klein is voor proefjes; "
+    "geen met --partner meet alleen de partneropdracht.",
+)
+@click.option(
+    "--partner",
+    is_flag=True,
+    default=False,
+    help="Meet ook `factlab pseudonymise` als heel proces op 1 en 5 miljoen rijen, tegen een gewoon "
+    "pandas-script, met en zonder voortgangsweergave (bench/partner.py; ongeveer 5 minuten).",
 )
 @click.option(
     "--json",
@@ -58,8 +67,8 @@ SCHALEN = {"gemeente": ["gemeente"], "land": ["land"], "beide": ["gemeente", "la
     help="Met --openbaarmaking: hoogstens zoveel seconden per configuratie.",
 )
 def bench(
-    schaal: str, json_path: Path | None, markdown_path: Path | None, werkmap: Path | None, geen_clkhash: bool,
-    openbaarmaking: bool, tijdslimiet: float,
+    schaal: str, partner: bool, json_path: Path | None, markdown_path: Path | None, werkmap: Path | None,
+    geen_clkhash: bool, openbaarmaking: bool, tijdslimiet: float,
 ) -> None:
     """Meet doorvoer en piekgeheugen per stap; schrijft docs/benchmarks.json en docs/benchmarks.md."""
     from bench.runner import DEFAULT_JSON, DEFAULT_MARKDOWN, run_benchmark
@@ -80,6 +89,7 @@ def bench(
         workdir=werkmap,
         clkhash=not geen_clkhash,
         echo=click.echo,
+        partner=partner,
     )
     for name, target in document["doelen"].items():
         status = "gehaald" if target["gehaald"] else "NIET gehaald"

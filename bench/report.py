@@ -37,6 +37,9 @@ TARGET_LABELS = {
     "land_eind_tot_eind_s": "land eind-tot-eind (s)",
     "land_piek_mb": "land piekgeheugen (MB)",
     "gemeente_eind_tot_eind_s": "gemeente eind-tot-eind (s)",
+    "partner_1m_s": "`factlab pseudonymise`, 1 miljoen rijen, heel proces (s)",
+    "partner_t_o_v_basislijn": "`factlab pseudonymise` t.o.v. pandas + HMAC per rij (×)",
+    "voortgang_kosten_pct": "kosten van de voortgangsweergave (%)",
 }
 
 
@@ -67,7 +70,34 @@ def render(document: dict[str, Any]) -> str:
     lines += _baseline_lines(document["basislijnen"])
     lines += _profile_lines(document["schalen"])
     lines += _kernel_lines(document["schalen"])
+    if "partneropdracht" in document:
+        lines += _partner_lines(document["partneropdracht"])
     return "\n".join(lines) + "\n"
+
+
+def _partner_lines(partner: dict[str, Any]) -> list[str]:
+    """`factlab pseudonymise` as a whole process per size: plain, with progress forced, the baseline."""
+    lines = [
+        "",
+        "### De partneropdracht (`factlab pseudonymise`, heel proces, beste van 3)",
+        "",
+        "| rijen | meting | tijd (s) | CPU (s) | rijen/s | maxrss MB | load average bij start "
+        "| alle runs (s) |",
+        "| ---: | --- | ---: | ---: | ---: | ---: | --- | --- |",
+    ]
+    names = {"factlab": "`factlab pseudonymise`", "met_voortgang": "idem, voortgang geforceerd",
+             "basislijn": "pandas + HMAC per rij"}
+    for rows, entry in partner["grootten"].items():
+        for key, run in entry.items():
+            lines.append(
+                f"| {_number(int(rows))} | {names.get(key, key)} | {run['wandklok_s']:.2f} | "
+                f"{run['cpu_s']:.2f} | {_number(run['rijen_per_s'])} | {run['piek_rss_mb']} | "
+                f"{run['load']} | {', '.join(f'{r:.2f}' for r in run['runs'])} |"
+            )
+    if partner.get("marginaal_rijen_per_s"):
+        marginal = _number(partner["marginaal_rijen_per_s"])
+        lines += ["", f"Marginaal (1 → 5 miljoen rijen): {marginal} rijen/s."]
+    return lines
 
 
 def _machine_lines(document: dict[str, Any]) -> list[str]:

@@ -36,6 +36,13 @@ TARGETS = {
     "land_piek_mb": 4096,
     "gemeente_eind_tot_eind_s": 30,
 }
+# Issue 19, point 4 and 6, with `factlab bench --partner`: `factlab pseudonymise` on 1 000 000 rows as
+# a whole process, against the plain pandas script, and what the progress display costs (bench/partner.py).
+PARTNER_TARGETS = {
+    "partner_1m_s": 3.5,
+    "partner_t_o_v_basislijn": 3.0,
+    "voortgang_kosten_pct": 2.0,
+}
 KERNEL_ROWS = {"klein": 200_000, "gemeente": 1_000_000, "land": 8_000_000}
 CLKHASH_RECORDS = {"klein": 10_000, "gemeente": 100_000, "land": 100_000}
 # Gemeente: as a gemeente runs it, with validation, Prefect and both reports. Land: extract files in,
@@ -254,7 +261,7 @@ def _scale_result(name: str, scale: Scale, runs: dict[str, StageRun]) -> dict[st
 
 
 def _target(name: str, measured: float | None, higher_is_better: bool, why: str = "") -> dict[str, Any]:
-    goal = TARGETS[name]
+    goal = {**TARGETS, **PARTNER_TARGETS}[name]
     if measured is None:
         return {"doel": goal, "gemeten": None, "gehaald": False, "waarom": why or "niet gemeten"}
     met = measured >= goal if higher_is_better else measured <= goal
@@ -386,6 +393,32 @@ def evaluate(scales: dict[str, Any], machine: dict[str, Any] | None = None) -> d
     return targets
 
 
+def partner_targets(partner: dict[str, Any]) -> dict[str, Any]:
+    """Issue 19 points 4 and 6: the partner's command whole, against the plain script, and its progress."""
+    sizes = partner["grootten"]
+    million = sizes.get("1000000", {}).get("factlab")
+    targets: dict[str, Any] = {}
+    if million:
+        load = million["load"][0]
+        marginal = partner.get("marginaal_rijen_per_s")
+        targets["partner_1m_s"] = _target(
+            "partner_1m_s", million["wandklok_s"], False,
+            f"{million['rijen_per_s']} rijen/s als heel proces"
+            + (f", marginaal {marginal} rijen/s (1 → 5 miljoen)" if marginal else "")
+            + f"; load average bij start {load:.1f} (gedeelde machine)")
+    if partner.get("verhouding_basislijn") is not None:
+        targets["partner_t_o_v_basislijn"] = _target(
+            "partner_t_o_v_basislijn", partner["verhouding_basislijn"], True,
+            "het gewone pandas-script met een HMAC per rij (bench/plain_pseudonymise.py) op dezelfde rijen")
+    costs = partner.get("voortgang_kosten_pct") or {}
+    if costs:
+        largest = max(costs, key=int)
+        targets["voortgang_kosten_pct"] = _target(
+            "voortgang_kosten_pct", max(costs[largest], 0.0), False,
+            f"FACTLAB_VOORTGANG=aan tegen zonder, {largest} rijen, beste van 3")
+    return targets
+
+
 def baselines(scales: dict[str, Any]) -> dict[str, Any]:
     """The analyst's pandas merge and clkhash, against Factlab's own stages, on the same data."""
     result: dict[str, Any] = {}
@@ -420,8 +453,12 @@ def run_benchmark(
     clkhash: bool = True,
     command: str | None = None,
     echo: Callable[[str], None] = print,
+    partner: bool = False,
 ) -> dict[str, Any]:
-    """Run the benchmark and write its JSON (and the generated block of the Markdown page)."""
+    """Run the benchmark and write its JSON (and the generated block of the Markdown page).
+
+    With `partner` also the partner's command as a whole process (`bench.partner`).
+    """
     document: dict[str, Any] = {
         "gemaakt": datetime.now(UTC).replace(microsecond=0).isoformat(),
         "commando": command or "factlab bench " + " ".join(shlex.quote(a) for a in sys.argv[2:]),
@@ -443,12 +480,21 @@ def run_benchmark(
             for name in schalen:
                 echo(f"schaal {name}")
                 scales[name] = run_scale(name, root / name, clkhash=clkhash, echo=echo, api_url=api_url)
+        if partner:
+            from bench.partner import DEFAULT_SIZES, measure
+
+            echo("partneropdracht: factlab pseudonymise op 1 en 5 miljoen rijen, 3 keer")
+            (root / "partner").mkdir(parents=True, exist_ok=True)
+            document["partneropdracht"] = measure(DEFAULT_SIZES, 3, root / "partner")
+            document["doelen_vastgesteld"] = {**TARGETS, **PARTNER_TARGETS}
     finally:
         if own_workdir:
             shutil.rmtree(root, ignore_errors=True)
     document["machine"]["load_bij_einde"] = [round(x, 2) for x in os.getloadavg()]
     document["schalen"] = scales
     document["doelen"] = evaluate(scales, document["machine"])
+    if "partneropdracht" in document:
+        document["doelen"].update(partner_targets(document["partneropdracht"]))
     document["basislijnen"] = baselines(scales)
     json_path.parent.mkdir(parents=True, exist_ok=True)
     json_path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

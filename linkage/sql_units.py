@@ -16,3 +16,12 @@ def sql(name: str) -> str:
 
 def execute(con: duckdb.DuckDBPyConnection, name: str, parameters: dict[str, Any] | None = None):
     return con.execute(sql(name), parameters or {})
+
+
+def stream(con: duckdb.DuckDBPyConnection, name: str, batch_rows: int):
+    """The rows of a unit without parameters as a stream of Arrow batches of `batch_rows`.
+
+    Unlike `execute(...).to_arrow_reader()`, which first copies the whole result into memory, the
+    batches come as DuckDB produces them: memory stays within DuckDB's limit whatever the result's size.
+    """
+    return con.sql(sql(name)).to_arrow_reader(batch_rows)

@@ -36,6 +36,7 @@ from linkage.linking import (
     link_records,
 )
 from pipelines.manifest import sha256_of
+from pipelines.progress import Progress
 from pipelines.run_outputs import RunSettings, assemble_outputs, find_deliveries
 from reports.figures import read_wijk_geojson
 from reports.toelichting import CHAPTERS, read_toelichting
@@ -370,6 +371,16 @@ def with_file_retries(name: str, step: Step) -> Step:
     return attempt
 
 
+def _reported(name: str, step: Step, bar: Progress, position: int) -> Step:
+    def reported(*args):
+        bar.stage(f"stapelingsmonitor: {name}", len(STEPS), done=position)
+        value = step(*args)
+        bar.advance(1)
+        return value
+
+    return reported
+
+
 STEPS: dict[str, Step] = {
     "valideren": valideren,
     "koppelen": koppelen,
@@ -379,8 +390,13 @@ STEPS: dict[str, Step] = {
 }
 
 
-def run_locally(**parameters: Any) -> str:
-    """The stapelingsmonitor in this process, without a Prefect server (same steps, same output)."""
+def run_locally(progress: Progress | None = None, **parameters: Any) -> str:
+    """The stapelingsmonitor in this process, without a Prefect server (same steps, same output).
+
+    `progress` hears of each step (its name, and the steps done).
+    """
     settings = run_settings(**parameters)
-    steps = {name: with_file_retries(name, step) for name, step in STEPS.items()}
+    bar = progress or Progress.off()
+    steps = {name: _reported(name, with_file_retries(name, step), bar, position)
+             for position, (name, step) in enumerate(STEPS.items())}
     return str(run_chain(settings, steps, LocalReporter()))

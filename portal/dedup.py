@@ -1,10 +1,11 @@
 """The delivery's one deduplication (`pipelines.intake.delivery`), in memory and in bounded passes.
 
-The named SQL units `delivery_duplicates` and `delivery_records` partition the staged rows by address
-pseudonym (with voorziening and dates) and write records in pseudonym order. So the staged rows can
-be split by the first hex digit of `adres_pseudoniem` into shards that share no partition: each shard
-is deduplicated on its own in-memory DuckDB, which then needs only a fraction of the memory, and the
-shards' records, taken in hex order, are the records of the whole delivery in the same order.
+The named SQL units `delivery_repeated`, `delivery_duplicates` and `delivery_records` partition the
+staged rows by address pseudonym (with voorziening and dates) and write records in pseudonym order.
+So the staged rows can be split by the first hex digit of `adres_pseudoniem` into shards that share no
+partition: each shard is deduplicated on its own in-memory DuckDB, which then needs only a fraction
+of the memory, and the shards' records, taken in hex order, are the records of the whole delivery in
+the same order.
 Repeated rows are reported in the order of the whole delivery (file, then line), as the CLI does.
 
 DuckDB may not spill (`temp_directory` empty): nothing reaches the disk. The records are kept as

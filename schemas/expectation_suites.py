@@ -8,14 +8,19 @@ nothing is written to disk, no Data Docs are built, and partner values never lea
 
 from __future__ import annotations
 
+import importlib.abc
+import importlib.util
 import json
+import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 SUITE_DIR = Path(__file__).resolve().parent / "suites"
@@ -25,6 +30,56 @@ MESSAGE_SUITE = "istandaarden_301"
 # values too (no option skips that metric), but lists none of them in the partial lists.
 _RESULT_FORMAT = {"result_format": "COMPLETE", "partial_unexpected_count": 0,
                   "return_unexpected_index_query": False}
+
+
+# What importing GX pulls in that validating pandas frames never uses (measured: 2 300 modules, 2.6 s):
+# SQLAlchemy is optional to GX (it falls back to a stand-in when it is missing), and SciPy's statistics
+# and Altair serve only distribution expectations and their charts, which no suite uses. While GX is
+# imported, the first is kept out and the others load only when something first uses them.
+_KEPT_OUT = ("sqlalchemy",)
+_DEFERRED = ("altair", "scipy.stats")
+
+
+class _LeanImports(importlib.abc.MetaPathFinder):
+    def find_spec(self, name: str, path: object, target: object = None) -> Any:
+        if name.partition(".")[0] in _KEPT_OUT:
+            raise ModuleNotFoundError(f"{name} wordt niet geladen voor de controleregels", name=name)
+        if name not in _DEFERRED:
+            return None
+        sys.meta_path.remove(self)
+        try:
+            spec = importlib.util.find_spec(name)
+        finally:
+            sys.meta_path.insert(0, self)
+        if spec is not None and spec.loader is not None:
+            spec.loader = importlib.util.LazyLoader(spec.loader)
+        return spec
+
+
+@contextmanager
+def lean_imports() -> Iterator[None]:
+    """Import GX without the modules validation does not need (`_KEPT_OUT`, `_DEFERRED`).
+
+    Only while GX itself is imported: a module imported before (Prefect's SQLAlchemy, say) is used as it
+    is, and one imported afterwards loads as usual.
+    """
+    finder = _LeanImports()
+    sys.meta_path.insert(0, finder)
+    try:
+        yield
+    finally:
+        sys.meta_path.remove(finder)
+
+
+ROW_WISE_EXPECTATIONS = frozenset({
+    "expect_column_values_to_be_in_set",
+    "expect_column_values_to_not_be_in_set",
+    "expect_column_values_to_be_null",
+    "expect_column_values_to_not_be_null",
+    "expect_column_pair_values_a_to_be_greater_than_b",
+})
+"""Expectations whose verdict on a row depends on that row's values only (the unexpected rows; `mostly`
+changes only the success of the whole expectation, which is not used)."""
 
 
 class SuiteError(Exception):
@@ -89,19 +144,22 @@ class RowRuleSuite:
         self._definition = suite_definition(name)
         self.checks = _checks_of(self._definition)
         self.columns = judged_columns(self._definition)
+        self._domains = row_wise_domains(self._definition)
+        self._verdicts = _Verdicts(self._domains or [])
         self._parameters = {"codelijst": list(code_list)}
         self._batch_definition: Any = None
         self._suite: Any = None
         self._lock = threading.Lock()
 
     def _build(self) -> None:
-        import great_expectations as gx
-        from great_expectations.data_context.types.base import (
-            DataContextConfig,
-            InMemoryStoreBackendDefaults,
-            ProgressBarsConfig,
-        )
-        from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+        with lean_imports():
+            import great_expectations as gx
+            from great_expectations.data_context.types.base import (
+                DataContextConfig,
+                InMemoryStoreBackendDefaults,
+                ProgressBarsConfig,
+            )
+            from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
         # In-memory stores and no Data Docs site at all: partner data is never rendered or stored.
         config = DataContextConfig(
@@ -132,21 +190,32 @@ class RowRuleSuite:
         validator; GX has no option to skip it below 1 GB) and filters whole batches per expectation,
         so other columns would only cost time. A column the suite names but the frame lacks is left
         for GX to report, which raises SuiteError.
+
+        When every expectation judges a row by its own values only (`row_wise_domains`), GX judges each
+        distinct value of each expectation's columns once per process (`_Verdicts`): the rows of a chunk
+        get the verdicts of their values, and a chunk with no value GX has not judged yet needs no run.
         """
         if frame.empty:
             return []
-        if self.columns is not None:
-            frame = frame[[c for c in frame.columns if c in self.columns]]
-        return self.run(frame)
+        if self.columns is None:
+            return self.run(frame)
+        frame = frame[[c for c in frame.columns if c in self.columns]]
+        if self._domains is None or any(c not in frame for c in self.columns):
+            return self.run(frame)
+        with self._lock:
+            return self._verdicts.failures(frame, self._run_locked)
 
     def run(self, frame: pd.DataFrame) -> list[tuple[int, int]]:
-        """`failures` over exactly the columns of `frame` (which must have rows)."""
+        """`failures` over exactly the columns of `frame` (which must have rows), every row by GX."""
         with self._lock:
-            if self._suite is None:
-                self._build()
-            batch = self._batch_definition.get_batch(batch_parameters={"dataframe": frame})
-            outcome = batch.validate(self._suite, result_format=_RESULT_FORMAT,
-                                     expectation_parameters=self._parameters)
+            return self._run_locked(frame)
+
+    def _run_locked(self, frame: pd.DataFrame) -> list[tuple[int, int]]:
+        if self._suite is None:
+            self._build()
+        batch = self._batch_definition.get_batch(batch_parameters={"dataframe": frame})
+        outcome = batch.validate(self._suite, result_format=_RESULT_FORMAT,
+                                 expectation_parameters=self._parameters)
         failing: list[tuple[int, int]] = []
         for result in outcome.results:
             config = result.expectation_config
@@ -158,6 +227,95 @@ class RowRuleSuite:
             for position in result.result.get("unexpected_index_list") or []:
                 failing.append((int(position), int(check)))
         return failing
+
+
+def row_wise_domains(definition: dict[str, Any]) -> list[tuple[tuple[str, ...], list[int]]] | None:
+    """(columns, checks reading them) per domain of a suite whose expectations are all row-wise.
+
+    None when an expectation is not row-wise (`ROW_WISE_EXPECTATIONS`), has a `row_condition`, or
+    when two domains share a column: then GX judges the rows themselves.
+    """
+    domains: dict[tuple[str, ...], list[int]] = {}
+    for index, expectation in enumerate(definition["expectations"]):
+        kwargs = expectation["kwargs"]
+        if expectation["type"] not in ROW_WISE_EXPECTATIONS or kwargs.get("row_condition"):
+            return None
+        columns = tuple(kwargs[k] for k in _COLUMN_KWARGS if k in kwargs)
+        domains.setdefault(columns, []).append(index)
+    named = [c for columns in domains for c in columns]
+    return list(domains.items()) if len(named) == len(set(named)) else None
+
+
+class _Verdicts:
+    """GX's verdicts per distinct value of each domain (its failing checks), kept for the process.
+
+    A verdict depends only on the value and the suite (with its code list), so it holds for every
+    later chunk and delivery judged by the same suite. New values of all domains are judged in one
+    GX run over a frame as long as the most new values of one domain; the shorter domains repeat a
+    value there, whose extra verdicts are not used.
+    """
+
+    LIMIT = 1_000_000
+    """Values kept per domain; beyond it the verdicts start anew (memory stays bounded)."""
+
+    def __init__(self, domains: list[tuple[tuple[str, ...], list[int]]]) -> None:
+        self.domains = domains
+        self.known: list[dict[tuple, frozenset[int]]] = [{} for _ in domains]
+
+    def failures(self, frame: pd.DataFrame, run: Any) -> list[tuple[int, int]]:
+        parts = []
+        for (columns, _), known in zip(self.domains, self.known, strict=True):
+            group, first = distinct_rows(frame[list(columns)])
+            values = list(zip(*(_plain(frame[c].take(first)) for c in columns), strict=True))
+            if len(known) + len(values) > self.LIMIT:
+                known.clear()
+            parts.append((group, first, values, [i for i, v in enumerate(values) if v not in known]))
+        if any(new for *_, new in parts):
+            self._judge(frame, parts, run)
+        failing: list[tuple[int, int]] = []
+        for (group, first, values, _), known in zip(parts, self.known, strict=True):
+            rows_of = np.argsort(group, kind="stable")  # rows of distinct value d: rows_of[start[d]:end[d]]
+            end = np.cumsum(np.bincount(group, minlength=len(first)))
+            start = end - np.bincount(group, minlength=len(first))
+            for value, (low, high) in enumerate(zip(start, end, strict=True)):
+                for check in known[values[value]]:
+                    failing.extend((int(row), check) for row in rows_of[low:high])
+        return failing
+
+    def _judge(self, frame: pd.DataFrame, parts: list, run: Any) -> None:
+        """Let GX judge the new values of every domain in one run; keep their verdicts."""
+        length = max(len(new) for *_, new in parts)
+        columns = {}
+        for (names, _), (_, first, _, new) in zip(self.domains, parts, strict=True):
+            rows = first[new] if new else first[:1]
+            rows = np.concatenate([rows, np.full(length - len(rows), rows[0])])
+            columns.update({c: frame[c].take(rows).reset_index(drop=True) for c in names})
+        found: dict[int, set[int]] = {}
+        for position, check in run(pd.DataFrame(columns)):
+            found.setdefault(check, set()).add(position)
+        for (_, checks), (_, _, values, new), known in zip(self.domains, parts, self.known, strict=True):
+            for position, value in enumerate(new):
+                known[values[value]] = frozenset(c for c in checks if position in found.get(c, ()))
+
+
+def _plain(column: pd.Series) -> list:
+    """The values of a column as hashable Python values, every missing value (NaN, NaT, None) as None."""
+    return [None if pd.isna(v) else v for v in column.astype(object)]
+
+
+def distinct_rows(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(distinct row of each row, first row of each distinct row): rows are equal when every column is.
+
+    Missing values (NaN, NaT, None) are equal to each other, as GX judges them alike. Distinct rows
+    are numbered in order of first appearance.
+    """
+    group = np.zeros(len(frame), dtype=np.int64)
+    for _, column in frame.items():
+        codes, uniques = pd.factorize(column, use_na_sentinel=False)
+        # Renumbered after every column, so the combined number stays below the number of rows.
+        group, _ = pd.factorize(group * (len(uniques) + 1) + codes)
+    _, first = np.unique(group, return_index=True)
+    return group, first
 
 
 def _raised(info: object) -> bool:

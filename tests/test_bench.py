@@ -182,3 +182,33 @@ def test_bench_command_offers_the_scales():
     result = CliRunner().invoke(main, ["bench", "--help"])
     assert result.exit_code == 0
     assert "gemeente" in result.output and "land" in result.output and "beide" in result.output
+
+
+def _run(wall: float, rows: int) -> dict:
+    return {"wandklok_s": wall, "cpu_s": wall, "piek_rss_mb": 500, "load": [1.0, 1.0, 1.0], "runs": [wall],
+            "rijen_per_s": round(rows / wall)}
+
+
+def test_partner_command_targets_marginal_rate_baseline_and_progress_cost():
+    from bench.partner import _summary
+    from bench.report import _partner_lines
+    from bench.runner import partner_targets
+
+    sizes = (1_000_000, 5_000_000)
+    measured = {"grootten": {
+        "1000000": {"factlab": _run(4.0, 1_000_000), "met_voortgang": _run(4.04, 1_000_000),
+                    "basislijn": _run(10.0, 1_000_000)},
+        "5000000": {"factlab": _run(12.0, 5_000_000), "met_voortgang": _run(12.6, 5_000_000)},
+    }}
+    partner = _summary(measured, sizes)
+    assert partner["marginaal_rijen_per_s"] == 500_000  # 4 million rows more in 8 s more
+    assert partner["verhouding_basislijn"] == 2.5
+    assert partner["voortgang_kosten_pct"] == {"1000000": 1.0, "5000000": 5.0}
+    targets = partner_targets(partner)
+    assert targets["partner_1m_s"]["gehaald"] is False and targets["partner_1m_s"]["doel"] == 3.5
+    assert "marginaal 500000 rijen/s" in targets["partner_1m_s"]["waarom"]
+    assert targets["partner_t_o_v_basislijn"]["gehaald"] is False
+    assert targets["voortgang_kosten_pct"]["gemeten"] == 5.0  # the largest size decides
+    assert targets["voortgang_kosten_pct"]["gehaald"] is False
+    text = "\n".join(_partner_lines(partner))
+    assert "pandas + HMAC per rij" in text and "500.000 rijen/s" in text

@@ -18,7 +18,14 @@ import pytest
 from linkage.pseudonyms import address_pseudonyms, building_pseudonyms
 from pipelines.intake import delivery
 from schemas.codelist import load_code_list
-from schemas.expectation_suites import CSV_SUITE, MESSAGE_SUITE, SuiteError, judged_columns, suite_for
+from schemas.expectation_suites import (
+    CSV_SUITE,
+    MESSAGE_SUITE,
+    RowRuleSuite,
+    SuiteError,
+    judged_columns,
+    suite_for,
+)
 from schemas.row_rules import _as_dates, judge_rows, prepare_rows, validate_rows
 
 GOOD = {
@@ -202,3 +209,25 @@ def test_dates_are_date_objects_with_nat_where_missing(stamps):
     pd.testing.assert_series_equal(dates, expected)
     assert [type(d) for d in dates] == [type(d) for d in expected]
     assert all(type(d) is date for d in dates if d is not pd.NaT)
+
+
+def test_gx_judges_each_distinct_value_once_and_its_verdict_holds_for_every_row(codes, monkeypatch):
+    suite = RowRuleSuite(CSV_SUITE, codes.codes())  # its own verdicts, none kept yet
+    prepared = prepare_rows(_messy_rows(2000, seed=7), codes)
+    reference = sorted(suite.run(_as_objects(prepared)))
+    assert {check for _, check in reference} == set(range(len(suite.checks)))
+    runs = []
+    judge = suite._run_locked
+
+    def counted(frame):
+        runs.append(len(frame))
+        return judge(frame)
+
+    monkeypatch.setattr(suite, "_run_locked", counted)
+    assert sorted(suite.failures(prepared)) == reference
+    assert len(runs) == 1 and runs[0] < len(prepared)
+    # The same rows in another order (a later chunk): the kept verdicts, and no GX run at all.
+    backwards = prepared.iloc[::-1].reset_index(drop=True)
+    last = len(prepared) - 1
+    assert sorted(suite.failures(backwards)) == sorted((last - row, check) for row, check in reference)
+    assert len(runs) == 1

@@ -3,8 +3,10 @@ partner-side commands that read the partner's own file (validate, pseudonymise).
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections import Counter
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -43,6 +45,39 @@ def _machine_fault(exc: OSError, where: Path) -> None:
     from schemas.outpaths import write_failed
 
     _fail(write_failed(exc, where))
+
+
+def _settle_heap() -> None:
+    """Once the work is under way: what exists now lives until the end, so the collector skips it from
+    now on (`gc.freeze`), also at exit, where it would otherwise walk every module's objects once more.
+
+    No collection first: one here would cost as much, and leaves DuckDB's module objects for the frozen
+    heap, which its bindings then report as leaked at exit.
+    """
+    gc.freeze()
+    gc.enable()
+
+
+@contextmanager
+def _progress(unit: str = "rijen", settle: bool = True):
+    """The command's progress on the terminal (`pipelines.progress`), around its work.
+
+    With `settle`, in the `factlab` process itself: the libraries' objects (Great Expectations alone is
+    some 1 000 modules) live as long as the command, so no collector passes over them while the work
+    imports them, until `_settle_heap` at the first rows. A program that runs the command in its own
+    process (tests, scripts) keeps its collector as it is.
+    """
+    from pipelines.progress import progress
+
+    settle = settle and Path(sys.argv[0]).name == "factlab"
+    if settle:
+        gc.disable()
+    try:
+        with progress(first=_settle_heap if settle else None, unit=unit) as bar:
+            yield bar
+    finally:
+        if settle:
+            gc.enable()
 
 
 def _summary(source: Path, result) -> None:
@@ -151,8 +186,8 @@ def validate(file: Path, rapport_dir: Path | None, codelijst: Path | None) -> No
                  {"foutenlijst": csv_path, "controlepagina": html_path})
     codes = _codes(codelijst)
     try:
-        with atomic_files(csv_path, html_path) as (csv_tmp, html_tmp):  # both or neither
-            result = validate_delivery(file, codes, csv_tmp)
+        with atomic_files(csv_path, html_path) as (csv_tmp, html_tmp), _progress() as bar:  # both or neither
+            result = validate_delivery(file, codes, csv_tmp, bar)
             write_html_report(html_tmp, csv_path, file.name, result)
     except FileFault as exc:
         _fail(str(exc))
@@ -202,7 +237,8 @@ def pseudonymise(
     codes = _codes(codelijst)
     try:
         loaded = load_key(keyfile)
-        result = pseudonymise_delivery(file, loaded, partner, out, codes, rejects)
+        with _progress() as bar:
+            result = pseudonymise_delivery(file, loaded, partner, out, codes, rejects, bar)
     except (KeyFileError, FileFault) as exc:
         _fail(str(exc))
     except OSError as exc:
@@ -234,7 +270,8 @@ def register(file: Path, keyfile: Path, out: Path, rejects: Path | None, cbs_buu
     _check_paths({"bestand": file, "--key": keyfile}, {"--out": out, "--rejects": rejects})
     try:
         loaded = load_key(keyfile)
-        result = pseudonymise_register(file, loaded, out, rejects, cbs_buurten=cbs_buurten)
+        with _progress(settle=False) as bar:  # with the heap frozen, DuckDB reports leaks at exit
+            result = pseudonymise_register(file, loaded, out, rejects, cbs_buurten=cbs_buurten, progress=bar)
     except (KeyFileError, FileFault) as exc:
         _fail(str(exc))
     except OSError as exc:
@@ -390,7 +427,8 @@ def _run_flow(deliveries, register_path, areas, period, out, niveaus, regels, vo
             from pipelines.stapeling_steps import run_locally
 
             show_run_progress()
-            run_locally(**parameters)
+            with _progress("stappen", settle=False) as bar:  # DuckDB works before the first step ends
+                run_locally(**parameters, progress=bar)
     except known as exc:
         _fail(str(exc))
 

@@ -30,7 +30,8 @@ from linkage.pseudonyms import (
     building_pseudonym_column,
     optional_address_pseudonym_column,
 )
-from linkage.sql_units import execute
+from linkage.sql_units import execute, stream
+from pipelines.progress import Progress, count_lines_later
 from schemas.atomic import private_workdir
 from schemas.canonical import CANONICAL_VERSION
 from schemas.clock import now_iso
@@ -58,6 +59,14 @@ STAGING_SCHEMA = DELIVERY_SCHEMA.append(pa.field("bron", pa.int32())).append(pa.
 EXAMPLES_PER_RULE = 10
 LISTED_ERRORS = 5_000
 OUTPUT_BATCH_ROWS = 65_536
+PSEUDONYM_COLUMNS = ("adres_pseudoniem", "pand_pseudoniem", ALTERNATIVE_COLUMN)
+# The delivery file: random hex pseudonyms have no repeats for a dictionary to find and compress by
+# less than a tenth with snappy (4 bits of entropy per character, no repeated strings): both only cost
+# time. The code columns repeat a handful of values and keep both.
+DELIVERY_DICTIONARY = ["voorziening", "domein"]
+DELIVERY_COMPRESSION = {
+    name: "none" if name in PSEUDONYM_COLUMNS else "snappy" for name in DELIVERY_SCHEMA.names
+}
 DUCKDB_MEMORY_LIMIT = "256MB"  # DuckDB spills beyond it: with CHUNK_ROWS this bounds memory per delivery
 
 @dataclass
@@ -152,12 +161,17 @@ def pseudonymise_delivery(
     out: Path | None,
     codes: CodeList,
     rejects: Path | None = None,
+    progress: Progress | None = None,
 ) -> DeliveryResult:
     """Validate and pseudonymise a delivery (CSV, 301 message or folder of messages) into Parquet.
 
     Raises FileFault for a file-level fault, before anything is written. With `out` None the
     file is only checked (see `validate_delivery`). `rejects` receives every rejected or merged row.
+    `progress` hears of each stage and chunk (counts only).
     """
+    bar = progress or Progress.off()
+    bar.stage("controleren" if out is None else "controleren en pseudonimiseren")
+    count_lines_later(source, bar)
     result = DeliveryResult()
     targets = [path for path in (out, rejects) if path is not None]
     with private_workdir("levering") as work_dir, atomic_files(*targets) as staged:
@@ -178,6 +192,7 @@ def pseudonymise_delivery(
                 if len(valid):
                     accepted += len(valid)
                     writer.write_table(staging_table(valid, key))
+                bar.advance(rows_read)
             writer.close()
             if out is not None and not accepted and result.rows_rejected:
                 # Checking only (`validate`) lists every rejected row; a delivery to send must hold one.
@@ -185,10 +200,12 @@ def pseudonymise_delivery(
                 raise FileFault(nothing_accepted(source.name, result.rows_read, result.errors_by_rule))
             with _duckdb(work_dir) as con:
                 con.read_parquet(str(staging)).create_view("staging")
+                bar.stage("dubbele rijen zoeken")
                 for dup_errors in duplicate_rows(con, result):
                     error_list.write(dup_errors)
                 if out_tmp is not None:
-                    _write_delivery(con, out_tmp, delivery_metadata(result, partner, key))
+                    bar.stage("records schrijven", result.rows_written)
+                    _write_delivery(con, out_tmp, delivery_metadata(result, partner, key), bar)
         finally:
             writer.close()
             error_list.close()
@@ -224,10 +241,12 @@ def delivery_metadata(result: DeliveryResult, partner: str, key: Key) -> dict[st
 def duplicate_rows(con: duckdb.DuckDBPyConnection, result: DeliveryResult) -> Iterator[list[RowError]]:
     """Report the repeated rows of the staged delivery (view `staging`) into `result`, batch by batch.
 
-    Also sets `result.rows_written`: the records the delivery keeps (`records`).
+    Also sets `result.rows_written`: the records the delivery keeps (`records`), and leaves the rows of
+    records with more than one row in the temporary table `repeated`, which `records` reads.
     """
     names = result.sources if result.folder else None
-    for batch in execute(con, "delivery_duplicates").to_arrow_reader(OUTPUT_BATCH_ROWS):
+    execute(con, "delivery_repeated")
+    for batch in stream(con, "delivery_duplicates", OUTPUT_BATCH_ROWS):
         dup_errors = _duplicate_errors(batch, names)
         result.rows_duplicate += len(dup_errors)
         result.record(dup_errors)
@@ -237,16 +256,22 @@ def duplicate_rows(con: duckdb.DuckDBPyConnection, result: DeliveryResult) -> It
 
 
 def records(con: duckdb.DuckDBPyConnection, schema: pa.Schema) -> Iterator[pa.Table]:
-    """The kept records of the staged delivery (view `staging`), in pseudonym order, as `schema`."""
-    for batch in execute(con, "delivery_records").to_arrow_reader(OUTPUT_BATCH_ROWS):
+    """The kept records of the staged delivery (view `staging`), in pseudonym order, as `schema`.
+
+    Reads the table `repeated` that `duplicate_rows` leaves: call it first.
+    """
+    for batch in stream(con, "delivery_records", OUTPUT_BATCH_ROWS):
         yield pa.Table.from_batches([batch]).cast(schema)
 
 
-def _write_delivery(con: duckdb.DuckDBPyConnection, out: Path, metadata: dict[str, object]) -> None:
+def _write_delivery(con: duckdb.DuckDBPyConnection, out: Path, metadata: dict[str, object],
+                    bar: Progress) -> None:
     schema = with_metadata(DELIVERY_SCHEMA.empty_table(), metadata).schema
-    with pq.ParquetWriter(out, schema) as parquet:
+    with pq.ParquetWriter(out, schema, use_dictionary=DELIVERY_DICTIONARY,
+                          compression=DELIVERY_COMPRESSION) as parquet:
         for table in records(con, schema):
             parquet.write_table(table)
+            bar.advance(table.num_rows)
 
 
 def _duplicate_errors(batch: pa.RecordBatch, sources: list[str] | None) -> list[RowError]:
@@ -307,9 +332,10 @@ def _amount_column(valid: pd.DataFrame) -> pa.Array:
     return pa.array(valid["bedrag"].astype("Int64"), pa.int64(), from_pandas=True)
 
 
-def validate_delivery(source: Path, codes: CodeList, rejects: Path | None = None) -> DeliveryResult:
+def validate_delivery(source: Path, codes: CodeList, rejects: Path | None = None,
+                      progress: Progress | None = None) -> DeliveryResult:
     """Check a delivery exactly as pseudonymisation would, without writing a delivery.
 
     Duplicates are found on pseudonyms under a throw-away key that is never stored.
     """
-    return pseudonymise_delivery(source, new_key(), "validatie", None, codes, rejects)
+    return pseudonymise_delivery(source, new_key(), "validatie", None, codes, rejects, progress)

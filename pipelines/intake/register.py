@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 from linkage.keys import Key
 from linkage.pseudonyms import HEX_LENGTH, address_pseudonym_column, building_pseudonym_column
 from pipelines.intake.cbs_buurten import CbsLayout, lookup_buurten, read_cbs_layout
+from pipelines.progress import Progress, count_lines_later
 from schemas.areas import BUURT_PATTERN
 from schemas.atomic import private_workdir
 from schemas.canonical import CANONICAL_VERSION, canonicalise_arrow
@@ -230,7 +231,7 @@ def _pseudonym_order(pseudonyms: pa.Array) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _valid_rows(source: Path, layout, result: RegisterResult, rejects_writer: RejectsWriter,
-                check_buurt: bool, kenmerken: dict[str, str]) -> pa.Table:
+                check_buurt: bool, kenmerken: dict[str, str], bar: Progress) -> pa.Table:
     """All valid rows of the register file; rejected rows go to the writer and the counts."""
     chunks: list[pa.Table] = []
     for rows, structural in iter_tables(source, layout, known=(*REGISTER_COLUMNS, *kenmerken.values())):
@@ -241,6 +242,7 @@ def _valid_rows(source: Path, layout, result: RegisterResult, rejects_writer: Re
         result.errors_by_rule.update(e.code for e in all_errors)
         rejects_writer.write(all_errors)
         chunks.append(valid)
+        bar.advance(rows.num_rows + len(structural))
     register = pa.concat_tables(chunks) if chunks else _valid_schema(kenmerken).empty_table()
     _check_kenmerk_counts(source, register, kenmerken)
     return register
@@ -272,12 +274,17 @@ def _with_cbs_buurten(register: pa.Table, cbs: CbsLayout, result: RegisterResult
 
 
 def pseudonymise_register(source: Path, key: Key, out: Path, rejects: Path | None = None,
-                          cbs_buurten: Path | None = None) -> RegisterResult:
+                          cbs_buurten: Path | None = None,
+                          progress: Progress | None = None) -> RegisterResult:
     """Pseudonymise the address register; an address listed twice counts once (first line wins).
 
     With `cbs_buurten` (the CBS pc6hnr table) the source is an address list without buurtcode, and each
     address gets the buurt of its postcode and huisnummer; an address not in the table is rejected.
+    `progress` hears of each stage and chunk read (counts only).
     """
+    bar = progress or Progress.off()
+    bar.stage("register lezen en controleren")
+    count_lines_later(source, bar)
     required = REGISTER_REQUIRED if cbs_buurten is None else ADDRESSES_REQUIRED
     kenmerken = kenmerk_columns(source, read_layout(source, required=required, known=REGISTER_COLUMNS))
     layout = read_layout(source, required=required, known=(*REGISTER_COLUMNS, *kenmerken.values()))
@@ -287,12 +294,13 @@ def pseudonymise_register(source: Path, key: Key, out: Path, rejects: Path | Non
     with private_workdir("register") as work, atomic_files(*targets) as staged:
         rejects_writer = RejectsWriter(Path(work) / "afgekeurd.csv", source.name)
         try:
-            register = _valid_rows(source, layout, result, rejects_writer, cbs is None, kenmerken)
+            register = _valid_rows(source, layout, result, rejects_writer, cbs is None, kenmerken, bar)
             if cbs is not None and register.num_rows:
                 register = _with_cbs_buurten(register, cbs, result, rejects_writer)
             if register.num_rows == 0:
                 raise FileFault(nothing_accepted(source.name, result.rows_read, result.errors_by_rule))
             # An address listed twice has one pseudonym: duplicates sit side by side in pseudonym order.
+            bar.stage("pseudonimiseren en dubbele adressen zoeken", register.num_rows)
             adres = address_pseudonym_column(key, register["canoniek"])
             order, repeats = _pseudonym_order(adres)
             lines = _mask(register["regel"])
