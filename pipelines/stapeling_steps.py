@@ -37,7 +37,7 @@ from linkage.linking import (
 )
 from pipelines.manifest import sha256_of
 from pipelines.run_outputs import RunSettings, assemble_outputs, find_deliveries
-from reports.figures import read_wijk_geojson
+from reports.figures import MapFileError, read_division_geojson, read_wijk_geojson
 from reports.toelichting import CHAPTERS, read_toelichting
 from schemas.areas import read_area_divisions, read_area_names
 from schemas.formats import QUALITY_COLUMNS, REGISTER_FORMAT, expect_format
@@ -191,10 +191,18 @@ def register_gemeenten(register: Path) -> list[str]:
 
 
 def check_areas_and_map(settings: RunSettings) -> None:
-    """AREAS.csv names every gemeente of the register, and the map (--kaart) is usable: before linking."""
+    """AREAS.csv names every gemeente of the register, and the maps (--kaart, --kaart-indeling) are usable:
+    before linking."""
     read_area_names(settings.areas, gemeenten=register_gemeenten(settings.register))
     if settings.geojson is not None:
         read_wijk_geojson(settings.geojson)
+    if settings.indeling_kaarten:
+        divisions = read_area_divisions(settings.areas).divisions
+        for name, path in settings.indeling_kaarten:
+            if name not in divisions:
+                raise MapFileError(f"--kaart-indeling {name}: het gebiedenbestand {settings.areas.name} heeft "
+                                   f"geen kolom gebied_{name}")
+            read_division_geojson(path, name)
 
 
 def check_toelichting(settings: RunSettings, report: StepReporter) -> None:
@@ -310,6 +318,7 @@ def run_settings(
     normen: str | None = None,
     status: str = "voorlopig",
     herziening: str | None = None,
+    indeling_kaarten: dict[str, str] | None = None,
 ) -> RunSettings:
     """The run's settings from the flow's parameters (paths and choices, never row values)."""
     return RunSettings.create(
@@ -329,6 +338,7 @@ def run_settings(
         normen=Path(normen) if normen else None,
         status=status,
         herziening=Path(herziening) if herziening else None,
+        indeling_kaarten=tuple((name, Path(path)) for name, path in (indeling_kaarten or {}).items()),
     )
 
 
