@@ -200,8 +200,8 @@ def check_areas_and_map(settings: RunSettings) -> None:
         divisions = read_area_divisions(settings.areas).divisions
         for name, path in settings.indeling_kaarten:
             if name not in divisions:
-                raise MapFileError(f"--kaart-indeling {name}: het gebiedenbestand {settings.areas.name} heeft "
-                                   f"geen kolom gebied_{name}")
+                raise MapFileError(f"--kaart-indeling {name}: het gebiedenbestand {settings.areas.name} "
+                                   f"heeft geen kolom gebied_{name}")
             read_division_geojson(path, name)
 
 

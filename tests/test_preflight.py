@@ -232,6 +232,27 @@ def test_the_output_may_not_be_a_division_map(work: Path):
     (work / "uit").mkdir()
     _wijkteam_map(work / "uit" / "wijkteams.geojson")
     before = _snapshot(work)
-    _one_fout_line(*_run(work, "--kaart-indeling", "wijkteam=uit", "--out", "uit"), "--kaart-indeling wijkteam",
-                   "--out")
+    _one_fout_line(*_run(work, "--kaart-indeling", "wijkteam=uit", "--out", "uit"),
+                   "--kaart-indeling wijkteam", "--out")
     assert _snapshot(work) == before
+
+
+def test_a_run_with_kaart_indeling_draws_the_division_map_and_records_it(work: Path):
+    import hashlib
+    import re
+
+    _areas_with_wijkteams(work)
+    division_map = _wijkteam_map(work / "wijkteams.geojson")
+    process, _ = _run(work, "--out", "zonder")
+    assert process.returncode == 0, process.stderr
+    assert 'id="grafiek-kaart-indeling-wijkteam"' not in (work / "zonder" / "rapport.html").read_text("utf-8")
+    process, _ = _run(work, "--kaart-indeling", "wijkteam=wijkteams.geojson")
+    assert process.returncode == 0, process.stderr
+    document = (work / "uit" / "rapport.html").read_text(encoding="utf-8")
+    svg = re.search(r'<svg class="kaart" id="grafiek-kaart-indeling-wijkteam".*?</svg>', document, re.S)
+    assert svg is not None
+    assert sorted(re.findall(r"data-gebiedscode=\"(WT\d+)\"", svg[0])) == ["WT01", "WT02"]
+    manifest = json.loads((work / "uit" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["invoer"]["kaart_indeling"] == {"wijkteam": {
+        "bestand": "wijkteams.geojson", "sha256": hashlib.sha256(division_map.read_bytes()).hexdigest()}}
+    assert manifest["parameters"]["kaart_indeling"] == ["wijkteam"]
