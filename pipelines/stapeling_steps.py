@@ -38,7 +38,8 @@ from linkage.linking import (
 from pipelines.manifest import sha256_of
 from pipelines.run_outputs import RunSettings, assemble_outputs, find_deliveries
 from reports.figures import MapFileError, read_division_geojson, read_wijk_geojson
-from reports.toelichting import CHAPTERS, read_toelichting
+from reports.groepen import division_title
+from reports.toelichting import CHAPTERS, division_chapter, read_toelichting
 from schemas.areas import read_area_divisions, read_area_names
 from schemas.formats import QUALITY_COLUMNS, REGISTER_FORMAT, expect_format
 from schemas.indicators import (
@@ -210,6 +211,8 @@ def check_toelichting(settings: RunSettings, report: StepReporter) -> None:
     if settings.toelichting is None:
         return
     present = set(CHAPTERS) - ({"verandering"} if settings.vorige is None else set())
+    divisions = read_area_divisions(settings.areas).divisions  # each has its chapter "Samenloop per <naam>"
+    present |= {division_chapter(division_title(name)) for name in divisions}
     for warning in read_toelichting(settings.toelichting).warnings(present):
         report.warning("%s", warning)
 
