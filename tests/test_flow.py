@@ -177,7 +177,17 @@ def test_no_pseudonym_reaches_logs_artifacts_or_parameters(first_run, pseudonyms
     text = "\n".join([*(log.message for log in logs), *(str(a.data) for a in artifacts),
                       json.dumps(flow_run.parameters)])
     assert not set(HEX64.findall(text)) & pseudonyms
-    assert all(isinstance(v, str | bool) or v is None for v in flow_run.parameters.values())
+
+    def plain(value) -> bool:  # a path or setting: a string, flag or None, or a list or map of strings
+        if isinstance(value, list):
+            return all(isinstance(v, str) for v in value)
+        if isinstance(value, dict):
+            return all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
+        return isinstance(value, str | bool) or value is None
+
+    assert all(plain(v) for v in flow_run.parameters.values()), flow_run.parameters
+    folder = Path(flow_run.parameters["areas"]).parent
+    assert flow_run.parameters["indeling_kaarten"] == {"wijkteam": str(folder / "wijkteam.geojson")}
 
 
 def test_rerun_of_the_same_inputs_is_byte_identical(first_run, inbox: Path, tmp_path, monkeypatch):
