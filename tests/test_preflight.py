@@ -256,3 +256,17 @@ def test_a_run_with_kaart_indeling_draws_the_division_map_and_records_it(work: P
     assert manifest["invoer"]["kaart_indeling"] == {"wijkteam": {
         "bestand": "wijkteams.geojson", "sha256": hashlib.sha256(division_map.read_bytes()).hexdigest()}}
     assert manifest["parameters"]["kaart_indeling"] == ["wijkteam"]
+
+
+def test_a_division_given_twice_is_refused_before_anything_runs(work: Path):
+    _areas_with_wijkteams(work)
+    _wijkteam_map(work / "wijkteams.geojson")
+    before = _snapshot(work)
+    result = CliRunner().invoke(main, [
+        "run", "--deliveries", str(work / "leveringen"), "--register", str(work / "register.parquet"),
+        "--areas", str(work / "gebieden.csv"), "--period", "2026H1", "--out", str(work / "uit"), "--geen-pdf",
+        "--kaart-indeling", f"wijkteam={work / 'wijkteams.geojson'}",
+        "--kaart-indeling", f" wijkteam = {work / 'wijkteams.geojson'}"])
+    assert result.exit_code == 2, result.output
+    assert "fout: --kaart-indeling: de indeling 'wijkteam' staat er twee keer" in result.output
+    assert _snapshot(work) == before and not (work / "uit").exists()
