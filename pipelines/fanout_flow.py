@@ -24,7 +24,7 @@ from reports.figures import ReportInputError
 
 DEFAULT_DEPLOYMENT = "stapelingsmonitor/stapelingsmonitor-adhoc"
 REQUIRED = ("gemeente", "deliveries", "register", "areas", "period", "out")
-OPTIONAL = ("niveaus", "regels", "vorige", "geojson", "pdf")
+OPTIONAL = ("niveaus", "regels", "vorige", "geojson", "pdf", "indeling_kaarten")
 FANOUT_ARTIFACT = "stapelingsmonitor-fanout"
 COMPARISON_FOLDER = "vergelijking"
 """Without `vergelijking`, the comparison goes into this folder beside the gemeenten's output folders."""
@@ -116,8 +116,9 @@ def stapelingsmonitor_fanout(
     """Run the stapelingsmonitor for every gemeente in parallel; fails, naming them, if any did not complete.
 
     Each entry of `gemeenten`: `gemeente` (a label such as GM0363), `deliveries`, `register`, `areas`,
-    `period`, `out`, and optionally `niveaus`, `regels`, `vorige`, `geojson`, `pdf`. When all completed,
-    the last step compares them (vergelijking.csv/.html/.pdf in `vergelijking`, see comparison_folder).
+    `period`, `out`, and optionally `niveaus`, `regels`, `vorige`, `geojson`, `pdf`, `indeling_kaarten`
+    (niveau -> path of its map, §9). When all completed, the last step compares them
+    (vergelijking.csv/.html/.pdf in `vergelijking`, see comparison_folder).
     """
     check_assignments(gemeenten)
     futures = [gemeente_draaien.submit(a, deployment, timeout_seconds) for a in gemeenten]

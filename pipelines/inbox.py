@@ -8,6 +8,7 @@ Layout (docs/prefect.md explains it for analysts):
         register.parquet        the pseudonymised address register of this period
         gebieden.csv            code;naam of gemeente, wijken (and buurten)
         wijken.geojson          optional: wijk shapes for the map in the report
+        <naam>.geojson          optional: the map of the own division gebied_<naam> of gebieden.csv (§9)
         regels.toml             optional: the gemeente's own disclosure rules
         leveringen/
           <partner>.parquet     pseudonymised deliveries; the partner is read from the file's metadata
@@ -150,6 +151,11 @@ class InboxStatus:
         path = self.folder / name
         return path if path.is_file() else None
 
+    def division_maps(self) -> dict[str, Path]:
+        """The map `<naam>.geojson` of each own division gebied_<naam> of gebieden.csv that has one."""
+        return {name: path for name in division_names(self.folder / AREAS_FILE)
+                if (path := self.folder / division_map_name(name)).is_file()}
+
     def summary_nl(self) -> str:
         parts = [
             f"periode {self.periode}: {len(self.expected) - len(self.missing)} van {len(self.expected)} "
@@ -192,6 +198,21 @@ def period_folder(inbox: Path, periode: str) -> Path:
             f"inbox {folder} bestaat niet; maak per periode een map {inbox}/{periode}/ (zie docs/prefect.md)"
         )
     return folder
+
+
+def division_map_name(name: str) -> str:
+    """The file name of the map of own division `name` in a period folder (never the wijkkaart's name)."""
+    return f"{name}.geojson" if f"{name}.geojson" != MAP_FILE else f"{name}-indeling.geojson"
+
+
+def division_names(areas: Path) -> list[str]:
+    """The own divisions (gebied_<naam>) of an areas file; none when it cannot be read (the run says why)."""
+    from schemas.areas import AreasFileError, read_area_divisions
+
+    try:
+        return sorted(read_area_divisions(areas).divisions)
+    except (AreasFileError, OSError, UnicodeDecodeError):
+        return []
 
 
 def inbox_status(inbox: Path, periode: str) -> InboxStatus:
@@ -254,6 +275,9 @@ def fill_demo_inbox(sample: Path, inbox: Path, periode: str | None = None) -> In
     (folder / AREAS_FILE).write_bytes((sample / "gebieden.csv").read_bytes())
     if (sample / MAP_FILE).is_file():
         (folder / MAP_FILE).write_bytes((sample / MAP_FILE).read_bytes())
+    for name in division_names(sample / "gebieden.csv"):
+        if (sample / division_map_name(name)).is_file():
+            (folder / division_map_name(name)).write_bytes((sample / division_map_name(name)).read_bytes())
     (folder / EXPECTED_FILE).write_text(
         "# partners die voor deze periode leveren, één per regel\n" + "".join(f"{p}\n" for p in partners),
         encoding="utf-8",

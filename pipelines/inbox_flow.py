@@ -99,6 +99,7 @@ def inbox_stapelingsmonitor(
     rules = status.optional_file(RULES_FILE)
     geojson = status.optional_file(MAP_FILE)
     toelichting = toelichting or status.optional_file(TOELICHTING_FILE)
+    division_maps = status.division_maps()
     return stapelingsmonitor(
         deliveries=str(status.deliveries_dir),
         register=str(status.folder / REGISTER_FILE),
@@ -112,4 +113,5 @@ def inbox_stapelingsmonitor(
         pdf=pdf,
         toelichting=str(toelichting) if toelichting else None,
         reeks=reeks or None,
+        indeling_kaarten={name: str(path) for name, path in division_maps.items()} or None,
     )

@@ -45,6 +45,8 @@ class RunPaths:
     vorige: Path | None = None
     geojson: Path | None = None
     pdf: bool = True
+    indeling_kaarten: tuple[tuple[str, Path], ...] = ()
+    """A map per own division (--kaart-indeling NAAM=BESTAND, docs/contract.md §9)."""
 
 
 def chromium_path() -> Path:
@@ -92,6 +94,30 @@ def _check_map(path: Path) -> None:
         raise PreflightError(str(exc) or f"kaart {path.name} is niet te lezen") from None
 
 
+def _check_division_maps(paths: RunPaths) -> None:
+    """Each --kaart-indeling names a division of the areas file (gebied_NAAM) and its map is usable."""
+    from reports.figures import read_division_geojson
+    from schemas.areas import read_area_divisions
+
+    if not paths.indeling_kaarten:
+        return
+    try:
+        divisions = sorted(read_area_divisions(paths.areas).divisions)
+    except Exception as exc:  # the reader's own Dutch message
+        raise PreflightError(str(exc) or f"gebiedenbestand {paths.areas.name} is niet te lezen") from None
+    for name, path in paths.indeling_kaarten:
+        if name not in divisions:
+            known = ", ".join(divisions) if divisions else "geen (er is geen kolom gebied_<naam>)"
+            raise PreflightError(
+                f"--kaart-indeling {name}: het gebiedenbestand {paths.areas.name} heeft geen kolom "
+                f"gebied_{name}; eigen indelingen: {known}"
+            )
+        try:
+            read_division_geojson(path, name)
+        except Exception as exc:  # the reader's own Dutch message (MapFileError), or an unreadable file
+            raise PreflightError(str(exc) or f"kaart {path.name} is niet te lezen") from None
+
+
 def _check_inputs(paths: RunPaths) -> None:
     _exists("map met leveringen", paths.deliveries, folder=True)
     _exists("adressenregister", paths.register)
@@ -99,6 +125,8 @@ def _check_inputs(paths: RunPaths) -> None:
     for label, path in (("regels", paths.rules), ("kaart", paths.geojson)):
         if path is not None:
             _exists(label, path)
+    for name, path in paths.indeling_kaarten:
+        _exists(f"kaart van indeling {name}", path)
     if paths.vorige is not None:
         _exists("vorige uitvoer", paths.vorige, folder=True)
     parse_period(paths.period)
@@ -110,6 +138,7 @@ def _check_inputs(paths: RunPaths) -> None:
     _check_areas(paths.areas)
     if paths.geojson is not None:
         _check_map(paths.geojson)
+    _check_division_maps(paths)
     register_meta = expect_format(paths.register, REGISTER_FORMAT)
     deliveries = [describe_delivery(p) for p in find_deliveries(paths.deliveries)]
     check_keys(deliveries, register_meta)
@@ -122,7 +151,8 @@ def _check_inputs(paths: RunPaths) -> None:
 
 def _check_output(paths: RunPaths) -> None:
     inputs = {"--deliveries": paths.deliveries, "--register": paths.register, "--areas": paths.areas,
-              "--regels": paths.rules, "--vorige": paths.vorige, "--kaart": paths.geojson}
+              "--regels": paths.rules, "--vorige": paths.vorige, "--kaart": paths.geojson,
+              **{f"--kaart-indeling {name}": path for name, path in paths.indeling_kaarten}}
     check_outputs(inputs, {"--out": paths.out}, folders=("--out",))
     remove_stale_temporaries(paths.out)
     check_output_folder(paths.out, OUTPUT_FILES, OUTPUT_MARKER)

@@ -44,6 +44,8 @@ class RunSettings:
     status: str = "voorlopig"
     herziening: Path | None = None
     """An earlier publication of the same period that this run revises."""
+    indeling_kaarten: tuple[tuple[str, Path], ...] = ()
+    """A map per own division (niveau, GeoJSON file; --kaart-indeling, docs/contract.md §9)."""
 
     @classmethod
     def create(cls, **values: Any) -> RunSettings:
@@ -83,6 +85,9 @@ def _optional_inputs(settings: RunSettings) -> dict[str, Any]:
         inputs["regels"] = {"bestand": settings.rules_path.name, "sha256": sha256_of(settings.rules_path)}
     if settings.geojson is not None:
         inputs["kaart"] = {"bestand": settings.geojson.name, "sha256": sha256_of(settings.geojson)}
+    if settings.indeling_kaarten:
+        inputs["kaart_indeling"] = {name: {"bestand": path.name, "sha256": sha256_of(path)}
+                                    for name, path in settings.indeling_kaarten}
     if settings.toelichting is not None:
         toelichting = settings.toelichting
         inputs["toelichting"] = {"bestand": toelichting.name, "sha256": sha256_of(toelichting)}
@@ -211,6 +216,8 @@ def build_manifest(
             "niveaus": ",".join(settings.levels),
             "vorige": bool(settings.vorige),
             "kaart": bool(settings.geojson),
+            **({"kaart_indeling": [name for name, _ in settings.indeling_kaarten]}
+               if settings.indeling_kaarten else {}),
             "toelichting": bool(settings.toelichting),
             "pdf": settings.pdf,
             "reeks": len(settings.reeks),
@@ -257,5 +264,6 @@ def assemble_outputs(
             toelichting=settings.toelichting,
             reeks=list(settings.reeks),
             normen=settings.normen,
+            indeling_kaarten=dict(settings.indeling_kaarten),
         )
     return settings.out

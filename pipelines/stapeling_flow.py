@@ -95,13 +95,15 @@ def stapelingsmonitor(
     normen: str | None = None,
     status: str = "voorlopig",
     herziening: str | None = None,
+    indeling_kaarten: dict[str, str] | None = None,
 ) -> str:
     """Link pseudonymised deliveries, count samenloop per area, protect, and report.
 
-    `toelichting`: a Markdown file with the gemeente's own text per chapter (docs/contract.md §14).
+    `toelichting`: a Markdown file with the gemeente's own text per chapter (docs/contract.md §14);
+    `indeling_kaarten`: niveau -> path of a GeoJSON per own division (docs/contract.md §9), paths only.
     """
     settings = run_settings(
         deliveries, register, areas, period, out, niveaus, regels, vorige, geojson, pdf, toelichting,
-        reeks, normen, status, herziening,
+        reeks, normen, status, herziening, indeling_kaarten,
     )
     return str(run_chain(settings, TASKS, PrefectReporter()))

@@ -38,8 +38,9 @@ from linkage.linking import (
 from pipelines.manifest import sha256_of
 from pipelines.progress import Progress
 from pipelines.run_outputs import RunSettings, assemble_outputs, find_deliveries
-from reports.figures import read_wijk_geojson
-from reports.toelichting import CHAPTERS, read_toelichting
+from reports.figures import MapFileError, read_division_geojson, read_wijk_geojson
+from reports.groepen import division_title
+from reports.toelichting import CHAPTERS, division_chapter, read_toelichting
 from schemas.areas import read_area_divisions, read_area_names
 from schemas.formats import QUALITY_COLUMNS, REGISTER_FORMAT, expect_format
 from schemas.indicators import (
@@ -192,10 +193,18 @@ def register_gemeenten(register: Path) -> list[str]:
 
 
 def check_areas_and_map(settings: RunSettings) -> None:
-    """AREAS.csv names every gemeente of the register, and the map (--kaart) is usable: before linking."""
+    """AREAS.csv names every gemeente of the register, and the maps (--kaart, --kaart-indeling) are usable:
+    before linking."""
     read_area_names(settings.areas, gemeenten=register_gemeenten(settings.register))
     if settings.geojson is not None:
         read_wijk_geojson(settings.geojson)
+    if settings.indeling_kaarten:
+        divisions = read_area_divisions(settings.areas).divisions
+        for name, path in settings.indeling_kaarten:
+            if name not in divisions:
+                raise MapFileError(f"--kaart-indeling {name}: het gebiedenbestand {settings.areas.name} "
+                                   f"heeft geen kolom gebied_{name}")
+            read_division_geojson(path, name)
 
 
 def check_toelichting(settings: RunSettings, report: StepReporter) -> None:
@@ -203,6 +212,8 @@ def check_toelichting(settings: RunSettings, report: StepReporter) -> None:
     if settings.toelichting is None:
         return
     present = set(CHAPTERS) - ({"verandering"} if settings.vorige is None else set())
+    divisions = read_area_divisions(settings.areas).divisions  # each has its chapter "Samenloop per <naam>"
+    present |= {division_chapter(division_title(name)) for name in divisions}
     for warning in read_toelichting(settings.toelichting).warnings(present):
         report.warning("%s", warning)
 
@@ -311,6 +322,7 @@ def run_settings(
     normen: str | None = None,
     status: str = "voorlopig",
     herziening: str | None = None,
+    indeling_kaarten: dict[str, str] | None = None,
 ) -> RunSettings:
     """The run's settings from the flow's parameters (paths and choices, never row values)."""
     return RunSettings.create(
@@ -330,6 +342,7 @@ def run_settings(
         normen=Path(normen) if normen else None,
         status=status,
         herziening=Path(herziening) if herziening else None,
+        indeling_kaarten=tuple((name, Path(path)) for name, path in (indeling_kaarten or {}).items()),
     )
 
 

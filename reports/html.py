@@ -56,7 +56,7 @@ from reports.kosten import KOSTEN_FILE, cost_chapter, pyramid_chart, read_kosten
 from reports.referenties import report_reference
 from reports.stapeling import stacking_context
 from reports.summary import plain_reading
-from reports.toelichting import CHAPTERS, Toelichting, toelichting_context
+from reports.toelichting import CHAPTERS, Toelichting, division_chapter, toelichting_context
 from reports.wijkprofiel import TEST_EXPLANATION, wijk_profiles
 from schemas.indicators import (
     DOMAIN_INDICATORS,
@@ -436,6 +436,7 @@ def group_context(data: ReportData, gemeente: Area) -> dict[str, Any]:
         indeling["figuur"] = figure_div(chart, f"grafiek-indeling-{indeling['id']}")
         indeling["kaart_gevraagd"] = niveau in data.division_maps
         indeling["kaart"] = _division_map(data.division_maps.get(niveau), indeling)
+        indeling["toelichting"] = division_chapter(indeling["titel"])
     return {"groepen": groepen, "indelingen": indelingen, "groep_minimum": _minimum_households(data.manifest)}
 
 
@@ -460,9 +461,14 @@ def _minimum_households(manifest: dict[str, Any]) -> int:
         return default_rules().min_huishoudens_gebied
 
 
-def report_chapters(data: ReportData) -> set[str]:
-    """The section ids of the chapters this report has (a toelichting can comment on these)."""
-    return set(CHAPTERS) - ({"verandering"} if data.previous is None else set())
+def report_chapters(data: ReportData, context: dict[str, Any] | None = None) -> set[str]:
+    """The chapters this report has (a toelichting can comment on these): the fixed ones, and from the
+    `context` of `group_context` "Bij welke groepen?" and the chapter of each own division."""
+    present = set(CHAPTERS) - {"groepen"} - ({"verandering"} if data.previous is None else set())
+    if context is not None:
+        present |= {"groepen"} if context.get("groepen") else set()
+        present |= {indeling["toelichting"] for indeling in context.get("indelingen") or []}
+    return present
 
 
 def render_report(data: ReportData) -> str:
@@ -472,5 +478,5 @@ def render_report(data: ReportData) -> str:
     context = {**report_context(data), **chapter_context(data)}
     context.update(time_context(data, figure_div))
     context["samenvatting"] = [*context["samenvatting"], *context.pop("normzinnen", [])]
-    context["toelichting"] = toelichting_context(data.toelichting, report_chapters(data))
+    context["toelichting"] = toelichting_context(data.toelichting, report_chapters(data, context))
     return report_environment().get_template("rapport.html.j2").render(**context)

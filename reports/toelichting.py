@@ -19,6 +19,7 @@ CHAPTERS = {
     "kort": "In het kort",
     "combinaties": "Welke domeinen komen samen?",
     "wijken": "Samenloop per wijk",
+    "groepen": "Bij welke groepen?",
     "verdeling": "Voorzieningen en organisaties per huishouden",
     "verandering": "Verandering sinds de vorige periode",
     "kwaliteit": "Kwaliteit van de aanlevering",
@@ -27,6 +28,9 @@ CHAPTERS = {
 """The report's chapters (section id: title, as the h2 in rapport.html.j2) a part can comment on."""
 PREFIX_CHAPTERS = {"verandering": "verandering sinds"}
 """Chapters whose title ends in a period name: a heading that starts like this names them."""
+DIVISION_PREFIX = "samenloop per "
+"""The chapter of an own division (§9) is "Samenloop per <indeling>": its key is `division_chapter`."""
+DIVISION_HINT = "Samenloop per <eigen indeling>"
 SAFE_SCHEMES = ("http://", "https://", "mailto:")
 CHAPTER_HEADING = re.compile(r"^##(?!#)\s+(.*?)\s*#*\s*$")
 FENCE = re.compile(r"^\s{0,3}(```|~~~)")
@@ -56,7 +60,7 @@ class Toelichting:
         lines = [
             f"{self.source} regel {p.line}: de kop '{p.heading}' noemt geen hoofdstuk van het rapport; "
             f"de tekst staat aan het eind onder 'Overige toelichting' (hoofdstukken: "
-            f"{', '.join(CHAPTERS.values())})"
+            f"{', '.join([*CHAPTERS.values(), DIVISION_HINT])})"
             for p in self.unplaced
         ]
         for key, parts in self.chapters.items():
@@ -73,12 +77,20 @@ def _normalise(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip().strip("?.:!").strip().casefold()
 
 
+def division_chapter(title: str) -> str:
+    """The chapter key of the own division whose chapter is "Samenloop per <title>" (§9)."""
+    return "indeling:" + _normalise(title)
+
+
 def chapter_of(heading: str) -> str | None:
-    """The chapter a `## heading` names: its title or its section id, case and punctuation aside."""
+    """The chapter a `## heading` names: its title or its section id, case and punctuation aside; any other
+    "Samenloop per <x>" names the chapter of an own division x (whether the report has it, it decides)."""
     wanted = _normalise(heading)
     for key, title in CHAPTERS.items():
         if wanted in (_normalise(title), key) or wanted.startswith(PREFIX_CHAPTERS.get(key, "\0")):
             return key
+    if wanted.startswith(DIVISION_PREFIX) and wanted[len(DIVISION_PREFIX):].strip():
+        return division_chapter(wanted[len(DIVISION_PREFIX):])
     return None
 
 

@@ -69,6 +69,8 @@ def test_assignments_need_their_own_inputs_and_outputs():
         "out": "d",
     }
     assert check_assignments([good]) == [good]
+    with_map = {**good, "indeling_kaarten": {"wijkteam": "wijkteams.geojson"}}  # an own division's map
+    assert check_assignments([with_map]) == [with_map]
     with pytest.raises(FanoutError, match="ontbreekt: register"):
         check_assignments([{**good, "register": ""}])
     with pytest.raises(FanoutError, match="dezelfde uitvoermap"):

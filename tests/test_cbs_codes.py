@@ -368,11 +368,29 @@ def test_flow_checks_areas_against_the_register_and_the_map_before_linking(tmp_p
     assert register_gemeenten(register) == ["GM0363", "GM0772"]
     areas = tmp_path / "gebieden.csv"
     areas.write_text("code;naam\nGM0363;Amsterdam\nWK0363AF;Nieuwmarkt/Lastage\n", encoding="utf-8")
-    settings = SimpleNamespace(areas=areas, register=register, geojson=None)
+    settings = SimpleNamespace(areas=areas, register=register, geojson=None, indeling_kaarten=())
     with pytest.raises(AreasFileError, match="mist de gemeente\\(n\\) GM0772"):
         check_areas_and_map(settings)
     areas.write_text("code;naam\nGM0363;Amsterdam\nGM0772;Eindhoven\n", encoding="utf-8")
     check_areas_and_map(settings)
     settings.geojson = BUURT_MAP
     with pytest.raises(MapFileError, match="bevat buurten"):
+        check_areas_and_map(settings)
+    # A map per own division (--kaart-indeling): the division must be a gebied_<naam> column, the map usable.
+    settings.geojson = None
+    areas.write_text("code;naam;gebied_wijkteam\nGM0363;Amsterdam;\nGM0772;Eindhoven;\nBU0363AF01;Kern;WT1\n",
+                     encoding="utf-8")
+    teams = tmp_path / "wijkteams.geojson"
+    teams.write_text(json.dumps({"type": "FeatureCollection", "features": [{
+        "type": "Feature", "properties": {"gebied_wijkteam": "WT1"},
+        "geometry": {"type": "Polygon",
+                     "coordinates": [[[4.9, 52.3], [4.91, 52.3], [4.91, 52.31], [4.9, 52.3]]]},
+    }]}), encoding="utf-8")
+    settings.indeling_kaarten = (("wijkteam", teams),)
+    check_areas_and_map(settings)
+    settings.indeling_kaarten = (("stadsdeel", teams),)
+    with pytest.raises(MapFileError, match="geen kolom gebied_stadsdeel"):
+        check_areas_and_map(settings)
+    settings.indeling_kaarten = (("wijkteam", BUURT_MAP),)
+    with pytest.raises(MapFileError, match="geen vlak heeft een code van de indeling 'wijkteam'"):
         check_areas_and_map(settings)

@@ -80,7 +80,8 @@ def _run_direct(inbox: Path, out: Path, **extra):
     return stapelingsmonitor(
         deliveries=str(folder / "leveringen"), register=str(folder / "register.parquet"),
         areas=str(folder / "gebieden.csv"), period=PERIOD, out=str(out),
-        geojson=str(folder / "wijken.geojson"), pdf=False, **extra,
+        geojson=str(folder / "wijken.geojson"), pdf=False,
+        indeling_kaarten={"wijkteam": str(folder / "wijkteam.geojson")}, **extra,
     )
 
 
@@ -132,6 +133,8 @@ def test_flow_runs_the_analyst_tasks_and_writes_every_output(first_run):
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert set(manifest["duur_seconden"]) == {"valideren", "koppelen", "aggregeren", "beveiligen"}
     assert all(d["sha256"] and d["key_id"] for d in manifest["leveringen"])
+    assert set(manifest["invoer"]["kaart_indeling"]) == {"wijkteam"}  # the own division's map, drawn:
+    assert 'id="grafiek-kaart-indeling-wijkteam"' in (out / "rapport.html").read_text(encoding="utf-8")
 
 
 def test_quality_artifact_is_kwaliteit_csv_without_key_or_pseudonym(first_run):
@@ -174,7 +177,17 @@ def test_no_pseudonym_reaches_logs_artifacts_or_parameters(first_run, pseudonyms
     text = "\n".join([*(log.message for log in logs), *(str(a.data) for a in artifacts),
                       json.dumps(flow_run.parameters)])
     assert not set(HEX64.findall(text)) & pseudonyms
-    assert all(isinstance(v, str | bool) or v is None for v in flow_run.parameters.values())
+
+    def plain(value) -> bool:  # a path or setting: a string, flag or None, or a list or map of strings
+        if isinstance(value, list):
+            return all(isinstance(v, str) for v in value)
+        if isinstance(value, dict):
+            return all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
+        return isinstance(value, str | bool) or value is None
+
+    assert all(plain(v) for v in flow_run.parameters.values()), flow_run.parameters
+    folder = Path(flow_run.parameters["areas"]).parent
+    assert flow_run.parameters["indeling_kaarten"] == {"wijkteam": str(folder / "wijkteam.geojson")}
 
 
 def test_rerun_of_the_same_inputs_is_byte_identical(first_run, inbox: Path, tmp_path, monkeypatch):
@@ -341,7 +354,8 @@ def test_local_run_writes_the_same_output_as_the_flow_without_importing_prefect(
     done = subprocess.run(
         [sys.executable, "-c", script, "run", "--deliveries", str(folder / "leveringen"),
          "--register", str(folder / "register.parquet"), "--areas", str(folder / "gebieden.csv"),
-         "--period", PERIOD, "--out", str(local), "--kaart", str(folder / "wijken.geojson"), "--geen-pdf"],
+         "--period", PERIOD, "--out", str(local), "--kaart", str(folder / "wijken.geojson"), "--geen-pdf",
+         "--kaart-indeling", f"wijkteam={folder / 'wijkteam.geojson'}"],
         capture_output=True, text=True, env=env, cwd=ROOT, timeout=600,
     )
     assert done.returncode == 0, done.stderr

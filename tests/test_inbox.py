@@ -137,3 +137,16 @@ def test_demo_inbox_holds_no_key_and_no_rejected_rows(inbox: Path):
     assert names >= {"verwacht.txt", "register.parquet", "gebieden.csv"}
     assert not any("sleutel" in n or "afgekeurd" in n or n.endswith(".json") for n in names)
     assert all(p.suffix == ".parquet" for p in (inbox / PERIOD / "leveringen").iterdir())
+
+
+def test_a_map_per_own_division_is_found_beside_gebieden_csv(copy: Path):
+    """docs/contract.md §9: <naam>.geojson is the map of gebied_<naam>; the demo inbox has the sample's."""
+    folder = copy / PERIOD
+    assert inbox_status(copy, PERIOD).division_maps() == {"wijkteam": folder / "wijkteam.geojson"}
+    (folder / "wijkteam.geojson").unlink()
+    (folder / "stadsdeel.geojson").write_text("{}", encoding="utf-8")  # no gebied_stadsdeel: not a map
+    assert inbox_status(copy, PERIOD).division_maps() == {}
+    areas = (folder / "gebieden.csv").read_text(encoding="utf-8").replace("gebied_wijkteam", "gebied_wijken")
+    (folder / "gebieden.csv").write_text(areas, encoding="utf-8")
+    (folder / "wijken-indeling.geojson").write_text("{}", encoding="utf-8")  # wijken.geojson is the wijkkaart
+    assert inbox_status(copy, PERIOD).division_maps() == {"wijken": folder / "wijken-indeling.geojson"}

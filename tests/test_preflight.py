@@ -177,3 +177,96 @@ def test_a_parquet_damaged_past_its_footer_is_one_fout_line_without_traceback(wo
     assert fouts == ["fout: wijkteam.parquet: het Parquet-bestand is beschadigd (de gegevens zijn niet te "
                      "lezen); vraag een nieuw bestand aan of zet het opnieuw over"]
     assert not (work / "uit").exists()
+
+
+def _areas_with_wijkteams(work: Path) -> None:
+    """The areas file with an own division `wijkteam` (docs/contract.md §9)."""
+    (work / "gebieden.csv").write_text(
+        "code;naam;gebied_wijkteam\nGM0001;Proefstad;\nWK000100;Centrum;\nBU00010001;Kern;WT01\n"
+        "BU00010002;Rand;WT02\n", encoding="utf-8")
+
+
+def _wijkteam_map(path: Path, code_property: str = "gebied_wijkteam") -> Path:
+    features = [{"type": "Feature", "properties": {code_property: code},
+                 "geometry": {"type": "Polygon", "coordinates": [[[x, 52.0], [x, 52.02], [x + 0.02, 52.02],
+                                                                  [x + 0.02, 52.0], [x, 52.0]]]}}
+                for code, x in (("WT01", 5.0), ("WT02", 5.02))]
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("given", "named"),
+    [
+        ("wijkteam", ("--kaart-indeling", "NAAM=BESTAND")),
+        ("=wijkteams.geojson", ("--kaart-indeling", "NAAM=BESTAND")),
+        ("wijkteam=", ("--kaart-indeling", "NAAM=BESTAND")),
+        ("stadsdeel=wijkteams.geojson", ("stadsdeel", "gebied_stadsdeel", "gebieden.csv", "wijkteam")),
+    ],
+    ids=["zonder-is", "zonder-naam", "zonder-bestand", "onbekende-indeling"],
+)
+def test_a_wrong_kaart_indeling_is_one_fout_line_and_nothing_is_written(work: Path, given, named):
+    _areas_with_wijkteams(work)
+    _wijkteam_map(work / "wijkteams.geojson")
+    before = _snapshot(work)
+    _one_fout_line(*_run(work, "--kaart-indeling", given), *named)
+    assert _snapshot(work) == before
+    assert not (work / "uit").exists() and not (work / ".prefect").exists()
+
+
+def test_a_division_map_without_its_codes_is_one_fout_line(work: Path):
+    _areas_with_wijkteams(work)
+    _wijkteam_map(work / "wijkteams.geojson", code_property="naam")
+    _one_fout_line(*_run(work, "--kaart-indeling", "wijkteam=wijkteams.geojson"), "wijkteams.geojson",
+                   "gebied_wijkteam")
+
+
+def test_a_missing_division_map_is_named(work: Path):
+    _areas_with_wijkteams(work)
+    _one_fout_line(*_run(work, "--kaart-indeling", "wijkteam=ontbreekt.geojson"), "ontbreekt.geojson",
+                   "bestaat niet")
+
+
+def test_the_output_may_not_be_a_division_map(work: Path):
+    _areas_with_wijkteams(work)
+    (work / "uit").mkdir()
+    _wijkteam_map(work / "uit" / "wijkteams.geojson")
+    before = _snapshot(work)
+    _one_fout_line(*_run(work, "--kaart-indeling", "wijkteam=uit", "--out", "uit"),
+                   "--kaart-indeling wijkteam", "--out")
+    assert _snapshot(work) == before
+
+
+def test_a_run_with_kaart_indeling_draws_the_division_map_and_records_it(work: Path):
+    import hashlib
+    import re
+
+    _areas_with_wijkteams(work)
+    division_map = _wijkteam_map(work / "wijkteams.geojson")
+    process, _ = _run(work, "--out", "zonder")
+    assert process.returncode == 0, process.stderr
+    assert 'id="grafiek-kaart-indeling-wijkteam"' not in (work / "zonder" / "rapport.html").read_text("utf-8")
+    process, _ = _run(work, "--kaart-indeling", "wijkteam=wijkteams.geojson")
+    assert process.returncode == 0, process.stderr
+    document = (work / "uit" / "rapport.html").read_text(encoding="utf-8")
+    svg = re.search(r'<svg class="kaart" id="grafiek-kaart-indeling-wijkteam".*?</svg>', document, re.S)
+    assert svg is not None
+    assert sorted(re.findall(r"data-gebiedscode=\"(WT\d+)\"", svg[0])) == ["WT01", "WT02"]
+    manifest = json.loads((work / "uit" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["invoer"]["kaart_indeling"] == {"wijkteam": {
+        "bestand": "wijkteams.geojson", "sha256": hashlib.sha256(division_map.read_bytes()).hexdigest()}}
+    assert manifest["parameters"]["kaart_indeling"] == ["wijkteam"]
+
+
+def test_a_division_given_twice_is_refused_before_anything_runs(work: Path):
+    _areas_with_wijkteams(work)
+    _wijkteam_map(work / "wijkteams.geojson")
+    before = _snapshot(work)
+    result = CliRunner().invoke(main, [
+        "run", "--deliveries", str(work / "leveringen"), "--register", str(work / "register.parquet"),
+        "--areas", str(work / "gebieden.csv"), "--period", "2026H1", "--out", str(work / "uit"), "--geen-pdf",
+        "--kaart-indeling", f"wijkteam={work / 'wijkteams.geojson'}",
+        "--kaart-indeling", f" wijkteam = {work / 'wijkteams.geojson'}"])
+    assert result.exit_code == 2, result.output
+    assert "fout: --kaart-indeling: de indeling 'wijkteam' staat er twee keer" in result.output
+    assert _snapshot(work) == before and not (work / "uit").exists()

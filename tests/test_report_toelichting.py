@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from test_report_data import write_synthetic_out
+from test_report_data import DIVISION, add_groups, write_synthetic_out
 
 from pipelines.cli.main import main
 from pipelines.run_outputs import RunSettings, _optional_inputs
@@ -20,6 +20,7 @@ from reports.toelichting import (
     CHAPTERS,
     ToelichtingError,
     chapter_of,
+    division_chapter,
     parse_toelichting,
     read_toelichting,
     render_markdown,
@@ -73,6 +74,10 @@ def test_chapter_titles_match_loosely_but_not_any_text() -> None:
     assert chapter_of("Samenloop") is None
     assert chapter_of("Verandering") == "verandering"
     assert chapter_of("Veranderingen in het beleid") is None
+    assert chapter_of("Bij welke groepen?") == chapter_of("groepen") == "groepen"
+    assert chapter_of("Samenloop per Wijkteam") == division_chapter("wijkteam")
+    assert chapter_of("Samenloop per wijk") == "wijken"
+    assert chapter_of("Samenloop per") is None
 
 
 def test_markdown_shows_raw_html_as_text_and_links_only_to_the_web_and_mail() -> None:
@@ -116,10 +121,29 @@ def test_report_without_toelichting_says_so(tmp_path: Path) -> None:
 def test_every_chapter_a_toelichting_can_name_is_an_h2_of_the_report(tmp_path: Path) -> None:
     previous = write_synthetic_out(tmp_path / "vorige", period="2025H2", shift=-3)
     out = write_synthetic_out(tmp_path / "uit")
+    add_groups(out)  # with "Bij welke groepen?" and the chapter of the own division
     document = build_report(out, vorige=previous, pdf=False)[0].read_text(encoding="utf-8")
     headings = dict(re.findall(r'<h2 id="kop-([a-z]+)">([^<]+)</h2>', document))
     for key in CHAPTERS:
         assert chapter_of(html.unescape(headings[key])) == key, key
+    own = re.search(rf'<h2 id="kop-indeling-{DIVISION}">([^<]+)</h2>', document)[1]
+    assert chapter_of(html.unescape(own)) == division_chapter(DIVISION)
+
+
+def test_report_shows_parts_at_the_groups_and_at_each_own_division(tmp_path: Path) -> None:
+    out = add_groups(write_synthetic_out(tmp_path / "uit"))
+    source = tmp_path / "TOELICHTING.md"
+    source.write_text(f"## Bij welke groepen?\n\nOver de groepen.\n\n## Samenloop per {DIVISION}\n\n"
+                      "Over de wijkteams.\n\n## Samenloop per stadsdeel\n\nGeen stadsdelen.\n",
+                      encoding="utf-8")
+    document = build_report(out, pdf=False, toelichting=source)[0].read_text(encoding="utf-8")
+    groups, division = _section(document, "groepen"), _section(document, f"indeling-{DIVISION}")
+    assert "Over de groepen." in groups and "Over de wijkteams." not in groups
+    assert "Over de wijkteams." in division and "Toelichting van de gemeente" in division
+    assert "Geen stadsdelen." in _section(document, "toelichting")
+    without = build_report(write_synthetic_out(tmp_path / "zonder"), pdf=False, toelichting=source)[0]
+    rest = _section(without.read_text(encoding="utf-8"), "toelichting")  # no groups, no own division
+    assert all(text in rest for text in ("Over de groepen.", "Over de wijkteams.", "Geen stadsdelen."))
 
 
 def test_unreadable_toelichting_is_a_clear_error(tmp_path: Path) -> None:
@@ -141,7 +165,10 @@ class _Warnings:
 
 def test_the_run_records_the_toelichting_as_an_input_and_warns_about_unknown_headings(tmp_path: Path) -> None:
     source = tmp_path / "TOELICHTING.md"
-    source.write_text(TOELICHTING, encoding="utf-8")
+    source.write_text(TOELICHTING + "\n## Samenloop per wijkteam\n\nEigen.\n\n## Samenloop per stadsdeel\n",
+                      encoding="utf-8")
+    (tmp_path / "gebieden.csv").write_text("code;naam;gebied_wijkteam\nGM0001;Proefstad;\n"
+                                           "BU00010001;Kern;WT01\n", encoding="utf-8")
     settings = RunSettings(
         deliveries=tmp_path, register=tmp_path / "register.parquet", areas=tmp_path / "gebieden.csv",
         period=None, out=tmp_path / "uit", levels=("gemeente", "wijk"), rules=None, toelichting=source,
@@ -151,8 +178,11 @@ def test_the_run_records_the_toelichting_as_an_input_and_warns_about_unknown_hea
     }
     reporter = _Warnings()
     check_toelichting(settings, reporter)
-    assert len(reporter.lines) == 3  # text before the first heading, Begroting 2027, no previous period
+    # text before the first heading, Begroting 2027, no previous period, no division stadsdeel
+    assert len(reporter.lines) == 4
     assert any("'Begroting 2027'" in line for line in reporter.lines)
+    assert any("'Samenloop per stadsdeel'" in line for line in reporter.lines)
+    assert not any("wijkteam" in line for line in reporter.lines)
 
 
 def test_flows_and_cli_take_a_toelichting(tmp_path: Path) -> None:

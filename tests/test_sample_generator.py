@@ -453,3 +453,64 @@ def test_every_half_year_of_the_series_has_its_own_amounts(sample):
                 by_code.setdefault(r["voorziening"], []).append(int(r[f"bedrag_{label}"]))
         median = {code: sorted(v)[len(v) // 2] for code, v in by_code.items()}
         assert median["43"] > 5 * median["45"], label
+
+
+def _cells(geometry: dict) -> set[tuple[int, int]]:
+    """The unit cells of [0, 4)² inside a Polygon or MultiPolygon (even-odd over all its rings)."""
+    polygons = [geometry["coordinates"]] if geometry["type"] == "Polygon" else geometry["coordinates"]
+    rings = [ring for polygon in polygons for ring in polygon]
+    inside = set()
+    for i in range(4):
+        for j in range(4):
+            x, y = i + 0.5, j + 0.5
+            crossings = sum((a[1] > y) != (b[1] > y) and x < a[0] + (y - a[1]) * (b[0] - a[0]) / (b[1] - a[1])
+                            for ring in rings for a, b in zip(ring, ring[1:], strict=False))
+            if crossings % 2:
+                inside.add((i, j))
+    return inside
+
+
+@pytest.mark.parametrize(
+    ("rectangles", "kind", "parts"),
+    [
+        ([(0, 0, 1, 2), (1, 0, 2, 1), (1, 1, 3, 2)], "Polygon", 1),  # strips that touch: one outline
+        ([(0, 0, 1, 1), (1, 1, 2, 2)], "MultiPolygon", 2),  # touching at a corner only
+        ([(0, 0, 3, 1), (0, 1, 1, 3), (2, 1, 3, 3), (0, 3, 3, 4)], "Polygon", 1),  # a ring round a hole
+        ([(0, 0, 1, 1), (3, 3, 4, 4)], "MultiPolygon", 2),
+    ],
+    ids=["aaneen", "hoekpunt", "gat", "los"],
+)
+def test_dissolve_outlines_exactly_the_union_of_the_rectangles(rectangles, kind, parts):
+    geometry = generator._dissolve([tuple(float(v) for v in r) for r in rectangles])
+    assert geometry["type"] == kind
+    assert (1 if kind == "Polygon" else len(geometry["coordinates"])) == parts
+    union = {(i, j) for x0, y0, x1, y1 in rectangles for i in range(x0, x1) for j in range(y0, y1)}
+    assert _cells(geometry) == union
+    polygons = [geometry["coordinates"]] if kind == "Polygon" else geometry["coordinates"]
+    for polygon in polygons:
+        for ring in polygon:
+            assert ring[0] == ring[-1] and len(ring) == len({tuple(p) for p in ring}) + 1  # closed, simple
+            corners = [ring[-2], *ring]
+            for a, b, c in zip(corners, corners[1:], corners[2:], strict=False):  # every vertex a corner
+                assert (b[0] - a[0]) * (c[1] - b[1]) != (b[1] - a[1]) * (c[0] - b[0]), (a, b, c)
+
+
+def test_wijkteam_map_covers_each_wijkteam_exactly_by_its_buurten(sample, tmp_path):
+    generator.write_sample(sample, tmp_path)
+    teams = json.loads((tmp_path / "wijkteam.geojson").read_text(encoding="utf-8"))
+    buurten = json.loads((tmp_path / "buurten.geojson").read_text(encoding="utf-8"))
+    team_of = {row["code"]: row["gebied_wijkteam"] for row in sample.area_rows() if row["gebied_wijkteam"]}
+    codes = sorted(f["properties"]["gebied_wijkteam"] for f in teams["features"])
+    assert codes == sorted(set(team_of.values()))
+
+    def area(ring):
+        return abs(sum(a[0] * b[1] - b[0] * a[1] for a, b in zip(ring, ring[1:], strict=False))) / 2
+
+    for feature in teams["features"]:
+        geometry = feature["geometry"]
+        polygons = [geometry["coordinates"]] if geometry["type"] == "Polygon" else geometry["coordinates"]
+        team_area = sum(area(p[0]) - sum(area(h) for h in p[1:]) for p in polygons)
+        members = [area(b["geometry"]["coordinates"][0]) for b in buurten["features"]
+                   if team_of[b["properties"]["buurtcode"]] == feature["properties"]["gebied_wijkteam"]]
+        assert team_area == pytest.approx(sum(members), rel=1e-9)
+        assert len(polygons) < len(members), "neighbouring buurten are one outline"

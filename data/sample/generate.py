@@ -1107,6 +1107,92 @@ def _geojson(sample: Sample) -> tuple[dict, dict]:
     )
 
 
+def _turn(previous: tuple[int, int], point: tuple[int, int], following: tuple[int, int]) -> int:
+    """0 for a left turn, 1 straight on, 2 for a right turn."""
+    cross = ((point[0] - previous[0]) * (following[1] - point[1])
+             - (point[1] - previous[1]) * (following[0] - point[0]))
+    return 0 if cross > 0 else 1 if cross == 0 else 2
+
+
+def _outline(covered: set[tuple[int, int]]) -> list[list[tuple[int, int]]]:
+    """The closed outlines of a set of grid cells, as rings of grid points with the cells on their left
+    (outer rings counter-clockwise, holes clockwise); where two cells touch at a corner, rings stay apart."""
+    edges: dict[tuple[int, int], list[tuple[int, int]]] = {}
+    for i, j in covered:
+        sides = (((i, j - 1), (i, j), (i + 1, j)), ((i + 1, j), (i + 1, j), (i + 1, j + 1)),
+                 ((i, j + 1), (i + 1, j + 1), (i, j + 1)), ((i - 1, j), (i, j + 1), (i, j)))
+        for outside, start, end in sides:  # bottom, right, top, left: the side's neighbour and its ends
+            if outside not in covered:
+                edges.setdefault(start, []).append(end)
+    rings = []
+    while edges:
+        start = point = min(edges)  # the lowest left point: one edge leaves it
+        previous, first = None, edges[start][0]
+        ring = []
+        while True:
+            options = edges[point]
+            following = (first if previous is None
+                         else min(options, key=lambda o, p=previous, q=point: _turn(p, q, o)))
+            options.remove(following)
+            if not options:
+                del edges[point]
+            if previous is not None and _turn(previous, point, following) != 1:
+                ring.append(point)
+            previous, point = point, following
+            if point == start:
+                break
+        if _turn(previous, start, first) != 1:  # the start is a corner unless the outline runs straight on
+            ring.insert(0, start)
+        rings.append(ring)
+    return rings
+
+
+def _dissolve(rectangles: list[tuple[float, float, float, float]]) -> dict:
+    """The union of axis-parallel rectangles (x0, y0, x1, y1) as a GeoJSON Polygon or MultiPolygon."""
+    xs = sorted({x for r in rectangles for x in (r[0], r[2])})
+    ys = sorted({y for r in rectangles for y in (r[1], r[3])})
+    covered = {(i, j) for i in range(len(xs) - 1) for j in range(len(ys) - 1)
+               if any(r[0] <= xs[i] and xs[i + 1] <= r[2] and r[1] <= ys[j] and ys[j + 1] <= r[3]
+                      for r in rectangles)}
+    polygons: list[list[list[list[float]]]] = []
+    holes = []
+    for ring in _outline(covered):
+        coordinates = [[xs[i], ys[j]] for i, j in [*ring, ring[0]]]
+        area = sum(a[0] * b[1] - b[0] * a[1] for a, b in zip(coordinates, coordinates[1:], strict=False))
+        (polygons.append([coordinates]) if area > 0 else holes.append(coordinates))
+    for hole in holes:  # into the outer ring around it (none in the sample: its teams are runs of strips)
+        x, y = hole[0]
+        for polygon in polygons:
+            ring = polygon[0]
+            crossings = sum((a[1] > y) != (b[1] > y) and x < a[0] + (y - a[1]) * (b[0] - a[0]) / (b[1] - a[1])
+                            for a, b in zip(ring, ring[1:], strict=False))
+            if crossings % 2:
+                polygon.append(hole)
+                break
+    if len(polygons) == 1:
+        return {"type": "Polygon", "coordinates": polygons[0]}
+    return {"type": "MultiPolygon", "coordinates": polygons}
+
+
+def _wijkteam_geojson(sample: Sample, buurten: dict) -> dict:
+    """The wijkteams (the own division of gebieden.csv) as the union of their buurten's rectangles."""
+    boxes = {}
+    for feature in buurten["features"]:
+        ring = feature["geometry"]["coordinates"][0]
+        xs, ys = [p[0] for p in ring], [p[1] for p in ring]
+        boxes[feature["properties"]["buurtcode"]] = (min(xs), min(ys), max(xs), max(ys))
+    features = []
+    for team, naam in enumerate(TEAMS):
+        members = [boxes[b.code] for w in sample.wijken for b in w.buurten if b.team == team]
+        if members:
+            features.append({
+                "type": "Feature",
+                "properties": {"gebied_wijkteam": f"WT{team + 1:02d}", "gebied_wijkteam_naam": naam},
+                "geometry": _dissolve(members),
+            })
+    return {"type": "FeatureCollection", "features": features}
+
+
 def _write_csv(path: Path, header: list[str], rows: list[dict[str, str]] | list[list[str]]) -> None:
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, delimiter=";", lineterminator="\n")
@@ -1133,6 +1219,8 @@ def write_sample(sample: Sample, out: Path) -> None:
     wijken, buurten = _geojson(sample)
     (out / "wijken.geojson").write_text(json.dumps(wijken, ensure_ascii=False) + "\n", encoding="utf-8")
     (out / "buurten.geojson").write_text(json.dumps(buurten, ensure_ascii=False) + "\n", encoding="utf-8")
+    (out / "wijkteam.geojson").write_text(json.dumps(_wijkteam_geojson(sample, buurten), ensure_ascii=False)
+                                          + "\n", encoding="utf-8")
     for delivery in sample.deliveries.values():
         (out / "leveringen" / delivery.filename).write_bytes(delivery.content)
         for label, content in delivery.earlier.items():  # the extracts with amounts of earlier half-years
@@ -1193,6 +1281,7 @@ _README_FILES = """\
 | `gebieden.csv` | `code;naam` van de gemeente, wijken (WK + 6) en buurten (BU + 8, met hun wijkteam) |
 | `wijken.geojson` | rechthoeken per wijk voor de kaart (eigenschappen `wijkcode`, `wijknaam`) |
 | `buurten.geojson` | rechthoeken per buurt (eigenschappen `buurtcode`, `buurtnaam`, `wijkcode`) |
+| `wijkteam.geojson` | de wijkteams: hun buurten samengevoegd (eigenschap `gebied_wijkteam`) |
 | `leveringen/*.csv` | ruwe extracten van de partners, zoals ze vóór pseudonimisering uit Excel komen |
 | `leveringen_reeks/<halfjaar>/` | extracten met bedragen, met de bedragen van een eerder halfjaar |
 | `waarheid/` | de grondwaarheid uit het model van de generator (zie onder) |
@@ -1281,6 +1370,8 @@ De kenmerken komen uit een eigen toevalsstroom: ze veranderen niets aan de lever
 
 `gebieden.csv` deelt de buurten in drie wijkteams in (`gebied_wijkteam`: `WT01`..`WT03`, met
 `gebied_wijkteam_naam`), dwars door de wijkgrenzen heen; Factlab publiceert ze als `niveau=wijkteam`.
+`wijkteam.geojson` is hun kaart (de buurten per wijkteam samengevoegd), voor
+`factlab run ... --kaart-indeling wijkteam=wijkteam.geojson`.
 
 """
 

@@ -27,7 +27,8 @@ def run_demo(
     """Play every role once: custodian (key, register), partners (pseudonymise), analyst (run).
 
     The analyst runs the earlier half-years of demo.json's `reeks` first (without pdf), then the period
-    itself with that series, so the report shows the whole series (docs/contract.md §10).
+    itself with that series, so the report shows the whole series (docs/contract.md §10). demo.json's
+    `kaart_indeling` (niveau -> GeoJSON in the sample) gives each own division its map.
     """
     settings = json.loads((sample / SAMPLE_SETTINGS).read_text(encoding="utf-8"))
     codes = load_code_list()
@@ -46,12 +47,14 @@ def run_demo(
                                codes, echo)
         areas = sample / settings["gebieden"]
         geojson = sample / settings["kaart"] if settings.get("kaart") else None
+        division_maps = {name: sample / path for name, path in (settings.get("kaart_indeling") or {}).items()}
         niveaus = settings.get("niveaus", "gemeente,wijk")
         earlier = []
         for label in settings.get("reeks") or []:
             target = series_folder(out, label)
             own = _period_deliveries(sample, settings, label, deliveries, work_dir, key, codes, echo)
-            run_flow(own, register, areas, label, target, niveaus, None, None, geojson, False)
+            run_flow(own, register, areas, label, target, niveaus, None, None, geojson, False,
+                     indeling_kaarten=division_maps)
             echo(f"analist: periode {label} gerekend (zonder pdf) in {target}")
             earlier.append(target)
         run_flow(
@@ -66,6 +69,7 @@ def run_demo(
             geojson,
             pdf,
             reeks=earlier or None,
+            indeling_kaarten=division_maps,
         )
         shutil.rmtree(work_dir, ignore_errors=True)
     echo(f"rapport: {(out / 'rapport.html').resolve()}")

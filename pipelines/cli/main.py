@@ -306,6 +306,11 @@ def register(file: Path, keyfile: Path, out: Path, rejects: Path | None, cbs_buu
     "--kaart", "geojson", type=click.Path(path_type=Path), default=None, help="GeoJSON met wijkvlakken."
 )
 @click.option(
+    "--kaart-indeling", "kaart_indeling", multiple=True, metavar="NAAM=BESTAND",
+    help="GeoJSON met de gebieden van een eigen indeling (kolom gebied_NAAM in het gebiedenbestand), "
+    "bijv. wijkteam=wijkteams.geojson; mag vaker.",
+)
+@click.option(
     "--toelichting",
     type=click.Path(path_type=Path),
     default=None,
@@ -336,6 +341,7 @@ def run(
     regels: Path | None,
     vorige: Path | None,
     geojson: Path | None,
+    kaart_indeling: tuple[str, ...],
     toelichting: Path | None,
     geen_pdf: bool,
     reeks: tuple[Path, ...],
@@ -349,7 +355,7 @@ def run(
         _fail(f"onverwacht argument {meer_reeks[0]}; bedoelt u --reeks {' '.join(map(str, meer_reeks))}?")
     _run_flow(deliveries, register_path, areas, period, out, niveaus, regels, vorige, geojson, not geen_pdf,
               toelichting=toelichting, reeks=[*reeks, *meer_reeks], normen=normen, status=status,
-              herziening=herziening)
+              herziening=herziening, indeling_kaarten=parse_division_maps(kaart_indeling))
     click.echo(f"rapport: {out / 'rapport.html'}")
     if not geen_pdf:
         click.echo(f"rapport: {out / 'rapport.pdf'}")
@@ -385,8 +391,27 @@ def _check_toelichting(toelichting: Path | None) -> None:
             _fail(str(exc))
 
 
+def parse_division_maps(given: tuple[str, ...] | list[str]) -> dict[str, Path]:
+    """--kaart-indeling NAAM=BESTAND (repeatable) as niveau -> map file; a wrong form stops with exit 2.
+
+    Whether NAAM is a division of the areas file (gebied_NAAM, docs/contract.md §9) is checked by preflight.
+    """
+    maps: dict[str, Path] = {}
+    for value in given:
+        name, sep, path = value.partition("=")
+        name, path = name.strip(), path.strip()
+        if not sep or not name or not path:
+            _fail(f"--kaart-indeling '{value}': schrijf NAAM=BESTAND, bijv. wijkteam=wijkteams.geojson "
+                  "(NAAM is een eigen indeling, kolom gebied_NAAM in het gebiedenbestand)")
+        if name in maps:
+            _fail(f"--kaart-indeling: de indeling '{name}' staat er twee keer; geef één kaart per indeling")
+        maps[name] = Path(path)
+    return maps
+
+
 def _run_flow(deliveries, register_path, areas, period, out, niveaus, regels, vorige, geojson, pdf,
-              *, toelichting=None, reeks=None, normen=None, status="voorlopig", herziening=None) -> None:
+              *, toelichting=None, reeks=None, normen=None, status="voorlopig", herziening=None,
+              indeling_kaarten=None) -> None:
     """The stapelingsmonitor: as a Prefect flow when a Prefect server is configured, else in this process."""
     from pipelines.preflight import PreflightError, RunPaths, preflight
 
@@ -394,7 +419,8 @@ def _run_flow(deliveries, register_path, areas, period, out, niveaus, regels, vo
     _check_period_options(period, reeks, normen, herziening)  # cheap, and names the option precisely
     try:  # every input checked before Prefect or DuckDB start: a mistake is one `fout:` line, no traceback
         preflight(RunPaths(Path(deliveries), Path(register_path), Path(areas), period, Path(out), niveaus,
-                           regels and Path(regels), vorige and Path(vorige), geojson and Path(geojson), pdf))
+                           regels and Path(regels), vorige and Path(vorige), geojson and Path(geojson), pdf,
+                           indeling_kaarten=tuple((n, Path(p)) for n, p in (indeling_kaarten or {}).items())))
     except PreflightError as exc:
         _fail(str(exc))
     from disclosure.model import TableInputError
@@ -415,6 +441,8 @@ def _run_flow(deliveries, register_path, areas, period, out, niveaus, regels, vo
     }
     if toelichting is not None:  # only when given: the inbox flow and demo call without it
         parameters["toelichting"] = str(toelichting)
+    if indeling_kaarten:  # niveau -> path of its map, as plain strings
+        parameters["indeling_kaarten"] = {name: str(path) for name, path in indeling_kaarten.items()}
     try:
         parameters.update(_period_parameters(reeks, normen, status, herziening))
         if use_prefect():
