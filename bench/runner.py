@@ -31,10 +31,11 @@ DEFAULT_MARKDOWN = PROJECT_ROOT / "docs" / "benchmarks.md"
 
 TARGETS = {
     "pseudonimisering_rijen_per_s": 2_000_000,
-    "koppelen_aggregeren_records_per_s": 10_000_000,
-    "land_eind_tot_eind_s": 60,
+    # Issue 19 (speed round 3): link + aggregate with today's hex pseudonyms, land and gemeente end to end.
+    "koppelen_aggregeren_records_per_s": 3_000_000,
+    "land_eind_tot_eind_s": 45,
     "land_piek_mb": 4096,
-    "gemeente_eind_tot_eind_s": 30,
+    "gemeente_eind_tot_eind_s": 15,
 }
 # Issue 19, point 4 and 6, with `factlab bench --partner`: `factlab pseudonymise` on 1 000 000 rows as
 # a whole process, against the plain pandas script, and what the progress display costs (bench/partner.py).

@@ -102,8 +102,8 @@ def _scale(e2e_seconds: float, peak: float, kernel_rate: float, link_rate: float
 def test_targets_say_met_or_by_how_much_they_are_missed():
     verdict = evaluate(
         {
-            "land": _scale(120.0, 3000.0, 2_500_000, 5_000_000),
-            "gemeente": _scale(20.0, 800.0, 1_000_000, 1_000_000),
+            "land": _scale(90.0, 3000.0, 2_500_000, 1_500_000),
+            "gemeente": _scale(12.0, 800.0, 1_000_000, 1_000_000),
         }
     )
     assert verdict["pseudonimisering_rijen_per_s"]["gehaald"] is True
@@ -137,7 +137,7 @@ def _document() -> dict:
             "pandas": "3.1",
             "hmac": "C-extensie met SHA-instructies",
         },
-        "doelen": evaluate({"gemeente": _scale(20.0, 800.0, 1_000_000, 1_000_000)}),
+        "doelen": evaluate({"gemeente": _scale(12.0, 800.0, 1_000_000, 1_000_000)}),
         "basislijnen": {"gemeente": {"clkhash_fout": "geen netwerk"}},
         "schalen": {
             "gemeente": {
@@ -165,7 +165,7 @@ def test_markdown_block_is_replaced_and_the_rest_of_the_page_kept(tmp_path: Path
         "## Grote aanleveringen\n\nBlijft staan.\n"
     )
     assert "`factlab bench --schaal gemeente`" in text and "`nproc` = 2" in text and "AMD EPYC" in text
-    assert "| gemeente eind-tot-eind (s) | 30 | 20,00 | ja |" in text
+    assert "| gemeente eind-tot-eind (s) | 15 | 12,00 | ja |" in text
     assert "niet gemeten: geen netwerk" in text
     write_markdown(_document(), page)
     assert page.read_text(encoding="utf-8") == text
