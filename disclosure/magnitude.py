@@ -25,7 +25,7 @@ import highspy
 import numpy as np
 import pandas as pd
 
-from disclosure.model import new_highs
+from disclosure.model import new_highs, run_robustly
 from disclosure.protect import DisclosureError
 from disclosure.rules import DisclosureRules
 from schemas.indicators import COMBINATION_INDICATORS, EXCLUSIVE_DOMAIN_SETS, MULTI_DOMAIN, WITH_SERVICE
@@ -103,10 +103,6 @@ def _structure(cells: pd.DataFrame) -> list[tuple[int, list[int]]]:
     return sums
 
 
-_SOLVED = (highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kUnbounded,
-           highspy.HighsModelStatus.kUnboundedOrInfeasible)
-
-
 class _Attacker:
     """The attacker's feasible amounts as one HiGHS model: bounds per cell, the sums as rows."""
 
@@ -130,17 +126,9 @@ class _Attacker:
     def _optimum(self, cell: int, sense) -> tuple[float, np.ndarray | None]:
         self.highs.changeColCost(cell, 1.0)
         self.highs.changeObjectiveSense(sense)
-        self.highs.run()
-        status = self.highs.getModelStatus()
-        if status not in _SOLVED:
-            # The true table is always feasible: the primal simplex that ends elsewhere (seen after many
-            # bound changes, also from scratch) is followed by the dual simplex from scratch.
-            strategy = self.highs.getOptionValue("simplex_strategy")[1]  # (status, value)
-            self.highs.clearSolver()
-            self.highs.setOptionValue("simplex_strategy", 1)
-            self.highs.run()
-            status = self.highs.getModelStatus()
-            self.highs.setOptionValue("simplex_strategy", strategy)
+        # The true table is always feasible: a primal simplex that ends elsewhere (seen after many bound
+        # changes) is followed by the dual simplex from scratch.
+        status = run_robustly(self.highs)
         value = float(self.highs.getInfo().objective_function_value)  # read before the model changes
         optimal = status == highspy.HighsModelStatus.kOptimal
         solution = np.array(self.highs.getSolution().col_value) if optimal else None
