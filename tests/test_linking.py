@@ -27,7 +27,9 @@ from schemas.periods import parse_period
 KEY_ID = "0123456789abcdef"
 
 
-def write_register(path: Path, rows: list[tuple[str, str, str, int]], key_id: str = KEY_ID) -> Path:
+def write_register(path: Path, rows: list[tuple[str, str, str, int]], key_id: str = KEY_ID,
+                   kenmerken: dict[str, list[str]] | None = None) -> Path:
+    """A pseudonymised register; `kenmerken` adds `kenmerk_*` columns (contract §9), one value per row."""
     table = pa.table(
         {
             "adres_pseudoniem": [r[0] for r in rows],
@@ -39,6 +41,8 @@ def write_register(path: Path, rows: list[tuple[str, str, str, int]], key_id: st
         },
         schema=REGISTER_SCHEMA,
     )
+    for name, values in (kenmerken or {}).items():
+        table = table.append_column(name, pa.array(values, pa.string()))
     pq.write_table(
         with_metadata(table, {"format": REGISTER_FORMAT, "format_version": REGISTER_FORMAT_VERSION,
                               "key_id": key_id}),
@@ -367,23 +371,9 @@ def test_inflow_outflow_and_duration_of_samenloop(tmp_path, register):
 
 def test_groups_per_kenmerk_value_add_up_to_all_households(tmp_path):
     """Contract §9: every indicator per kenmerk value (onbekend included) at every level; own divisions."""
-    rows = [("a1", "p1", BU1, 1, "eenouder"), ("a2", "p2", BU1, 2, "onbekend"),
-            ("a3", "p3", BU2, 1, "eenouder"),
-            ("a4", "p4", BU2, 1, "paar")]
-    table = pa.table(
-        {
-            "adres_pseudoniem": [r[0] for r in rows],
-            "pand_pseudoniem": [r[1] for r in rows],
-            "buurtcode": [r[2] for r in rows],
-            "wijkcode": ["WK" + r[2][2:8] for r in rows],
-            "gemeentecode": ["GM" + r[2][2:6] for r in rows],
-            "huishoudens": [r[3] for r in rows],
-            "kenmerk_huishoudtype": [r[4] for r in rows],
-        }
-    )
-    register = tmp_path / "reg.parquet"
-    pq.write_table(with_metadata(table, {"format": REGISTER_FORMAT, "format_version": REGISTER_FORMAT_VERSION,
-                                         "key_id": KEY_ID}), register)
+    rows = [("a1", "p1", BU1, 1), ("a2", "p2", BU1, 2), ("a3", "p3", BU2, 1), ("a4", "p4", BU2, 1)]
+    types = ["eenouder", "onbekend", "eenouder", "paar"]
+    register = write_register(tmp_path / "reg.parquet", rows, kenmerken={"kenmerk_huishoudtype": types})
     write_delivery(tmp_path / "d1.parquet", "jeugd_a",
                    [("a1", "p1", "45", "jeugd", JAN, None), ("a3", "p3", "45", "jeugd", JAN, None)])
     write_delivery(tmp_path / "d2.parquet", "wmo_b",
