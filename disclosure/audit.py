@@ -45,6 +45,9 @@ class CellInterval:
     beschermd: bool
     vrijgesteld: bool = False
     groep: str = ""
+    exact: bool = True
+    """False when the interval is spanned by two known points only (it proves the requirement; the
+    attacker's own interval may be wider)."""
 
     @property
     def breedte(self) -> float:
@@ -74,7 +77,8 @@ class AuditResult:
         share = self.published_share_of_large_cells
         return {
             "geslaagd": self.passed,
-            "methode": "lineaire programmering (HiGHS): kleinste en grootste mogelijke waarde per cel",
+            "methode": ("lineaire programmering (HiGHS): per geheime cel twee toegestane tabellen die de "
+                        "bandbreedte bewijzen, anders de kleinste en grootste mogelijke waarde"),
             "vereiste_bandbreedte": self.required_width,
             "drempelcellen_moeten_kunnen_reiken_tot": self.required_top,
             "cellen_gecontroleerd": self.cells_checked,
@@ -127,13 +131,21 @@ def audit_protection(protected: pd.DataFrame, rules: DisclosureRules,
 
     intervals = []
     seen_low, seen_high = attacker.pool_span(np.arange(model.n_cells))
-    for cell in (int(c) for c in cells):
-        low, high = _exact_interval(attacker, cell, seen_low, seen_high)
+    # Capped pushes prove most cells many at a time (a pair of feasible points at least the required
+    # width apart); every other cell gets its exact interval.
+    proven_low, proven_high = seen_low[cells].copy(), seen_high[cells].copy()
+    attacker.prove_batch(cells, requirement, proven_low, proven_high)
+    for k, cell in enumerate(int(c) for c in cells):
+        if requirement.sufficient(cell, proven_low[k], proven_high[k]):
+            low, high, exact = float(proven_low[k]), float(proven_high[k]), False
+        else:
+            low, high = _exact_interval(attacker, cell, seen_low, seen_high)
+            exact = True
         intervals.append(CellInterval(
             gebiedscode=model.codes[model.area_of(cell)], indicator=model.indicator_of(cell),
             reden=str(reasons[cell]), laag=low, hoog=high,
             beschermd=requirement.met(cell, low, high), vrijgesteld=requirement.exempt(cell, low, high),
-            groep=model.group_of(model.area_of(cell)),
+            groep=model.group_of(model.area_of(cell)), exact=exact,
         ))
     failures = sum(not i.beschermd for i in intervals)
     widths = [i.breedte for i in intervals if not i.vrijgesteld]
@@ -144,7 +156,11 @@ def audit_protection(protected: pd.DataFrame, rules: DisclosureRules,
     if truth is not None:
         rule_violations = _rule_violations(model, truth, published, secret, reasons, rules)
         for interval, cell in zip(intervals, cells, strict=True):
-            if not (interval.laag - 1e-6 <= truth[cell] <= interval.hoog + 1e-6):
+            # The true table must be a point of the attacker's model: within the cell's bounds, and inside
+            # an exact interval (a proven interval may not reach the true value; the bounds must).
+            within = lower[cell] - 1e-6 <= truth[cell] <= upper[cell] + 1e-6
+            inside = interval.laag - 1e-6 <= truth[cell] <= interval.hoog + 1e-6
+            if not within or (interval.exact and not inside):
                 outside += 1
         large = truth >= rules.min_publiceerbaar
         share = float((~secret[large]).mean()) if large.any() else None
@@ -160,7 +176,7 @@ def audit_protection(protected: pd.DataFrame, rules: DisclosureRules,
         rule_violations=rule_violations,
         truth_outside_interval=outside,
         published_share_of_large_cells=share,
-        lp_solves=attacker.solves,
+        lp_solves=attacker.solves + attacker.batch_solves,
         seconds=time.perf_counter() - started,
         intervals=tuple(intervals),
     )

@@ -41,6 +41,8 @@ from schemas.indicators import (
 
 STRUCTURE_COLUMNS = ("gebiedscode", "niveau", "bovenliggend", "indicator")
 _EPS = 1e-6
+_PUBLISHED_SPAN = 20.0
+"""A published cell's interval is the rounding's (a few units wide); a secret cell's is wider or open."""
 TIE_BREAK = 1e-5
 _UNBOUNDED = (highspy.HighsModelStatus.kUnbounded, highspy.HighsModelStatus.kUnboundedOrInfeasible)
 
@@ -423,6 +425,12 @@ class AttackerLP:
         self._highs.addVars(n, np.where(np.isinf(self.lower), -inf, self.lower),
                             np.where(np.isinf(self.upper), inf, self.upper))
         add_rows(self._highs, self.rows, 0)
+        self._capped: highspy.Highs | None = None
+        self._preferences: list[tuple[list[int], np.ndarray, np.ndarray]] = []
+        self.zero_proven = np.zeros(model.n_cells, dtype=bool)
+        """Cells whose exact interval is [0, 0] under the current bounds: exempt (docs/disclosure.md §3)
+        until a bound widens. Kept so that they are not solved again at every check."""
+        self.batch_solves = 0
 
     # -- bounds ------------------------------------------------------------------------------------
 
@@ -431,6 +439,9 @@ class AttackerLP:
         cells = np.asarray(cells, dtype=np.int32)
         if cells.size == 0:
             return
+        lower, upper = np.asarray(lower, dtype=np.float64), np.asarray(upper, dtype=np.float64)
+        if ((lower < self.lower[cells] - _EPS) | (upper > self.upper[cells] + _EPS)).any():
+            self.zero_proven[:] = False  # a wider model may let a cell proven 0 move again
         self.lower[cells] = lower
         self.upper[cells] = upper
         # Points outside the new bounds are no longer possible. (Points that a widening would make
@@ -439,9 +450,11 @@ class AttackerLP:
         inside = (values >= self.lower[cells] - 1e-5) & (values <= self.upper[cells] + 1e-5)
         self._pool_valid &= inside.all(axis=1)
         inf = highspy.kHighsInf
-        self._highs.changeColsBounds(int(cells.size), cells,
-                                     np.where(np.isinf(self.lower[cells]), -inf, self.lower[cells]),
-                                     np.where(np.isinf(self.upper[cells]), inf, self.upper[cells]))
+        for h in (self._highs, self._capped):
+            if h is not None:
+                h.changeColsBounds(int(cells.size), cells,
+                                   np.where(np.isinf(self.lower[cells]), -inf, self.lower[cells]),
+                                   np.where(np.isinf(self.upper[cells]), inf, self.upper[cells]))
 
     def prefer_within(self, cells: list[int], lower: np.ndarray, upper: np.ndarray) -> None:
         """Tie-break future solutions towards keeping `cells` inside [lower, upper].
@@ -451,16 +464,10 @@ class AttackerLP:
         """
         if not cells:
             return
-        h = self._highs
-        k = len(cells)
-        first = h.getNumCol()
-        inf = highspy.kHighsInf
-        h.addVars(2 * k, np.zeros(2 * k), np.full(2 * k, inf))
-        h.changeColsCost(2 * k, np.arange(first, first + 2 * k, dtype=np.int32), np.full(2 * k, TIE_BREAK))
-        cells_ = np.asarray(cells, dtype=np.int32)
-        above, below = np.arange(first, first + k), np.arange(first + k, first + 2 * k)
-        add_pairs(h, cells_, above, -1.0, np.full(k, -inf), np.asarray(upper, float))
-        add_pairs(h, cells_, below, 1.0, np.asarray(lower, float), np.full(k, inf))
+        self._preferences.append((list(cells), np.asarray(lower, float), np.asarray(upper, float)))
+        for h in (self._highs, self._capped):
+            if h is not None:
+                _add_preference(h, cells, self._preferences[-1][1], self._preferences[-1][2])
 
     # -- solving -----------------------------------------------------------------------------------
 
@@ -506,12 +513,166 @@ class AttackerLP:
                 self.remember(np.asarray(h.getSolution().col_value, dtype=np.float64)[: self.model.n_cells])
         h.changeColsCost(int(cells.size), cells, np.zeros(cells.size))
 
+    def is_feasible(self, values: np.ndarray, tolerance: float = 1e-6) -> bool:
+        """Whether `values` satisfies the bounds and every used row (checked here, not taken from HiGHS)."""
+        if ((values < self.lower - tolerance) | (values > self.upper + tolerance)).any():
+            return False
+        if not self.rows:
+            return True
+        if not hasattr(self, "_row_index"):
+            lengths = np.array([len(r.cells) for r in self.rows])
+            self._row_starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+            self._row_index = np.concatenate([r.cells for r in self.rows]).astype(np.int64)
+            self._row_coefs = np.concatenate([r.coefs for r in self.rows])
+            self._row_inequality = np.array([r.inequality for r in self.rows])
+        totals = np.add.reduceat(self._row_coefs * values[self._row_index], self._row_starts)
+        return bool(np.all(np.where(self._row_inequality, totals <= tolerance, np.abs(totals) <= tolerance)))
+
+    def _capped_model(self) -> highspy.Highs:
+        """The attacker's model plus one capped copy y_c of every cell (built on first use).
+
+        Row c ties y_c to x_c: y_c <= x_c to push x_c up to a target (maximise y_c, y_c <= target), or
+        y_c >= x_c to push it down (minimise y_c, y_c >= target). A cell taking no part has its row and
+        column free and no cost.
+        """
+        if self._capped is None:
+            n = self.model.n_cells
+            inf = highspy.kHighsInf
+            h = new_highs()
+            h.addVars(n, np.where(np.isinf(self.lower), -inf, self.lower),
+                      np.where(np.isinf(self.upper), inf, self.upper))
+            h.addVars(n, np.full(n, -inf), np.full(n, inf))
+            add_rows(h, self.rows, 0)
+            add_pairs(h, np.arange(n, 2 * n), np.arange(n), -1.0, np.full(n, -inf), np.full(n, inf))
+            self._capped = h
+            self._capped_rows = h.getNumRow() - n
+            for cells, lower, upper in self._preferences:
+                _add_preference(h, cells, lower, upper)
+        return self._capped
+
+    def push(self, cells: np.ndarray, up: np.ndarray, targets: np.ndarray) -> np.ndarray | None:
+        """One point that pushes every cell of `cells` towards its target at once (a capped objective).
+
+        `up[i]` says whether cells[i] should reach at least `targets[i]` (else at most). Each cell counts
+        only until it reaches its target, so one solve serves many cells whose targets do not conflict.
+        Returns the point (kept in the pool) or None when the solver found none.
+        """
+        h = self._capped_model()
+        n = self.model.n_cells
+        inf = highspy.kHighsInf
+        cells = np.asarray(cells, dtype=np.int32)
+        k = int(cells.size)
+        y = (cells + n).astype(np.int32)
+        rows = (cells + self._capped_rows).astype(np.int32)
+        # y - x <= 0 (up) or >= 0 (down); y <= target (up) or >= target (down).
+        h.changeRowsBounds(k, rows, np.where(up, -inf, 0.0), np.where(up, 0.0, inf))
+        h.changeColsBounds(k, y, np.where(up, -inf, targets), np.where(up, targets, inf))
+        h.changeColsCost(k, y, np.where(up, -1.0, 1.0))
+        try:
+            status = run_robustly(h)
+            self.batch_solves += 1
+            if status != highspy.HighsModelStatus.kOptimal:
+                return None
+            values = np.asarray(h.getSolution().col_value, dtype=np.float64)[:n]
+            if not self.is_feasible(values):
+                return None
+        finally:
+            h.changeRowsBounds(k, rows, np.full(k, -inf), np.full(k, inf))
+            h.changeColsBounds(k, y, np.full(k, -inf), np.full(k, inf))
+            h.changeColsCost(k, y, np.zeros(k))
+        self.remember(values)
+        return values
+
+    def _independent(self, cells: np.ndarray) -> np.ndarray:
+        """Positions in `cells` of a first group of cells that share no row (greedy, in the given order).
+
+        Cells that share no sum can all reach their targets in one point; pushing cells of one sum
+        together makes them compete for the same room.
+        """
+        if not hasattr(self, "_cell_rows"):
+            cell_rows: list[list[int]] = [[] for _ in range(self.model.n_cells)]
+            for r, row in enumerate(self.rows):
+                for cell in row.cells:
+                    cell_rows[int(cell)].append(r)
+            self._cell_rows = cell_rows
+        blocked = np.zeros(len(self.rows), dtype=bool)
+        chosen = []
+        for position, cell in enumerate(int(c) for c in cells):
+            rows = self._cell_rows[cell]
+            if blocked[rows].any():
+                continue
+            chosen.append(position)
+            blocked[rows] = True
+        return np.asarray(chosen, dtype=np.int64)
+
+    def prove_batch(self, cells: np.ndarray, requirement: Requirement, low: np.ndarray,
+                    high: np.ndarray, misses: int = 2) -> None:
+        """Widen the known spans `low`/`high` of `cells` (updated in place) with capped pushes.
+
+        Each round takes the unproven cells that share no sum and pushes each towards the value that would
+        prove it: first down to its lower bound (when no known point has it there), then up to its known
+        bottom plus the width (at least to the threshold). A cell that one push
+        towards its target does not prove is left to the exact per-cell LPs of `unprotected_cells`. Stops
+        when every cell is proven or tried, or `misses` rounds in a row prove nothing.
+        """
+        width = requirement.width
+        missed = 0
+        tried = np.zeros(len(cells), dtype=bool)
+        lowered = np.zeros(len(cells), dtype=bool)
+        while missed < misses:
+            todo = np.flatnonzero([not t and not requirement.sufficient(int(c), lo, hi)
+                                   for c, lo, hi, t in zip(cells, low, high, tried, strict=True)])
+            if todo.size == 0:
+                return
+            todo = todo[self._independent(cells[todo])]
+            chosen = cells[todo]
+            lo = low[todo]
+            # First down to the lower bound (while the bottom is unknown or above it), then up.
+            up = np.isfinite(lo) & ((lo <= self.lower[chosen] + _EPS) | lowered[todo])
+            lowered[todo] = True
+            up_target = np.maximum(np.ceil(lo - _EPS) + width, requirement.min_high[chosen])
+            targets = np.where(up, up_target, self.lower[chosen])
+            point = self.push(chosen, up, np.where(np.isinf(targets), 0.0, targets))
+            if point is None:
+                return
+            np.minimum(low, point[cells], out=low)
+            np.maximum(high, point[cells], out=high)
+            done = np.array([requirement.sufficient(int(c), lo_, hi_)
+                             for c, lo_, hi_ in zip(chosen, low[todo], high[todo], strict=True)])
+            # A cell that one push for it alone did not prove is left to the exact LPs; trying it again
+            # would keep blocking the cells that share its sums.
+            tried[todo[~done & up]] = True
+            if up.any():
+                missed = 0 if done.any() else missed + 1
+
     def remember(self, values: np.ndarray) -> None:
         """Add a point known to be feasible (e.g. from a repair model) to the pool."""
+        if self._pool_valid[self._pool_next]:
+            self._compact_pool()
         self._pool[self._pool_next] = values
         self._pool_valid[self._pool_next] = True
         self._pool_next = (self._pool_next + 1) % self._pool.shape[0]
         self.last_solution = values
+
+    def _compact_pool(self) -> None:
+        """Make room without losing a proof: keep only the points that hold some secret cell's extreme.
+
+        A full pool would otherwise overwrite its oldest points, and with them the only proof of cells
+        that were settled early. When the points worth keeping fill most of the pool, the oldest is
+        overwritten as before.
+        """
+        valid = np.flatnonzero(self._pool_valid)
+        secret = np.flatnonzero(np.isinf(self.upper) | (self.upper - self.lower > _PUBLISHED_SPAN))
+        if valid.size == 0 or secret.size == 0:
+            return
+        points = self._pool[valid[:, None], secret[None, :]]
+        keep = valid[np.unique(np.concatenate([points.argmin(axis=0), points.argmax(axis=0)]))]
+        if keep.size > 0.8 * self._pool.shape[0]:
+            return
+        self._pool[: keep.size] = self._pool[keep]
+        self._pool_valid[:] = False
+        self._pool_valid[: keep.size] = True
+        self._pool_next = keep.size
 
     def pool_span(self, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For `cells`, the smallest and largest value over pool points feasible under the current bounds."""
@@ -519,6 +680,20 @@ class AttackerLP:
         if points.shape[0] == 0:
             return np.full(len(cells), np.inf), np.full(len(cells), -np.inf)
         return points.min(axis=0), points.max(axis=0)
+
+    def unproven_cells(self, cells: np.ndarray | list[int],
+                       requirement: Requirement) -> list[tuple[int, float, float]]:
+        """Cells among `cells` that known points and a few capped pushes do not prove, with their spans.
+
+        No per-cell LP: a cell listed here may still meet the requirement (its span understates the
+        attacker's interval); `unprotected_cells` decides exactly.
+        """
+        cells = np.asarray(cells, dtype=np.int64)
+        cells = cells[~self.zero_proven[cells]]
+        low, high = self.pool_span(cells)
+        self.prove_batch(cells, requirement, low, high)
+        return [(int(c), float(lo), float(hi)) for c, lo, hi in zip(cells, low, high, strict=True)
+                if not requirement.sufficient(int(c), lo, hi)]
 
     def unprotected_cells(self, cells: np.ndarray | list[int], requirement: Requirement,
                           first_only: bool = False) -> list[tuple[int, float, float]]:
@@ -528,6 +703,7 @@ class AttackerLP:
         `first_only`, stop at the first failing cell (cells are tried in the given order).
         """
         cells = np.asarray(cells, dtype=np.int64)
+        cells = cells[~self.zero_proven[cells]]
         low, high = self.pool_span(cells)
         failing = []
         for i, cell in enumerate(int(c) for c in cells):
@@ -549,6 +725,8 @@ class AttackerLP:
                     break
             else:
                 # Both extremes are exact now.
+                if requirement.exempt(cell, low[i], high[i]):
+                    self.zero_proven[cell] = True
                 if not requirement.met(cell, low[i], high[i]):
                     failing.append((cell, float(low[i]), float(high[i])))
                     if first_only:
@@ -624,6 +802,19 @@ def run_robustly(h: highspy.Highs) -> highspy.HighsModelStatus:
         return h.getModelStatus()
     finally:
         h.setOptionValue("simplex_strategy", strategy)
+
+
+def _add_preference(h: highspy.Highs, cells: list[int], lower: np.ndarray, upper: np.ndarray) -> None:
+    """A tiny cost (TIE_BREAK per unit) on each of `cells` leaving [lower, upper] (2 columns, 2 rows each)."""
+    k = len(cells)
+    first = h.getNumCol()
+    inf = highspy.kHighsInf
+    h.addVars(2 * k, np.zeros(2 * k), np.full(2 * k, inf))
+    h.changeColsCost(2 * k, np.arange(first, first + 2 * k, dtype=np.int32), np.full(2 * k, TIE_BREAK))
+    cells_ = np.asarray(cells, dtype=np.int32)
+    above, below = np.arange(first, first + k), np.arange(first + k, first + 2 * k)
+    add_pairs(h, cells_, above, -1.0, np.full(k, -inf), upper)
+    add_pairs(h, cells_, below, 1.0, lower, np.full(k, inf))
 
 
 def add_rows(h: highspy.Highs, rows: list[LinearRow], offset: int) -> None:

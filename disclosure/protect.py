@@ -220,33 +220,56 @@ class _SecondarySuppression:
         self.attacker.set_bounds(np.array([cell]), np.array([lower]), np.array([upper]))
 
     def run(self) -> None:
+        # The true table is a point of the attacker's model: every cell's bottom is known from the start.
+        self.attacker.remember(self.truth.astype(np.float64))
         self.attacker.explore(self._required(), directions=_EXPLORE_DIRECTIONS)
         for _ in range(_MAX_ROUNDS):
-            failing = self._unprotected(self._required())
-            if not failing:
+            unproven = self.attacker.unproven_cells(self._required(), self.requirement)
+            if not unproven:
                 break
-            if not self._repair_round(failing):
+            if not self._repair_round([cell for cell, _, _ in unproven]):
                 break  # no repair possible any more; reported below
-        if self._unprotected(self._required(), first_only=True):
+        if self._failing(self._required(), first_only=True):
             raise DisclosureError(
                 "de aanvullende geheimhouding vond geen veilige tabel; er wordt niets gepubliceerd. "
                 "Overweeg een grover niveau (zonder buurten) of andere regels (min_bandbreedte)."
             )
         self._prune()
 
-    def _repair_round(self, failing: list[tuple[int, float, float]]) -> bool:
-        """Hide extra cells for every failing cell; False when nothing could be done for any of them."""
+    def _failing(self, cells: np.ndarray | list[int],
+                 first_only: bool = False) -> list[tuple[int, float, float]]:
+        """The cells among `cells` that fail the requirement, with their exact intervals.
+
+        Capped pushes prove most cells many at a time; only the cells they leave open get their own LPs.
+        """
+        unproven = self.attacker.unproven_cells(cells, self.requirement)
+        if not unproven:
+            return []
+        return self._unprotected([c for c, _, _ in unproven], first_only)
+
+    def _repair_round(self, unproven: list[int]) -> bool:
+        """Hide extra cells for every cell that fails; False when nothing could be done for any of them.
+
+        `unproven` are the cells the known points do not prove. Per cell: its exact minimum (unless a
+        known point sits on its lower bound), its exact maximum, and only when that falls short of the
+        target a repair LP.
+        """
         progress = False
         if self._repair is None:
             self._repair = _RepairLP(self.model, self.attacker, self.published, self.reasons, self.truth,
                                      self.rules)
-        for cell, _, _ in failing:
-            still = self._unprotected([cell])
-            if not still:
+        for cell in unproven:
+            known_low, known_high = self.attacker.pool_span(np.array([cell]))
+            low, known_high = float(known_low[0]), float(known_high[0])
+            if self.requirement.sufficient(cell, low, known_high):
                 continue  # an earlier repair in this round already widened it
-            _, low, high = still[0]
+            if low > self.attacker.lower[cell] + 1e-9:
+                low = self.attacker.extreme(cell, maximise=False)
             # Reach up: to the threshold for a cell secret by the threshold rule, and to a wide interval.
             target = max(math.ceil(low - 1e-6) + self.width, self.requirement.min_high[cell])
+            high = self.attacker.extreme(cell, maximise=True)
+            if high >= target - 1e-6:
+                continue
             hide, point = self._repair.reach(cell, minimum=target)
             if hide is None:
                 # Up is impossible: widen downwards instead (only ever for cells without a threshold target).
@@ -260,7 +283,7 @@ class _SecondarySuppression:
                     self.hidden_for.setdefault(hidden, []).append(cell)
             if point is not None:
                 self.attacker.remember(point)
-                progress = progress or not self._unprotected([cell])
+                progress = True
         return progress
 
     def _prune(self) -> None:
@@ -269,6 +292,7 @@ class _SecondarySuppression:
         weight = hiding_weights(self.model)
         secondary.sort(key=lambda c: (-weight[c], -int(self.truth[c]), c))
         for cell in secondary:
+            zero_proven = self.attacker.zero_proven.copy()
             self._publish(cell)
             required = self._required()
             is_required = np.zeros(self.model.n_cells, dtype=bool)
@@ -278,10 +302,15 @@ class _SecondarySuppression:
                 [c for c in self.hidden_for.get(cell, []) if is_required[c]]
                 + [int(c) for c in self.neighbours[cell] if is_required[c]]
             ))
+            # A needed cell shows at once in the cells it was hidden for (exact LPs, first failure
+            # stops). The rest are mostly still proven by known points; the few that are not get exact LPs
+            # too (measured: capped pushes cost more here than they save).
             if self._unprotected(likely, first_only=True) or self._unprotected(required, first_only=True):
                 self.reasons[cell] = REASON_SECONDARY
                 lower, upper = attacker_bounds(self.published[[cell]], self.reasons[[cell]], self.rules)
                 self.attacker.set_bounds(np.array([cell]), lower, upper)
+                # Back to the bounds of before the trial, so what was proven 0 then is proven 0 again.
+                self.attacker.zero_proven = zero_proven
 
 
 class _RepairLP:
