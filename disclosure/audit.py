@@ -129,24 +129,7 @@ def audit_protection(protected: pd.DataFrame, rules: DisclosureRules,
     cells = secret_cells(reasons)
     requirement = Requirement.for_cells(reasons, rules)
 
-    intervals = []
-    seen_low, seen_high = attacker.pool_span(np.arange(model.n_cells))
-    # Capped pushes prove most cells many at a time (a pair of feasible points at least the required
-    # width apart); every other cell gets its exact interval.
-    proven_low, proven_high = seen_low[cells].copy(), seen_high[cells].copy()
-    attacker.prove_batch(cells, requirement, proven_low, proven_high)
-    for k, cell in enumerate(int(c) for c in cells):
-        if requirement.sufficient(cell, proven_low[k], proven_high[k]):
-            low, high, exact = float(proven_low[k]), float(proven_high[k]), False
-        else:
-            low, high = _exact_interval(attacker, cell, seen_low, seen_high)
-            exact = True
-        intervals.append(CellInterval(
-            gebiedscode=model.codes[model.area_of(cell)], indicator=model.indicator_of(cell),
-            reden=str(reasons[cell]), laag=low, hoog=high,
-            beschermd=requirement.met(cell, low, high), vrijgesteld=requirement.exempt(cell, low, high),
-            groep=model.group_of(model.area_of(cell)), exact=exact,
-        ))
+    intervals = _intervals(attacker, model, cells, reasons, requirement)
     failures = sum(not i.beschermd for i in intervals)
     widths = [i.breedte for i in intervals if not i.vrijgesteld]
 
@@ -180,6 +163,30 @@ def audit_protection(protected: pd.DataFrame, rules: DisclosureRules,
         seconds=time.perf_counter() - started,
         intervals=tuple(intervals),
     )
+
+
+def _intervals(attacker: AttackerLP, model, cells: np.ndarray, reasons: np.ndarray,
+               requirement: Requirement) -> list[CellInterval]:
+    """Per secret cell: a span proven by known points, or else its exact interval."""
+    intervals = []
+    seen_low, seen_high = attacker.pool_span(np.arange(model.n_cells))
+    # Capped pushes prove most cells many at a time (a pair of feasible points at least the required
+    # width apart); every other cell gets its exact interval.
+    proven_low, proven_high = seen_low[cells].copy(), seen_high[cells].copy()
+    attacker.prove_batch(cells, requirement, proven_low, proven_high)
+    for k, cell in enumerate(int(c) for c in cells):
+        if requirement.sufficient(cell, proven_low[k], proven_high[k]):
+            low, high, exact = float(proven_low[k]), float(proven_high[k]), False
+        else:
+            low, high = _exact_interval(attacker, cell, seen_low, seen_high)
+            exact = True
+        intervals.append(CellInterval(
+            gebiedscode=model.codes[model.area_of(cell)], indicator=model.indicator_of(cell),
+            reden=str(reasons[cell]), laag=low, hoog=high,
+            beschermd=requirement.met(cell, low, high), vrijgesteld=requirement.exempt(cell, low, high),
+            groep=model.group_of(model.area_of(cell)), exact=exact,
+        ))
+    return intervals
 
 
 def _exact_interval(attacker: AttackerLP, cell: int, seen_low: np.ndarray,
