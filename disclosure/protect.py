@@ -251,8 +251,8 @@ class _SecondarySuppression:
         """Hide extra cells for every cell that fails; False when nothing could be done for any of them.
 
         `unproven` are the cells the known points do not prove. Per cell: its exact minimum (unless a
-        known point sits on its lower bound), its exact maximum, and only when that falls short of the
-        target a repair LP.
+        known point sits on its lower bound) and maximum, and only when that interval fails the
+        requirement (a cell proven 0 is exempt, docs/disclosure.md §3) a repair LP.
         """
         progress = False
         if self._repair is None:
@@ -265,11 +265,14 @@ class _SecondarySuppression:
                 continue  # an earlier repair in this round already widened it
             if low > self.attacker.lower[cell] + 1e-9:
                 low = self.attacker.extreme(cell, maximise=False)
+            high = self.attacker.extreme(cell, maximise=True)
+            # Both extremes are exact now (a known point on the lower bound is the minimum).
+            if self.requirement.met(cell, low, high):
+                if self.requirement.exempt(cell, low, high):
+                    self.attacker.zero_proven[cell] = True
+                continue
             # Reach up: to the threshold for a cell secret by the threshold rule, and to a wide interval.
             target = max(math.ceil(low - 1e-6) + self.width, self.requirement.min_high[cell])
-            high = self.attacker.extreme(cell, maximise=True)
-            if high >= target - 1e-6:
-                continue
             hide, point = self._repair.reach(cell, minimum=target)
             if hide is None:
                 # Up is impossible: widen downwards instead (only ever for cells without a threshold target).
