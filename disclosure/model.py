@@ -431,6 +431,7 @@ class AttackerLP:
         """Cells whose exact interval is [0, 0] under the current bounds: exempt (docs/disclosure.md §3)
         until a bound widens. Kept so that they are not solved again at every check."""
         self.batch_solves = 0
+        self._cell_rows: list[list[int]] | None = None
 
     # -- bounds ------------------------------------------------------------------------------------
 
@@ -464,10 +465,11 @@ class AttackerLP:
         """
         if not cells:
             return
-        self._preferences.append((list(cells), np.asarray(lower, float), np.asarray(upper, float)))
+        preference = (list(cells), np.asarray(lower, float), np.asarray(upper, float))
+        self._preferences.append(preference)
         for h in (self._highs, self._capped):
             if h is not None:
-                _add_preference(h, cells, self._preferences[-1][1], self._preferences[-1][2])
+                _add_preference(h, *preference)
 
     # -- solving -----------------------------------------------------------------------------------
 
@@ -519,14 +521,10 @@ class AttackerLP:
             return False
         if not self.rows:
             return True
-        if not hasattr(self, "_row_index"):
-            lengths = np.array([len(r.cells) for r in self.rows])
-            self._row_starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-            self._row_index = np.concatenate([r.cells for r in self.rows]).astype(np.int64)
-            self._row_coefs = np.concatenate([r.coefs for r in self.rows])
-            self._row_inequality = np.array([r.inequality for r in self.rows])
-        totals = np.add.reduceat(self._row_coefs * values[self._row_index], self._row_starts)
-        return bool(np.all(np.where(self._row_inequality, totals <= tolerance, np.abs(totals) <= tolerance)))
+        starts, index, coefs = _stacked(self.rows)
+        totals = np.add.reduceat(coefs * values[index], starts)
+        inequality = np.array([r.inequality for r in self.rows])
+        return bool(np.all(np.where(inequality, totals <= tolerance, np.abs(totals) <= tolerance)))
 
     def _capped_model(self) -> highspy.Highs:
         """The attacker's model plus one capped copy y_c of every cell (built on first use).
@@ -589,12 +587,11 @@ class AttackerLP:
         Cells that share no sum can all reach their targets in one point; pushing cells of one sum
         together makes them compete for the same room.
         """
-        if not hasattr(self, "_cell_rows"):
-            cell_rows: list[list[int]] = [[] for _ in range(self.model.n_cells)]
+        if self._cell_rows is None:
+            self._cell_rows = [[] for _ in range(self.model.n_cells)]
             for r, row in enumerate(self.rows):
                 for cell in row.cells:
-                    cell_rows[int(cell)].append(r)
-            self._cell_rows = cell_rows
+                    self._cell_rows[int(cell)].append(r)
         blocked = np.zeros(len(self.rows), dtype=bool)
         chosen = []
         for position, cell in enumerate(int(c) for c in cells):
@@ -611,9 +608,9 @@ class AttackerLP:
 
         Each round takes the unproven cells that share no sum and pushes each towards the value that would
         prove it: first down to its lower bound (when no known point has it there), then up to its known
-        bottom plus the width (at least to the threshold). A cell that one push
-        towards its target does not prove is left to the exact per-cell LPs of `unprotected_cells`. Stops
-        when every cell is proven or tried, or `misses` rounds in a row prove nothing.
+        bottom plus the width (at least to the threshold). A cell that one push towards its target does
+        not prove is left to the exact per-cell LPs of `unprotected_cells`. Stops when every cell is
+        proven or tried, or `misses` rounds in a row prove nothing.
         """
         width = requirement.width
         missed = 0
@@ -699,8 +696,9 @@ class AttackerLP:
                           first_only: bool = False) -> list[tuple[int, float, float]]:
         """Cells among `cells` whose exact interval fails `requirement`, each with that interval.
 
-        LPs are solved only where the known points do not already prove the requirement. With
-        `first_only`, stop at the first failing cell (cells are tried in the given order).
+        LPs are solved only where the known points do not already prove the requirement; a cell in
+        `zero_proven` counts as met without one. With `first_only`, stop at the first failing cell (cells
+        are tried in the given order).
         """
         cells = np.asarray(cells, dtype=np.int64)
         cells = cells[~self.zero_proven[cells]]
@@ -824,11 +822,17 @@ def add_rows(h: highspy.Highs, rows: list[LinearRow], offset: int) -> None:
     inf = highspy.kHighsInf
     lower = np.array([-inf if r.inequality else 0.0 for r in rows])
     upper = np.zeros(len(rows))
+    starts, index, values = _stacked(rows)
+    h.addRows(len(rows), lower, upper, len(index), starts.astype(np.int32), (index + offset).astype(np.int32),
+              values)
+
+
+def _stacked(rows: list[LinearRow]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The rows one after another: where each row starts, its cells, and its coefficients."""
     lengths = np.array([len(r.cells) for r in rows])
-    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int32)
-    index = (np.concatenate([r.cells for r in rows]) + offset).astype(np.int32)
-    values = np.concatenate([r.coefs for r in rows])
-    h.addRows(len(rows), lower, upper, int(lengths.sum()), starts, index, values)
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+    cells = np.concatenate([r.cells for r in rows]).astype(np.int64)
+    return starts, cells, np.concatenate([r.coefs for r in rows])
 
 
 def add_pairs(h: highspy.Highs, x: np.ndarray, e: np.ndarray, e_coef: float, low: np.ndarray,

@@ -260,8 +260,8 @@ class _SecondarySuppression:
                                      self.rules)
         for cell in unproven:
             known_low, known_high = self.attacker.pool_span(np.array([cell]))
-            low, known_high = float(known_low[0]), float(known_high[0])
-            if self.requirement.sufficient(cell, low, known_high):
+            low = float(known_low[0])
+            if self.requirement.sufficient(cell, low, float(known_high[0])):
                 continue  # an earlier repair in this round already widened it
             if low > self.attacker.lower[cell] + 1e-9:
                 low = self.attacker.extreme(cell, maximise=False)
