@@ -396,6 +396,15 @@ class Requirement:
         return self.met(cell, low, high) and not self.sufficient(cell, low, high)
 
 
+@dataclass(frozen=True)
+class TrialSnapshot:
+    """The state `AttackerLP.restore` brings back after a trial change of bounds is undone."""
+
+    pool_valid: np.ndarray
+    zero_proven: np.ndarray
+    compactions: int
+
+
 class AttackerLP:
     """The attacker's feasible set as one HiGHS model, re-solved per cell with a warm start.
 
@@ -432,6 +441,7 @@ class AttackerLP:
         until a bound widens. Kept so that they are not solved again at every check."""
         self.batch_solves = 0
         self._cell_rows: list[list[int]] | None = None
+        self._compactions = 0
 
     # -- bounds ------------------------------------------------------------------------------------
 
@@ -456,6 +466,21 @@ class AttackerLP:
                 h.changeColsBounds(int(cells.size), cells,
                                    np.where(np.isinf(self.lower[cells]), -inf, self.lower[cells]),
                                    np.where(np.isinf(self.upper[cells]), inf, self.upper[cells]))
+
+    def snapshot(self) -> TrialSnapshot:
+        """What a trial change of bounds may undo: which points were possible and which cells proven 0."""
+        return TrialSnapshot(self._pool_valid.copy(), self.zero_proven.copy(), self._compactions)
+
+    def restore(self, snapshot: TrialSnapshot) -> None:
+        """After the bounds are back to those of `snapshot`, make its points and its proven zeros count again.
+
+        A point that was possible then is possible again under the same bounds; points found since were
+        found under bounds at least as narrow, so they stay. When the pool was compacted in between, the
+        old positions mean nothing any more and only the zeros are restored.
+        """
+        if snapshot.compactions == self._compactions:
+            self._pool_valid |= snapshot.pool_valid
+        self.zero_proven = snapshot.zero_proven.copy()
 
     def prefer_within(self, cells: list[int], lower: np.ndarray, upper: np.ndarray) -> None:
         """Tie-break future solutions towards keeping `cells` inside [lower, upper].
@@ -670,6 +695,7 @@ class AttackerLP:
         self._pool_valid[:] = False
         self._pool_valid[: keep.size] = True
         self._pool_next = keep.size
+        self._compactions += 1
 
     def pool_span(self, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For `cells`, the smallest and largest value over pool points feasible under the current bounds."""

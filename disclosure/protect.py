@@ -295,7 +295,7 @@ class _SecondarySuppression:
         weight = hiding_weights(self.model)
         secondary.sort(key=lambda c: (-weight[c], -int(self.truth[c]), c))
         for cell in secondary:
-            zero_proven = self.attacker.zero_proven.copy()
+            before = self.attacker.snapshot()
             self._publish(cell)
             required = self._required()
             is_required = np.zeros(self.model.n_cells, dtype=bool)
@@ -312,8 +312,8 @@ class _SecondarySuppression:
                 self.reasons[cell] = REASON_SECONDARY
                 lower, upper = attacker_bounds(self.published[[cell]], self.reasons[[cell]], self.rules)
                 self.attacker.set_bounds(np.array([cell]), lower, upper)
-                # Back to the bounds of before the trial, so what was proven 0 then is proven 0 again.
-                self.attacker.zero_proven = zero_proven
+                # Back to the bounds of before the trial: its points and its proven zeros count again.
+                self.attacker.restore(before)
 
 
 class _RepairLP:

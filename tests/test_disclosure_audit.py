@@ -310,3 +310,29 @@ def test_a_proof_point_is_checked_against_every_bound_and_sum(buurt_table: pd.Da
     outside[cells[0]] = -1  # below every cell's lower bound
     assert not attacker.is_feasible(outside)
 
+
+
+def test_a_trial_publication_that_is_undone_gives_back_the_points_it_excluded(buurt_table: pd.DataFrame):
+    from disclosure.model import AttackerLP, attacker_bounds, build_table_model, secret_cells
+    from disclosure.protect import primary_reasons, rounded_counts, true_count_vector
+
+    model, row_cells = build_table_model(buurt_table)
+    truth = true_count_vector(buurt_table, model, row_cells)
+    reasons = primary_reasons(model, truth, RULES)
+    lower, upper = attacker_bounds(rounded_counts(truth, RULES), reasons, RULES)
+    attacker = AttackerLP(model, lower, upper)
+    attacker.remember(truth.astype(float))
+    # A secret cell whose largest possible value lies well above the truth; that point is in the pool.
+    cell, high = next((int(c), h) for c in secret_cells(reasons)
+                      if truth[c] + 1 < (h := attacker.extreme(int(c), maximise=True)) < np.inf)
+    before = attacker.snapshot()
+    # Trial: the cell is published at its true value; the far point is no longer possible.
+    attacker.set_bounds(np.array([cell]), np.array([float(truth[cell])]), np.array([float(truth[cell])]))
+    assert attacker.pool_span(np.array([cell]))[1][0] == pytest.approx(truth[cell])
+    # Undone: the same bounds as before, so the far point counts again without a new LP.
+    attacker.set_bounds(np.array([cell]), lower[[cell]], upper[[cell]])
+    assert attacker.pool_span(np.array([cell]))[1][0] == pytest.approx(truth[cell])
+    attacker.restore(before)
+    solves = attacker.solves
+    assert attacker.pool_span(np.array([cell]))[1][0] == pytest.approx(high)
+    assert attacker.solves == solves
