@@ -20,7 +20,7 @@ from schemas.indicators import DOMAINS
 SERVICE_CODES = {
     "jeugd": ("43", "45", "46", "48"),
     "wmo": ("01", "02", "07", "15"),
-    "werk_inkomen": ("WI01", "WI02", "WI03"),
+    "werk_inkomen": ("PW01", "PW02", "PW03"),
 }
 HOUSEHOLD_TYPES = (("eenpersoons", 0.39), ("paar_zonder_kinderen", 0.26), ("paar_met_kinderen", 0.24),
                    ("eenouder", 0.08), ("overig", 0.02), ("onbekend", 0.01))

@@ -23,7 +23,10 @@ import numpy as np
 import pandas as pd
 
 from disclosure.rules import DisclosureRules
+from schemas.codelist import EXTENSION_ENV as CODE_LIST_ENV
+from schemas.codelist import CodeListError, load_code_list
 from schemas.indicators import (
+    DOMAIN_INDICATORS,
     DOMAINS,
     EXCLUSIVE_DOMAIN_SETS,
     FIXED_INDICATORS,
@@ -150,6 +153,64 @@ def _area_rows(model_cell: Callable[[int, str], int], area: int, present: set[st
         cells = [model_cell(area, n) for n in domains] + [model_cell(area, n) for n in services]
         rows.append(_row(cells, [1.0] * len(domains) + [-1.0] * len(services), True, area,
                          f"domeinen>={k}<=voorzieningen>={k}"))
+    return rows
+
+
+def _service_domains(indicators: tuple[str, ...]) -> dict[str, str | None]:
+    """Per `voorziening:<code>` indicator, the domain of its code in the code list (None when unknown).
+
+    The code list is public (docs/contract.md §5), so an attacker knows each code's domain. A broken
+    municipal extension (FACTLAB_CODELIJST) leaves the national list: fewer known domains only means
+    fewer rows, and a row that does not hold in the table is not used (`knowledge_rows`).
+    """
+    try:
+        code_list = load_code_list()
+    except CodeListError:
+        saved = os.environ.pop(CODE_LIST_ENV, None)
+        try:
+            code_list = load_code_list()
+        finally:
+            if saved is not None:
+                os.environ[CODE_LIST_ENV] = saved
+    prefix = SERVICE_CODE_PREFIX
+    return {name: code_list.domain_of(name[len(prefix):]) for name in indicators
+            if name.startswith(prefix) and len(name) > len(prefix)}
+
+
+def _service_rows(model_cell: Callable[[int, str], int], area: int, present: set[str],
+                  service_domains: dict[str, str | None]) -> list[LinearRow]:
+    """What every attacker can derive about `voorziening:<code>` cells from their definition (§5, §11).
+
+    A household with code X is in X's domain; a household in a domain has at least one code of it and at
+    most all of them; and summed over all codes, every household counts once per distinct code it has,
+    which `voorzieningen:<k>` bounds from below (k, at least 4 for 4+) and from above (k, at most every
+    code for 4+). These are inequalities: the table says nothing more precise.
+    """
+    services = [name for name in service_domains if name in present]
+    if not services:
+        return []
+    rows = []
+    for domain in DOMAINS:
+        whole = DOMAIN_INDICATORS[domain]
+        members = [name for name in services if service_domains[name] == domain]
+        if not members or whole not in present:
+            continue
+        for name in members:
+            rows.append(_row([model_cell(area, name), model_cell(area, whole)], [1.0, -1.0], True, area,
+                             f"{name}<={whole}"))
+        cells = [model_cell(area, whole)] + [model_cell(area, name) for name in members]
+        rows.append(_row(cells, [1.0] + [-1.0] * len(members), True, area, f"{whole}<=som voorzieningen"))
+        rows.append(_row(cells, [-float(len(members))] + [1.0] * len(members), True, area,
+                         f"som voorzieningen<=codes*{whole}"))
+    if all(name in present for name in SERVICE_COUNT_INDICATORS):
+        counts = [model_cell(area, name) for name in SERVICE_COUNT_INDICATORS]
+        codes = [model_cell(area, name) for name in services]
+        least = [float(k) for k in range(1, len(SERVICE_COUNT_INDICATORS) + 1)]
+        most = [*least[:-1], float(len(services))]
+        rows.append(_row(counts + codes, least + [-1.0] * len(codes), True, area,
+                         "voorzieningen:k*k<=som voorzieningen"))
+        rows.append(_row(counts + codes, [-w for w in most] + [1.0] * len(codes), True, area,
+                         "som voorzieningen<=voorzieningen:k*k"))
     return rows
 
 
@@ -282,8 +343,10 @@ def build_table_model(frame: pd.DataFrame) -> tuple[TableModel, np.ndarray]:
 
     rows: list[LinearRow] = []
     present = set(indicators)
+    service_domains = _service_domains(indicators)
     for area in range(len(codes)):
         rows.extend(_area_rows(model_cell, area, present))
+        rows.extend(_service_rows(model_cell, area, present, service_domains))
     rows.extend(_sum_rows(model_cell, indicators, codes, groups, levels, parents))
     model = TableModel(codes, levels, tuple(parents), tuple(rows), indicators,
                        groups if any(groups) else ())
