@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 
 import highspy
 import numpy as np
@@ -53,7 +54,13 @@ class DisclosureError(RuntimeError):
     """The table could not be made safe; nothing may be published (message in Dutch)."""
 
 
-def protect_table(counts: pd.DataFrame, rules: DisclosureRules) -> pd.DataFrame:
+ProgressHook = Callable[[str, int, int], None]
+"""Told (stage, done, total) at the start of each stage of secondary suppression and after each cell:
+a stage name chosen here (Dutch) and counts, never a value of the table."""
+
+
+def protect_table(counts: pd.DataFrame, rules: DisclosureRules,
+                  progress: ProgressHook | None = None) -> pd.DataFrame:
     """Apply the disclosure rules to true counts; one output row per input row, in input order.
 
     Input columns: gebiedscode, niveau, bovenliggend, indicator, aantal (true count). Output columns:
@@ -67,7 +74,7 @@ def protect_table(counts: pd.DataFrame, rules: DisclosureRules) -> pd.DataFrame:
     use_row = knowledge_rows(model, truth)
     reasons = primary_reasons(model, truth, rules)
     if rules.secundaire_onderdrukking:
-        _SecondarySuppression(model, truth, reasons, rules, use_row).run()
+        _SecondarySuppression(model, truth, reasons, rules, use_row, progress).run()
     return _publication(counts, model, row_cells, truth, reasons, rules)
 
 
@@ -181,7 +188,8 @@ class _SecondarySuppression:
     """Grow the set of secret cells until every secret cell is wide enough, then shrink it again."""
 
     def __init__(self, model: TableModel, truth: np.ndarray, reasons: np.ndarray, rules: DisclosureRules,
-                 use_row: np.ndarray) -> None:
+                 use_row: np.ndarray, progress: ProgressHook | None = None) -> None:
+        self.progress = progress or (lambda stage, done, total: None)
         self.model = model
         self.truth = truth
         self.reasons = reasons
@@ -223,11 +231,12 @@ class _SecondarySuppression:
         # The true table is a point of the attacker's model: every cell's bottom is known from the start.
         self.attacker.remember(self.truth.astype(np.float64))
         self.attacker.explore(self._required(), directions=_EXPLORE_DIRECTIONS)
-        for _ in range(_MAX_ROUNDS):
+        for round_number in range(1, _MAX_ROUNDS + 1):
             unproven = self.attacker.unproven_cells(self._required(), self.requirement)
             if not unproven:
                 break
-            if not self._repair_round([cell for cell, _, _ in unproven]):
+            stage = f"beveiligen: geheime cellen narekenen (ronde {round_number})"
+            if not self._repair_round([cell for cell, _, _ in unproven], stage):
                 break  # no repair possible any more; reported below
         if self._failing(self._required(), first_only=True):
             raise DisclosureError(
@@ -247,7 +256,7 @@ class _SecondarySuppression:
             return []
         return self._unprotected([c for c, _, _ in unproven], first_only)
 
-    def _repair_round(self, unproven: list[int]) -> bool:
+    def _repair_round(self, unproven: list[int], stage: str = "beveiligen: geheime cellen narekenen") -> bool:
         """Hide extra cells for every cell that fails; False when nothing could be done for any of them.
 
         `unproven` are the cells the known points do not prove. Per cell: its exact minimum (unless a
@@ -258,7 +267,10 @@ class _SecondarySuppression:
         if self._repair is None:
             self._repair = _RepairLP(self.model, self.attacker, self.published, self.reasons, self.truth,
                                      self.rules)
-        for cell in unproven:
+        self.progress(stage, 0, len(unproven))
+        for done, cell in enumerate(unproven):
+            if done:
+                self.progress(stage, done, len(unproven))
             known_low, known_high = self.attacker.pool_span(np.array([cell]))
             low = float(known_low[0])
             if self.requirement.sufficient(cell, low, float(known_high[0])):
@@ -287,6 +299,7 @@ class _SecondarySuppression:
             if point is not None:
                 self.attacker.remember(point)
                 progress = True
+        self.progress(stage, len(unproven), len(unproven))
         return progress
 
     def _prune(self) -> None:
@@ -294,26 +307,33 @@ class _SecondarySuppression:
         secondary = [int(c) for c in np.flatnonzero(self.reasons == REASON_SECONDARY)]
         weight = hiding_weights(self.model)
         secondary.sort(key=lambda c: (-weight[c], -int(self.truth[c]), c))
-        for cell in secondary:
-            before = self.attacker.snapshot()
-            self._publish(cell)
-            required = self._required()
-            is_required = np.zeros(self.model.n_cells, dtype=bool)
-            is_required[required] = True
-            # Most likely to fail first: the cells it was hidden for, then the cells it shares a sum with.
-            likely = list(dict.fromkeys(
-                [c for c in self.hidden_for.get(cell, []) if is_required[c]]
-                + [int(c) for c in self.neighbours[cell] if is_required[c]]
-            ))
-            # A needed cell shows at once in the cells it was hidden for (exact LPs, first failure
-            # stops). The rest are mostly still proven by known points; the few that are not get exact LPs
-            # too (measured: capped pushes cost more here than they save).
-            if self._unprotected(likely, first_only=True) or self._unprotected(required, first_only=True):
-                self.reasons[cell] = REASON_SECONDARY
-                lower, upper = attacker_bounds(self.published[[cell]], self.reasons[[cell]], self.rules)
-                self.attacker.set_bounds(np.array([cell]), lower, upper)
-                # Back to the bounds of before the trial: its points and its proven zeros count again.
-                self.attacker.restore(before)
+        stage = "beveiligen: extra geheime cellen nalopen"
+        self.progress(stage, 0, len(secondary))
+        for done, cell in enumerate(secondary, start=1):
+            self._trial(cell)
+            self.progress(stage, done, len(secondary))
+
+    def _trial(self, cell: int) -> None:
+        """Publish one secondary cell again, and hide it again when a required cell then fails."""
+        before = self.attacker.snapshot()
+        self._publish(cell)
+        required = self._required()
+        is_required = np.zeros(self.model.n_cells, dtype=bool)
+        is_required[required] = True
+        # Most likely to fail first: the cells it was hidden for, then the cells it shares a sum with.
+        likely = list(dict.fromkeys(
+            [c for c in self.hidden_for.get(cell, []) if is_required[c]]
+            + [int(c) for c in self.neighbours[cell] if is_required[c]]
+        ))
+        # A needed cell shows at once in the cells it was hidden for (exact LPs, first failure
+        # stops). The rest are mostly still proven by known points; the few that are not get exact LPs
+        # too (measured: capped pushes cost more here than they save).
+        if self._unprotected(likely, first_only=True) or self._unprotected(required, first_only=True):
+            self.reasons[cell] = REASON_SECONDARY
+            lower, upper = attacker_bounds(self.published[[cell]], self.reasons[[cell]], self.rules)
+            self.attacker.set_bounds(np.array([cell]), lower, upper)
+            # Back to the bounds of before the trial: its points and its proven zeros count again.
+            self.attacker.restore(before)
 
 
 class _RepairLP:

@@ -16,6 +16,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,7 @@ class Progress:
         self._timer: threading.Timer | None = None
         self._lock = threading.Lock()
         self._pending: tuple[str, int | None, int] = ("", None, 0)
+        self._stage_unit = unit
 
     @property
     def current(self) -> str:
@@ -74,23 +76,30 @@ class Progress:
             console = Console(file=self._stream or sys.stderr, force_terminal=True)
             self._bar = rp.Progress(
                 rp.TextColumn("{task.description}"), rp.BarColumn(bar_width=20), rp.MofNCompleteColumn(),
-                rp.TextColumn(f"{self._unit}, {{task.fields[rate]}}"), rp.TimeElapsedColumn(),
+                rp.TextColumn("{task.fields[unit]}, {task.fields[rate]}"), rp.TimeElapsedColumn(),
                 rp.TextColumn("nog"), rp.TimeRemainingColumn(), console=console, transient=True,
                 refresh_per_second=REFRESH_PER_SECOND,
             )
             description, total, done = self._pending
-            self._task = self._bar.add_task(description, total=total, completed=done, rate="")
+            self._task = self._bar.add_task(description, total=total, completed=done, rate="",
+                                            unit=self._stage_unit)
             self._bar.start()
 
-    def stage(self, description: str, total: int | None = None, done: int = 0) -> None:
-        """A new stage of the work (a Dutch name), with its number of rows when known (`done` so far)."""
+    def stage(self, description: str, total: int | None = None, done: int = 0,
+              unit: str | None = None) -> None:
+        """A new stage of the work (a Dutch name), with its number of rows when known (`done` so far).
+
+        `unit` names what this stage counts when it is not the command's unit (e.g. cellen, not stappen).
+        """
         if not self.shown:
             return
         with self._lock:
             self._pending = (description, total, done)
+            self._stage_unit = unit or self._unit
             if self._bar is not None:  # a task of its own: rich cannot reset a total to unknown
                 self._bar.remove_task(self._task)
-                self._task = self._bar.add_task(description, total=total, completed=done, rate="")
+                self._task = self._bar.add_task(description, total=total, completed=done, rate="",
+                                                unit=self._stage_unit)
 
     def total(self, rows: int, stage: str | None = None) -> None:
         """The number of rows of the current stage (or only of `stage`), once known or estimated."""
@@ -165,3 +174,37 @@ def count_lines_later(path: Path, bar: Progress) -> None:
         bar.total(max(lines - 1, 0), stage)
 
     threading.Thread(target=count, daemon=True).start()
+
+
+_ACTIVE: ContextVar[Progress | None] = ContextVar("factlab_progress", default=None)
+
+
+@contextmanager
+def activated(bar: Progress) -> Iterator[Progress]:
+    """Make `bar` the progress that work deeper down may report to (`active`) within the block."""
+    token = _ACTIVE.set(bar)
+    try:
+        yield bar
+    finally:
+        _ACTIVE.reset(token)
+
+
+def active() -> Progress | None:
+    """The progress of the running command, when one is shown; None otherwise (flows, portal, tests)."""
+    bar = _ACTIVE.get()
+    return bar if bar is not None and bar.shown else None
+
+
+def stage_hook(bar: Progress, unit: str = "cellen") -> Callable[[str, int, int], None]:
+    """A (stage, done, total) callback for a layer that may not import this one (e.g. disclosure)."""
+    current = {"stage": None, "done": 0}
+
+    def hook(stage: str, done: int, total: int) -> None:
+        if stage != current["stage"]:
+            current.update(stage=stage, done=done)
+            bar.stage(stage, total, done=done, unit=unit)
+        elif done > current["done"]:
+            bar.advance(done - current["done"])
+            current["done"] = done
+
+    return hook

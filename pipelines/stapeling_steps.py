@@ -36,7 +36,7 @@ from linkage.linking import (
     link_records,
 )
 from pipelines.manifest import sha256_of
-from pipelines.progress import Progress
+from pipelines.progress import Progress, activated, active, stage_hook
 from pipelines.run_outputs import RunSettings, assemble_outputs, find_deliveries
 from reports.figures import MapFileError, read_division_geojson, read_wijk_geojson
 from reports.groepen import division_title
@@ -271,7 +271,8 @@ def beveiligen(linkage: LinkageResult, settings: RunSettings, report: StepReport
     from disclosure.audit import audit_protection
     from disclosure.protect import protect_table
 
-    protected = protect_table(linkage.counts, settings.rules)
+    bar = active()
+    protected = protect_table(linkage.counts, settings.rules, stage_hook(bar) if bar is not None else None)
     audit = audit_protection(protected, settings.rules, linkage.counts)
     report.info(
         "%d cellen, %d geheim; audit %s",
@@ -387,7 +388,10 @@ def with_file_retries(name: str, step: Step) -> Step:
 def _reported(name: str, step: Step, bar: Progress, position: int) -> Step:
     def reported(*args):
         bar.stage(f"stapelingsmonitor: {name}", len(STEPS), done=position)
-        value = step(*args)
+        with activated(bar):  # a long step may show its own stages (beveiligen does)
+            value = step(*args)
+        if bar.current != f"stapelingsmonitor: {name}":
+            bar.stage(f"stapelingsmonitor: {name}", len(STEPS), done=position)
         bar.advance(1)
         return value
 

@@ -370,3 +370,18 @@ def test_a_voorziening_cell_is_capped_by_its_domain_and_the_service_counts():
                              for row in model.rows])
     without = AttackerLP(model, lower, upper, use_row & ~service_rows).extreme(service, maximise=True)
     assert without > with_code_list
+
+
+def test_protection_reports_its_stages_in_counts_only_and_the_same_table():
+    counts = _grouped_counts(11)
+    heard: list[tuple[str, int, int]] = []
+    protected = protect_table(counts, RULES, lambda stage, done, total: heard.append((stage, done, total)))
+    pd.testing.assert_frame_equal(protected, protect_table(counts, RULES))
+    stages = list(dict.fromkeys(stage for stage, _, _ in heard))
+    assert stages[0] == "beveiligen: geheime cellen narekenen (ronde 1)"
+    assert stages[-1] == "beveiligen: extra geheime cellen nalopen"
+    for stage in stages:
+        calls = [(done, total) for s, done, total in heard if s == stage]
+        assert all(isinstance(d, int) and isinstance(t, int) and 0 <= d <= t for d, t in calls)
+        assert [d for d, _ in calls] == sorted(d for d, _ in calls)
+        assert calls[-1][0] == calls[-1][1]  # every stage ends complete

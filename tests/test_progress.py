@@ -118,3 +118,21 @@ def test_the_commands_print_no_progress_when_not_on_a_terminal(tmp_path, monkeyp
         printed = result.output + (result.stderr if result.stderr_bytes is not None else "")
         assert "\x1b[" not in printed
         assert "controleren" not in printed and "records schrijven" not in printed
+
+
+def test_a_step_deeper_down_reports_its_own_stages_through_a_hook():
+    stream = io.StringIO()
+    bar = Progress(True, delay=0, stream=stream)
+    bar.start()
+    _shown_soon(bar)
+    assert progress_module.active() is None
+    with progress_module.activated(bar):
+        assert progress_module.active() is bar
+        hook = progress_module.stage_hook(progress_module.active())
+        hook("beveiligen: extra geheime cellen nalopen", 0, 10)
+        hook("beveiligen: extra geheime cellen nalopen", 4, 10)
+        bar._bar.refresh()
+    assert progress_module.active() is None
+    bar.close()
+    text = ANSI.sub("", stream.getvalue())
+    assert "beveiligen: extra geheime cellen nalopen" in text and "4/10" in text
