@@ -189,7 +189,7 @@ class _SecondarySuppression:
 
     def __init__(self, model: TableModel, truth: np.ndarray, reasons: np.ndarray, rules: DisclosureRules,
                  use_row: np.ndarray, progress: ProgressHook | None = None) -> None:
-        self.progress = progress or (lambda stage, done, total: None)
+        self.on_progress = progress or (lambda stage, done, total: None)
         self.model = model
         self.truth = truth
         self.reasons = reasons
@@ -267,10 +267,10 @@ class _SecondarySuppression:
         if self._repair is None:
             self._repair = _RepairLP(self.model, self.attacker, self.published, self.reasons, self.truth,
                                      self.rules)
-        self.progress(stage, 0, len(unproven))
+        self.on_progress(stage, 0, len(unproven))
         for done, cell in enumerate(unproven):
             if done:
-                self.progress(stage, done, len(unproven))
+                self.on_progress(stage, done, len(unproven))
             known_low, known_high = self.attacker.pool_span(np.array([cell]))
             low = float(known_low[0])
             if self.requirement.sufficient(cell, low, float(known_high[0])):
@@ -299,7 +299,7 @@ class _SecondarySuppression:
             if point is not None:
                 self.attacker.remember(point)
                 progress = True
-        self.progress(stage, len(unproven), len(unproven))
+        self.on_progress(stage, len(unproven), len(unproven))
         return progress
 
     def _prune(self) -> None:
@@ -308,10 +308,10 @@ class _SecondarySuppression:
         weight = hiding_weights(self.model)
         secondary.sort(key=lambda c: (-weight[c], -int(self.truth[c]), c))
         stage = "beveiligen: extra geheime cellen nalopen"
-        self.progress(stage, 0, len(secondary))
+        self.on_progress(stage, 0, len(secondary))
         for done, cell in enumerate(secondary, start=1):
             self._trial(cell)
-            self.progress(stage, done, len(secondary))
+            self.on_progress(stage, done, len(secondary))
 
     def _trial(self, cell: int) -> None:
         """Publish one secondary cell again, and hide it again when a required cell then fails."""
