@@ -36,6 +36,7 @@ from schemas.indicators import (
     LEVELS,
     SERVICE_CODE_PREFIX,
     SERVICE_COUNT_INDICATORS,
+    STACK_INDICATORS,
     WITH_SERVICE,
     additive_relations,
     inequality_relations,
@@ -202,6 +203,8 @@ def _service_rows(model_cell: Callable[[int, str], int], area: int, present: set
         rows.append(_row(cells, [1.0] + [-1.0] * len(members), True, area, f"{whole}<=som voorzieningen"))
         rows.append(_row(cells, [-float(len(members))] + [1.0] * len(members), True, area,
                          f"som voorzieningen<=codes*{whole}"))
+        if all(name in present for name in STACK_INDICATORS.values()):
+            rows.extend(_stack_service_rows(model_cell, area, domain, members))
     if all(name in present for name in SERVICE_COUNT_INDICATORS):
         counts = [model_cell(area, name) for name in SERVICE_COUNT_INDICATORS]
         codes = [model_cell(area, name) for name in services]
@@ -212,6 +215,34 @@ def _service_rows(model_cell: Callable[[int, str], int], area: int, present: set
         rows.append(_row(counts + codes, [-w for w in most] + [1.0] * len(codes), True, area,
                          "som voorzieningen<=voorzieningen:k*k"))
     return rows
+
+
+def _stack_service_rows(model_cell: Callable[[int, str], int], area: int, domain: str,
+                        members: list[str]) -> list[LinearRow]:
+    """The codes of one domain against the stacking table (§11): a household with only that domain and k
+    voorzieningen has k codes of it; one with c domains and k voorzieningen has at least 1 and at most
+    k - c + 1 (each other domain has a code of its own); 4+ means at most every code of the domain."""
+    n_codes = float(len(members))
+    stack, least, most = [], [], []
+    for combination, domains in EXCLUSIVE_DOMAIN_SETS.items():
+        if domain not in domains:
+            continue
+        for k, services in enumerate(SERVICE_COUNT_INDICATORS, start=1):
+            top = k == len(SERVICE_COUNT_INDICATORS)  # 4+
+            stack.append(model_cell(area, STACK_INDICATORS[combination, services]))
+            if len(domains) == 1:
+                least.append(float(k))
+                most.append(n_codes if top else float(k))
+            else:
+                least.append(1.0)
+                most.append(n_codes if top else float(max(1, k - len(domains) + 1)))
+    codes = [model_cell(area, name) for name in members]
+    return [
+        _row(stack + codes, least + [-1.0] * len(codes), True, area,
+             f"stapeling*k<=som voorzieningen {domain}"),
+        _row(stack + codes, [-w for w in most] + [1.0] * len(codes), True, area,
+             f"som voorzieningen {domain}<=stapeling*k"),
+    ]
 
 
 def _row(cells: list[int], coefs: list[float], inequality: bool, area: int, kind: str) -> LinearRow:

@@ -341,13 +341,13 @@ def test_a_trial_publication_that_is_undone_gives_back_the_points_it_excluded(bu
 # -- what the public code list tells an attacker (contract §5) -----------------------------------------
 
 
-def test_a_voorziening_cell_is_capped_by_its_domain_and_the_service_counts():
+def test_the_attacker_knows_what_the_code_list_and_the_service_counts_tell():
     """Every code belongs to one domain (§5): a household with code 43 is in jeugd, and every household
-    counts once per distinct code. The attacker's model knows both; without them a hidden
-    voorziening:<code> cell could look far wider than it is."""
+    counts once per distinct code. The attacker's model knows both: a table that breaks them is not a
+    possible table (that the true table keeps them is checked in test_end_to_end_truth)."""
     from bench.disclosure_scale import ScaleSpec, scale_counts
-    from disclosure.model import AttackerLP, attacker_bounds, build_table_model
-    from disclosure.protect import knowledge_rows, primary_reasons, rounded_counts, true_count_vector
+    from disclosure.model import build_table_model
+    from disclosure.protect import true_count_vector
 
     counts = scale_counts(ScaleSpec(huishoudens=4000, wijken=2, buurten=4, wijkteams=1), ("gemeente", "wijk"),
                           division=False)
@@ -355,21 +355,20 @@ def test_a_voorziening_cell_is_capped_by_its_domain_and_the_service_counts():
     kinds = {row.kind for row in model.rows}
     assert {"voorziening:43<=domein:jeugd", "domein:jeugd<=som voorzieningen",
             "som voorzieningen<=codes*domein:jeugd", "voorzieningen:k*k<=som voorzieningen",
-            "som voorzieningen<=voorzieningen:k*k"} <= kinds
-    truth = true_count_vector(counts, model, row_cells)
-    use_row = knowledge_rows(model, truth)
+            "som voorzieningen<=voorzieningen:k*k", "stapeling*k<=som voorzieningen jeugd",
+            "som voorzieningen jeugd<=stapeling*k"} <= kinds
+    truth = true_count_vector(counts, model, row_cells).astype(float)
     area = 1  # a wijk
     service, domain = model.cell(area, "voorziening:43"), model.cell(area, "domein:jeugd")
-    reasons = primary_reasons(model, truth, RULES)
-    assert reasons[service] is None and reasons[domain] is None, "both published before the trial"
-    reasons[service] = "secundair"
-    lower, upper = attacker_bounds(rounded_counts(truth, RULES), reasons, RULES)
-    with_code_list = AttackerLP(model, lower, upper, use_row).extreme(service, maximise=True)
-    assert with_code_list <= upper[domain] + 1e-6
-    service_rows = np.array([row.kind.startswith("voorziening:") or "som voorzieningen" in row.kind
-                             for row in model.rows])
-    without = AttackerLP(model, lower, upper, use_row & ~service_rows).extreme(service, maximise=True)
-    assert without > with_code_list
+    more_than_its_domain = truth.copy()
+    more_than_its_domain[service] = truth[domain] + 1
+    assert "voorziening:43<=domein:jeugd" in {row.kind for row in model.violated_rows(more_than_its_domain)}
+    services = [model.cell(area, name) for name in model.indicators if name.startswith("voorziening:")]
+    fewer_codes_than_households = truth.copy()
+    fewer_codes_than_households[services] = 0
+    broken = {row.kind for row in model.violated_rows(fewer_codes_than_households)}
+    assert {"domein:jeugd<=som voorzieningen", "voorzieningen:k*k<=som voorzieningen",
+            "stapeling*k<=som voorzieningen jeugd"} <= broken
 
 
 def test_protection_reports_its_stages_in_counts_only_and_the_same_table():

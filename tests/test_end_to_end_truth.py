@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
@@ -851,3 +852,20 @@ def test_recoverable_cells_are_found_in_a_tiny_table():
     leaky = recoverable_secret_cells(table({"combinatie:jeugd+wmo"}, values))
     assert leaky == [(("GM9999", "combinatie:jeugd+wmo"), "domeinen:2+", 13, 17)]
     assert recoverable_secret_cells(table({"combinatie:jeugd+wmo", "domeinen:2+"}, values)) == []
+
+
+@pytest.mark.slow
+def test_every_relation_the_attacker_uses_holds_in_the_true_counts(expected):
+    """The sums and inequalities of disclosure.model within an area (including what the code list and the
+    stacking table tell) hold on true counts computed independently of Factlab: none is dropped."""
+    from disclosure.model import build_table_model
+
+    frame = expected.reset_index()
+    for (area, group), unit in frame.groupby(["gebiedscode", "groep"]):
+        table = unit[["gebiedscode", "indicator", "aantal"]].assign(niveau="gemeente", bovenliggend=None)
+        model, cells = build_table_model(table)
+        values = np.zeros(model.n_cells)
+        values[cells] = table["aantal"].to_numpy(dtype=float)
+        broken = [row.kind for row in model.violated_rows(values)]
+        assert not broken, (area, group, broken)
+        assert any("som voorzieningen" in row.kind for row in model.rows)
