@@ -88,12 +88,16 @@ def synthetic_households(spec: ScaleSpec) -> tuple[pd.DataFrame, pd.DataFrame, p
     flags[none, rng.integers(0, len(DOMAINS), size=int(none.sum()))] = True
     users["domeinen"] = ["+".join(d for d, f in zip(DOMAINS, row, strict=True) if f) for row in flags]
     n_domains = flags.sum(axis=1)
-    users["voorzieningen"] = np.minimum(n_domains + rng.poisson(0.5, size=m), 4)
+    # No more distinct voorzieningen than its domains have codes (SERVICE_CODES).
+    capacity = flags @ np.array([len(SERVICE_CODES[d]) for d in DOMAINS])
+    users["voorzieningen"] = np.minimum(np.minimum(n_domains + rng.poisson(0.5, size=m), 4), capacity)
     users["organisaties"] = np.minimum(rng.integers(1, users["voorzieningen"] + 1), 3)
     users["instroom"] = rng.random(m) < 0.25
     users["instroom_samenloop"] = (n_domains > 1) & (rng.random(m) < 0.2)
     users["uitstroom"] = rng.random(m) < 0.2
     users["duur"] = np.where(n_domains > 1, rng.integers(0, 3, size=m), -1)
+    # A samenloop that began in the period is less than a year old at its end.
+    users.loc[users["instroom_samenloop"].to_numpy(), "duur"] = 0
     for column in ("buurtcode", "wijkcode", "gemeentecode"):
         users[column] = areas[column].to_numpy()[users["b"]]
         people[column] = areas[column].to_numpy()[people["b"]]
@@ -106,17 +110,26 @@ def synthetic_households(spec: ScaleSpec) -> tuple[pd.DataFrame, pd.DataFrame, p
 
 def _service_counts(users: pd.DataFrame, flags: np.ndarray, keys: list[str],
                     rng: np.random.Generator) -> pd.DataFrame:
-    """Households per buurt (and kenmerk values) per voorziening code: one code per domain at least."""
-    frames = []
-    for d, domain in enumerate(DOMAINS):
-        codes = np.array(SERVICE_CODES[domain])
-        having = users[flags[:, d]]
-        first = codes[rng.integers(0, len(codes), size=len(having))]
-        frames.append(having[keys].assign(voorziening=first))
-        extra = having[rng.random(len(having)) < 0.2]
-        second = codes[rng.integers(0, len(codes), size=len(extra))]
-        frames.append(extra[keys].assign(voorziening=second))
-    rows = pd.concat(frames, ignore_index=True)
+    """Households per buurt (and kenmerk values) per voorziening code, consistent with each household's
+    profile: as many distinct codes as its `voorzieningen` (4 for 4+), at least one in each of its
+    domains and none outside them, so every relation of the attacker's model holds (as in real data)."""
+    codes_of = [np.array(SERVICE_CODES[domain]) for domain in DOMAINS]
+    services = users["voorzieningen"].to_numpy()
+    owners: list[int] = []
+    chosen: list[str] = []
+    for i in range(len(users)):
+        domains = np.flatnonzero(flags[i])
+        per_domain = np.ones(len(domains), dtype=np.int64)
+        room = np.array([len(codes_of[d]) for d in domains]) - 1
+        for _ in range(int(services[i]) - len(domains)):
+            open_ = np.flatnonzero(room > 0)
+            j = open_[rng.integers(0, len(open_))]
+            per_domain[j] += 1
+            room[j] -= 1
+        for d, k in zip(domains, per_domain, strict=True):
+            owners.extend([i] * int(k))
+            chosen.extend(rng.choice(codes_of[d], size=int(k), replace=False).tolist())
+    rows = users.iloc[owners][keys].assign(voorziening=chosen)
     return rows.groupby([*keys, "voorziening"], as_index=False).size().rename(columns={"size": "aantal"})
 
 
