@@ -23,7 +23,6 @@ import numpy as np
 import pandas as pd
 
 from disclosure.rules import DisclosureRules
-from schemas.codelist import EXTENSION_ENV as CODE_LIST_ENV
 from schemas.codelist import CodeListError, load_code_list
 from schemas.indicators import (
     DOMAIN_INDICATORS,
@@ -167,12 +166,7 @@ def _service_domains(indicators: tuple[str, ...]) -> dict[str, str | None]:
     try:
         code_list = load_code_list()
     except CodeListError:
-        saved = os.environ.pop(CODE_LIST_ENV, None)
-        try:
-            code_list = load_code_list()
-        finally:
-            if saved is not None:
-                os.environ[CODE_LIST_ENV] = saved
+        code_list = load_code_list(from_environment=False)
     prefix = SERVICE_CODE_PREFIX
     return {name: code_list.domain_of(name[len(prefix):]) for name in indicators
             if name.startswith(prefix) and len(name) > len(prefix)}

@@ -93,11 +93,15 @@ def _read_entries(path_or_text: Path | str, source: str) -> dict[str, Voorzienin
     return entries
 
 
-def load_code_list(extension: Path | None = None) -> CodeList:
-    """The packaged code list, extended with a municipality's own codes when given."""
+def load_code_list(extension: Path | None = None, from_environment: bool = True) -> CodeList:
+    """The packaged code list, extended with a municipality's own codes when given.
+
+    Without `extension`, the file named by FACTLAB_CODELIJST extends it, unless `from_environment` is
+    False (then it is the national list alone).
+    """
     base = resources.files("schemas").joinpath("voorzieningen.csv").read_text(encoding="utf-8")
     entries = _read_entries(base, "voorzieningen.csv")
-    if extension is None and os.environ.get(EXTENSION_ENV):
+    if extension is None and from_environment and os.environ.get(EXTENSION_ENV):
         extension = Path(os.environ[EXTENSION_ENV])
     if extension is not None:
         if not extension.is_file():

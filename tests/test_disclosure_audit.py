@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pandas as pd
@@ -384,3 +385,19 @@ def test_protection_reports_its_stages_in_counts_only_and_the_same_table():
         assert all(isinstance(d, int) and isinstance(t, int) and 0 <= d <= t for d, t in calls)
         assert [d for d, _ in calls] == sorted(d for d, _ in calls)
         assert calls[-1][0] == calls[-1][1]  # every stage ends complete
+
+
+def test_a_broken_municipal_code_list_leaves_the_national_one_for_the_attacker(tmp_path, monkeypatch):
+    from bench.disclosure_scale import ScaleSpec, scale_counts
+    from disclosure.model import build_table_model
+    from schemas.codelist import EXTENSION_ENV, CodeListError, load_code_list
+
+    monkeypatch.setenv(EXTENSION_ENV, str(tmp_path / "ontbreekt.csv"))
+    with pytest.raises(CodeListError):
+        load_code_list()
+    assert load_code_list(from_environment=False).domain_of("43") == "jeugd"
+    counts = scale_counts(ScaleSpec(huishoudens=2000, wijken=2, buurten=2, wijkteams=1), ("gemeente",),
+                          division=False)
+    model, _ = build_table_model(counts)
+    assert "voorziening:43<=domein:jeugd" in {row.kind for row in model.rows}
+    assert os.environ[EXTENSION_ENV] == str(tmp_path / "ontbreekt.csv")  # the setting is left alone
