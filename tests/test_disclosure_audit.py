@@ -291,15 +291,23 @@ def test_the_audit_proves_most_cells_with_shared_points_and_each_proof_holds(
             assert interval.hoog >= RULES.min_publiceerbaar - 1e-6
 
 
-def test_a_proof_point_is_checked_against_every_bound_and_sum(buurt_table: pd.DataFrame):
-    from disclosure.model import AttackerLP, attacker_bounds, build_table_model, secret_cells
+def _primary_attacker(counts: pd.DataFrame):
+    """The attacker's model of `counts` after primary protection only: (model, truth, reasons, lower,
+    upper, attacker)."""
+    from disclosure.model import AttackerLP, attacker_bounds, build_table_model
     from disclosure.protect import primary_reasons, rounded_counts, true_count_vector
 
-    model, row_cells = build_table_model(buurt_table)
-    truth = true_count_vector(buurt_table, model, row_cells)
+    model, row_cells = build_table_model(counts)
+    truth = true_count_vector(counts, model, row_cells)
     reasons = primary_reasons(model, truth, RULES)
     lower, upper = attacker_bounds(rounded_counts(truth, RULES), reasons, RULES)
-    attacker = AttackerLP(model, lower, upper)
+    return model, truth, reasons, lower, upper, AttackerLP(model, lower, upper)
+
+
+def test_a_proof_point_is_checked_against_every_bound_and_sum(buurt_table: pd.DataFrame):
+    from disclosure.model import secret_cells
+
+    model, truth, reasons, lower, upper, attacker = _primary_attacker(buurt_table)
     assert attacker.is_feasible(truth.astype(float))
     cells = secret_cells(reasons)[:20]
     point = attacker.push(cells, np.ones(len(cells), dtype=bool), lower[cells] + 8)
@@ -312,16 +320,10 @@ def test_a_proof_point_is_checked_against_every_bound_and_sum(buurt_table: pd.Da
     assert not attacker.is_feasible(outside)
 
 
-
 def test_a_trial_publication_that_is_undone_gives_back_the_points_it_excluded(buurt_table: pd.DataFrame):
-    from disclosure.model import AttackerLP, attacker_bounds, build_table_model, secret_cells
-    from disclosure.protect import primary_reasons, rounded_counts, true_count_vector
+    from disclosure.model import secret_cells
 
-    model, row_cells = build_table_model(buurt_table)
-    truth = true_count_vector(buurt_table, model, row_cells)
-    reasons = primary_reasons(model, truth, RULES)
-    lower, upper = attacker_bounds(rounded_counts(truth, RULES), reasons, RULES)
-    attacker = AttackerLP(model, lower, upper)
+    model, truth, reasons, lower, upper, attacker = _primary_attacker(buurt_table)
     attacker.remember(truth.astype(float))
     # A secret cell whose largest possible value lies well above the truth; that point is in the pool.
     cell, high = next((int(c), h) for c in secret_cells(reasons)
