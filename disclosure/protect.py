@@ -267,10 +267,8 @@ class _SecondarySuppression:
         if self._repair is None:
             self._repair = _RepairLP(self.model, self.attacker, self.published, self.reasons, self.truth,
                                      self.rules)
-        self.on_progress(stage, 0, len(unproven))
         for done, cell in enumerate(unproven):
-            if done:
-                self.on_progress(stage, done, len(unproven))
+            self.on_progress(stage, done, len(unproven))
             known_low, known_high = self.attacker.pool_span(np.array([cell]))
             low = float(known_low[0])
             if self.requirement.sufficient(cell, low, float(known_high[0])):
