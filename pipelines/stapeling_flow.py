@@ -14,12 +14,14 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NONE
 
+from pipelines.progress import active
 from pipelines.stapeling_steps import (
     FILE_ERRORS,
     RETRIES,
     RETRY_DELAY_SECONDS,
     STEPS,
     TIMEOUT_SECONDS,
+    reported,
     run_chain,
     run_settings,
 )
@@ -66,6 +68,15 @@ def _as_task(name: str, step):
 TASKS = {name: _as_task(name, step) for name, step in STEPS.items()}
 
 
+def shown_tasks() -> dict[str, Any]:
+    """The tasks, each shown on the terminal's progress when the command that started the flow shows one
+    (`factlab run` with a Prefect server); the tasks themselves otherwise (deployments, the inbox flow)."""
+    bar = active()
+    if bar is None:
+        return TASKS
+    return {name: reported(name, step, bar, number) for number, (name, step) in enumerate(TASKS.items())}
+
+
 # Prefect checks parameters with a pydantic model, where the contract's parameter name `register` shadows
 # a BaseModel attribute; harmless for a str field, and noise in every deploy and run.
 warnings.filterwarnings(
@@ -106,4 +117,4 @@ def stapelingsmonitor(
         deliveries, register, areas, period, out, niveaus, regels, vorige, geojson, pdf, toelichting,
         reeks, normen, status, herziening, indeling_kaarten,
     )
-    return str(run_chain(settings, TASKS, PrefectReporter()))
+    return str(run_chain(settings, shown_tasks(), PrefectReporter()))

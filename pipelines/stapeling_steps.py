@@ -385,8 +385,10 @@ def with_file_retries(name: str, step: Step) -> Step:
     return attempt
 
 
-def _reported(name: str, step: Step, bar: Progress, position: int) -> Step:
-    def reported(*args):
+def reported(name: str, step: Step, bar: Progress, position: int) -> Step:
+    """The step, shown on `bar` as step `position` of the run; work deeper down may show its own stages."""
+
+    def shown(*args):
         bar.stage(f"stapelingsmonitor: {name}", len(STEPS), done=position)
         with activated(bar):  # a long step may show its own stages (beveiligen does)
             value = step(*args)
@@ -395,7 +397,7 @@ def _reported(name: str, step: Step, bar: Progress, position: int) -> Step:
         bar.advance(1)
         return value
 
-    return reported
+    return shown
 
 
 STEPS: dict[str, Step] = {
@@ -414,6 +416,6 @@ def run_locally(progress: Progress | None = None, **parameters: Any) -> str:
     """
     settings = run_settings(**parameters)
     bar = progress or Progress.off()
-    steps = {name: _reported(name, with_file_retries(name, step), bar, position)
+    steps = {name: reported(name, with_file_retries(name, step), bar, position)
              for position, (name, step) in enumerate(STEPS.items())}
     return str(run_chain(settings, steps, LocalReporter()))

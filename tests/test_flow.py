@@ -334,6 +334,32 @@ def test_cli_inbox_run_reports_missing_partners_and_the_report(harness, inbox: P
     assert f"rapport: {tmp_path / 'uit' / PERIOD / 'rapport.html'}" in anyway.output
 
 
+def test_the_flow_shows_its_steps_on_the_progress_of_the_command_that_started_it(first_run, inbox: Path,
+                                                                                   tmp_path, pseudonyms):
+    """`factlab run` with a Prefect server (issue 19.6): the flow runs in the command's process, and its
+    tasks report to the command's progress like the local run does; counts and step names only."""
+    import io
+
+    from pipelines.progress import Progress, activated
+
+    stream = io.StringIO()
+    bar = Progress(True, delay=0, stream=stream, unit="stappen")
+    bar.start()
+    with activated(bar):
+        state = _run_direct(inbox, tmp_path / "uit", return_state=True)
+    bar.close()
+    assert state.is_completed(), state.message
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", stream.getvalue())
+    for name in TASK_NAMES:
+        assert f"stapelingsmonitor: {name}" in text, name
+    assert "5/5" in text, "the last step ends complete"
+    assert not any(p in text for p in pseudonyms)
+    # Without a progress (deployments, the inbox flow) the flow runs its plain tasks.
+    from pipelines.stapeling_flow import TASKS, shown_tasks
+
+    assert shown_tasks() is TASKS
+
+
 def test_local_run_writes_the_same_output_as_the_flow_without_importing_prefect(first_run, inbox: Path,
                                                                                  tmp_path):
     """`factlab run` without a configured Prefect server runs the same steps in-process, no server started."""

@@ -447,9 +447,11 @@ def _run_flow(deliveries, register_path, areas, period, out, niveaus, regels, vo
         parameters.update(_period_parameters(reeks, normen, status, herziening))
         if use_prefect():
             configure_prefect()
+            from pipelines.progress import activated
             from pipelines.stapeling_flow import stapelingsmonitor
 
-            with without_tracebacks_for(known):  # the fout: line below explains these
+            # The flow and its tasks run in this process: they show their steps on the same progress.
+            with without_tracebacks_for(known), _progress("stappen", settle=False) as bar, activated(bar):
                 stapelingsmonitor(**parameters)
         else:
             from pipelines.stapeling_steps import run_locally
