@@ -256,7 +256,7 @@ class _SecondarySuppression:
             return []
         return self._unprotected([c for c, _, _ in unproven], first_only)
 
-    def _repair_round(self, unproven: list[int], stage: str = "beveiligen: geheime cellen narekenen") -> bool:
+    def _repair_round(self, unproven: list[int], stage: str) -> bool:
         """Hide extra cells for every cell that fails; False when nothing could be done for any of them.
 
         `unproven` are the cells the known points do not prove. Per cell: its exact minimum (unless a
