@@ -32,6 +32,7 @@ from disclosure.model import (
     new_highs,
     run_robustly,
     secret_cells,
+    use_interior_point,
 )
 from disclosure.rules import DisclosureRules
 from schemas.indicators import DOMAIN_INDICATORS, HOUSEHOLDS, MULTI_DOMAIN, WITH_SERVICE
@@ -364,6 +365,8 @@ class _RepairLP:
         h = new_highs()
         # Between solves only the bounds of the target cell change: the dual simplex keeps its basis.
         h.setOptionValue("simplex_strategy", 1)
+        if attacker.interior:
+            use_interior_point(h, vertex=True)
         h.addVars(self.n, self.x_lower, self.x_upper)
         h.addVars(2 * k, np.zeros(2 * k), np.full(2 * k, inf))
         cost = (truth[self.candidates].astype(np.float64) + 1.0) * hiding_weights(model)[self.candidates]

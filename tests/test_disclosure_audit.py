@@ -244,6 +244,31 @@ def test_groups_are_protected_as_linked_tables():
     assert small.loc[small["indicator"] != HOUSEHOLDS, "geheim"].all()
 
 
+def test_the_interior_point_method_gives_the_same_protection_as_the_simplex(monkeypatch):
+    """Large tables with many secret cells solve by interior point (disclosure.model.INTERIOR_POINT_CELLS).
+    Every decision is an exact extreme, so the published table is the same as with the warm simplex; the
+    repair LP crosses over to a vertex, which here is the same choice of cells to hide."""
+    import disclosure.model as model_module
+
+    counts = _grouped_counts(11)
+    by_simplex = protect_table(counts, RULES)
+    monkeypatch.setattr(model_module, "INTERIOR_POINT_CELLS", 0)
+    monkeypatch.setattr(model_module, "INTERIOR_POINT_SHARE", 0.0)
+    chosen: list[bool] = []
+    original = model_module.AttackerLP.__init__
+
+    def spy(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        chosen.append(self.interior)
+
+    monkeypatch.setattr(model_module.AttackerLP, "__init__", spy)
+    by_interior_point = protect_table(counts, RULES)
+    audit = audit_protection(by_interior_point, RULES, counts)
+    assert chosen and all(chosen)
+    assert audit.passed, audit.as_manifest()
+    pd.testing.assert_frame_equal(by_interior_point, by_simplex)
+
+
 def test_the_audit_uses_the_group_sums():
     """A hidden huishoudens cell of a gemeente is free within its own table (only met_voorziening <= it),
     but groep "" minus the other kenmerk value pins it down to the rounding of two published cells."""
