@@ -25,6 +25,7 @@ from disclosure.model import (
     build_table_model,
     integer_width,
     secret_cells,
+    tolerance,
 )
 from disclosure.protect import knowledge_rows, rounded_counts, true_count_vector
 from disclosure.rules import DisclosureRules
@@ -141,8 +142,9 @@ def audit_protection(protected: pd.DataFrame, rules: DisclosureRules,
         for interval, cell in zip(intervals, cells, strict=True):
             # The true table must be a point of the attacker's model: within the cell's bounds, and inside
             # an exact interval (a proven interval may not reach the true value; the bounds must).
-            within = lower[cell] - 1e-6 <= truth[cell] <= upper[cell] + 1e-6
-            inside = interval.laag - 1e-6 <= truth[cell] <= interval.hoog + 1e-6
+            slack = tolerance(float(truth[cell]))
+            within = lower[cell] - slack <= truth[cell] <= upper[cell] + slack
+            inside = interval.laag - slack <= truth[cell] <= interval.hoog + slack
             if not within or (interval.exact and not inside):
                 outside += 1
         large = truth >= rules.min_publiceerbaar
@@ -199,7 +201,7 @@ def _exact_interval(attacker: AttackerLP, cell: int, seen_low: np.ndarray,
     result = []
     for maximise, bound in ((False, attacker.lower[cell]), (True, attacker.upper[cell])):
         seen = seen_high[cell] if maximise else seen_low[cell]
-        if not math.isinf(bound) and abs(seen - bound) <= 1e-9:
+        if not math.isinf(bound) and abs(seen - bound) <= tolerance(bound):
             result.append(float(bound))
             continue
         value = attacker.extreme(cell, maximise)

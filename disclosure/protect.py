@@ -9,7 +9,6 @@ that turns out not to be needed.
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Callable
 
 import highspy
@@ -29,9 +28,12 @@ from disclosure.model import (
     add_rows,
     attacker_bounds,
     build_table_model,
+    ceil_value,
+    floor_value,
     new_highs,
     run_robustly,
     secret_cells,
+    tolerance,
     use_interior_point,
 )
 from disclosure.rules import DisclosureRules
@@ -274,7 +276,7 @@ class _SecondarySuppression:
             low = float(known_low[0])
             if self.requirement.sufficient(cell, low, float(known_high[0])):
                 continue  # an earlier repair in this round already widened it
-            if low > self.attacker.lower[cell] + 1e-9:
+            if low > self.attacker.lower[cell] + tolerance(self.attacker.lower[cell]):
                 low = self.attacker.extreme(cell, maximise=False)
             high = self.attacker.extreme(cell, maximise=True)
             # Both extremes are exact now (a known point on the lower bound is the minimum).
@@ -283,11 +285,11 @@ class _SecondarySuppression:
                     self.attacker.zero_proven[cell] = True
                 continue
             # Reach up: to the threshold for a cell secret by the threshold rule, and to a wide interval.
-            target = max(math.ceil(low - 1e-6) + self.width, self.requirement.min_high[cell])
+            target = max(ceil_value(low) + self.width, self.requirement.min_high[cell])
             hide, point = self._repair.reach(cell, minimum=target)
             if hide is None:
                 # Up is impossible: widen downwards instead (only ever for cells without a threshold target).
-                hide, point = self._repair.reach(cell, maximum=math.floor(high + 1e-6) - self.width)
+                hide, point = self._repair.reach(cell, maximum=floor_value(high) - self.width)
             if hide is None:
                 continue
             if hide:

@@ -428,3 +428,17 @@ def test_a_broken_municipal_code_list_leaves_the_national_one_for_the_attacker(t
     model, _ = build_table_model(counts)
     assert "voorziening:43<=domein:jeugd" in {row.kind for row in model.rows}
     assert os.environ[EXTENSION_ENV] == str(tmp_path / "ontbreekt.csv")  # the setting is left alone
+
+
+def test_an_lp_value_stands_for_its_integer_within_a_tolerance_that_grows_with_the_value():
+    """The interior point method ends within a relative gap (docs/disclosure.md §6e): 499.99999 stands for
+    500, as 9.9999999 stands for 10; a real fraction stays a fraction."""
+    from disclosure.model import integer_width, is_protected
+
+    assert integer_width(1.0, 9.9999999) == 9
+    assert integer_width(1.0, 499.99999) == 499
+    assert integer_width(491.00001, 499.99999) == 9
+    assert integer_width(1.0, 9.9) == 8
+    assert integer_width(1.0, 499.9) == 498
+    assert is_protected(1.0, 9.9999999, 8, 10.0) and not is_protected(1.0, 9.9, 8, 10.0)
+    assert integer_width(1.0, float("inf")) == float("inf")
