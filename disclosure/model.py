@@ -797,7 +797,7 @@ class AttackerLP:
             # First down to the lower bound (while the bottom is unknown or above it), then up.
             up = np.isfinite(lo) & ((lo <= self.lower[chosen] + _EPS) | lowered[todo])
             lowered[todo] = True
-            slack = np.where(np.isfinite(lo), _EPS * np.maximum(1.0, np.abs(lo)), 0.0)  # as `tolerance`
+            slack = np.array([tolerance(float(v)) for v in lo])
             up_target = np.maximum(np.ceil(lo - slack) + width, requirement.min_high[chosen])
             targets = np.where(up, up_target, self.lower[chosen])
             point = self.push(chosen, up, np.where(np.isinf(targets), 0.0, targets))
