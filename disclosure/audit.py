@@ -195,14 +195,15 @@ def _exact_interval(attacker: AttackerLP, cell: int, seen_low: np.ndarray,
                     seen_high: np.ndarray) -> tuple[float, float]:
     """Smallest and largest value of one cell by LP.
 
-    An LP is skipped only when a known feasible point already sits on the cell's own bound, where the
-    optimum is certain. `seen_low`/`seen_high` are updated in place with every new point.
+    An LP is skipped only when a known feasible point already sits on a bound implied by the cells' bounds
+    and the sums (`AttackerLP.exact_by_points`), where the optimum is certain. `seen_low`/`seen_high` are
+    updated in place with every new point.
     """
     result = []
-    for maximise, bound in ((False, attacker.lower[cell]), (True, attacker.upper[cell])):
-        seen = seen_high[cell] if maximise else seen_low[cell]
-        if not math.isinf(bound) and abs(seen - bound) <= tolerance(bound):
-            result.append(float(bound))
+    exact = attacker.exact_by_points(cell, float(seen_low[cell]), float(seen_high[cell]))
+    for maximise, known in ((False, exact[0]), (True, exact[1])):
+        if known:
+            result.append(float(seen_high[cell] if maximise else seen_low[cell]))
             continue
         value = attacker.extreme(cell, maximise)
         result.append(value)

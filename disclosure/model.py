@@ -480,6 +480,70 @@ def is_protected(low: float, high: float, width: int, min_high: float) -> bool:
     return high == math.inf or floor_value(high) >= min_high
 
 
+PROPAGATION_ROUNDS = 3
+"""Rounds of bound propagation through the sums (`BoundPropagation`). On the sample gemeente with one
+kenmerk, 2 rounds already find every small-area cell that the attacker's LPs find to be 0 (578 of 578,
+docs/disclosure.md §6f); each round costs a few milliseconds."""
+
+
+class BoundPropagation:
+    """Bounds on every cell implied by its own bounds and the rows, without an LP (bound propagation).
+
+    Each round takes every row and every cell in it: the cell's term is the row's total minus the other
+    terms, whose smallest and largest values follow from their bounds. A bound found so is a valid bound of
+    the attacker's exact interval (never tighter than it), so a known point that reaches it has found the
+    cell's extreme without an LP. Cells below a published 0 are found to be 0 this way.
+    """
+
+    def __init__(self, rows: list[LinearRow], n_cells: int) -> None:
+        self.n_cells = n_cells
+        self.n_rows = len(rows)
+        if rows:
+            starts, self.index, self.coefs = _stacked(rows)
+            lengths = np.diff(np.append(starts, len(self.index)))
+            self.row_of = np.repeat(np.arange(len(rows)), lengths)
+            inequality = np.array([r.inequality for r in rows])
+            self.inequality = inequality[self.row_of]
+        self.positive = self.coefs > 0 if rows else None
+
+    def implied(self, lower: np.ndarray, upper: np.ndarray,
+                rounds: int = PROPAGATION_ROUNDS) -> tuple[np.ndarray, np.ndarray]:
+        """The bounds after `rounds` rounds of propagation (at least as tight as `lower`/`upper`)."""
+        lower, upper = lower.astype(np.float64).copy(), upper.astype(np.float64).copy()
+        if self.n_rows == 0:
+            return lower, upper
+        coefs, index, row_of, n_rows = self.coefs, self.index, self.row_of, self.n_rows
+        with np.errstate(invalid="ignore", divide="ignore"):
+            for _ in range(rounds):
+                low_term = np.where(self.positive, coefs * lower[index], coefs * upper[index])
+                high_term = np.where(self.positive, coefs * upper[index], coefs * lower[index])
+                others_low = _others(low_term, row_of, n_rows, -np.inf)
+                others_high = _others(high_term, row_of, n_rows, np.inf)
+                # Every row is  total = sum of terms,  total = 0 (a sum) or total <= 0 (an inequality).
+                term_high = -others_low
+                term_low = np.where(self.inequality, -np.inf, -others_high)
+                new_upper = np.where(self.positive, term_high / coefs, term_low / coefs)
+                new_lower = np.where(self.positive, term_low / coefs, term_high / coefs)
+                new_upper[np.isnan(new_upper)] = np.inf
+                new_lower[np.isnan(new_lower)] = -np.inf
+                tighter_upper, tighter_lower = upper.copy(), lower.copy()
+                np.minimum.at(tighter_upper, index, new_upper)
+                np.maximum.at(tighter_lower, index, new_lower)
+                if np.array_equal(tighter_upper, upper) and np.array_equal(tighter_lower, lower):
+                    break
+                lower, upper = tighter_lower, tighter_upper
+        return lower, upper
+
+
+def _others(terms: np.ndarray, row_of: np.ndarray, n_rows: int, infinite: float) -> np.ndarray:
+    """Per entry, the sum of the other terms of its row (`infinite` when one of them is infinite)."""
+    is_inf = np.isinf(terms)
+    finite_sum = np.bincount(row_of, weights=np.where(is_inf, 0.0, terms), minlength=n_rows)[row_of]
+    inf_count = np.bincount(row_of, weights=is_inf, minlength=n_rows)[row_of]
+    others_inf = inf_count - is_inf > 0
+    return np.where(others_inf, infinite, finite_sum - np.where(is_inf, 0.0, terms))
+
+
 @dataclass(frozen=True)
 class Requirement:
     """What the attacker must not be able to do with a secret cell (docs/disclosure.md, "De eis").
@@ -524,6 +588,7 @@ class TrialSnapshot:
     pool_valid: np.ndarray
     zero_proven: np.ndarray
     compactions: int
+    implied: tuple[np.ndarray, np.ndarray] | None = None
 
 
 class AttackerLP:
@@ -569,6 +634,8 @@ class AttackerLP:
         self.batch_solves = 0
         self._cell_rows: list[list[int]] | None = None
         self._compactions = 0
+        self._propagation: BoundPropagation | None = None
+        self._implied: tuple[np.ndarray, np.ndarray] | None = None
 
     # -- bounds ------------------------------------------------------------------------------------
 
@@ -582,6 +649,7 @@ class AttackerLP:
             self.zero_proven[:] = False  # a wider model may let a cell proven 0 move again
         self.lower[cells] = lower
         self.upper[cells] = upper
+        self._implied = None
         # Points outside the new bounds are no longer possible. (Points that a widening would make
         # possible again are not revived; the pool only ever under-states what the attacker can do.)
         values = self._pool[:, cells]
@@ -596,7 +664,8 @@ class AttackerLP:
 
     def snapshot(self) -> TrialSnapshot:
         """What a trial change of bounds may undo: which points were possible and which cells proven 0."""
-        return TrialSnapshot(self._pool_valid.copy(), self.zero_proven.copy(), self._compactions)
+        return TrialSnapshot(self._pool_valid.copy(), self.zero_proven.copy(), self._compactions,
+                             self._implied)
 
     def restore(self, snapshot: TrialSnapshot) -> None:
         """After the bounds are back to those of `snapshot`, make its points and its proven zeros count again.
@@ -608,6 +677,46 @@ class AttackerLP:
         if snapshot.compactions == self._compactions:
             self._pool_valid |= snapshot.pool_valid
         self.zero_proven = snapshot.zero_proven.copy()
+        if snapshot.implied is not None:
+            self._implied = snapshot.implied
+
+    def implied_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Bounds on every cell that follow from all bounds through the rows (`BoundPropagation`).
+
+        The attacker's exact interval of a cell lies within them; a known point on an implied bound is
+        that extreme. Computed on first use after a change of bounds.
+        """
+        if self._implied is None:
+            if self._propagation is None:
+                self._propagation = BoundPropagation(self.rows, self.model.n_cells)
+            self._implied = self._propagation.implied(self.lower, self.upper)
+        return self._implied
+
+    def settle_zeros(self, cells: np.ndarray, requirement: Requirement) -> np.ndarray:
+        """Mark the cells of `cells` that propagation proves 0 and may be 0 (§3); return the others.
+
+        No LP: a cell whose implied bounds are [0, 0] has the exact interval [0, 0]. Propagation runs only
+        when some cell of `cells` may be exempt and is not yet marked.
+        """
+        cells = cells[~self.zero_proven[cells]]
+        candidates = cells[requirement.zero_allowed[cells]]
+        if candidates.size:
+            implied_lower, implied_upper = self.implied_bounds()
+            zero = (implied_lower[candidates] >= -_EPS) & (implied_upper[candidates] <= _EPS)
+            self.zero_proven[candidates[zero]] = True
+            cells = cells[~self.zero_proven[cells]]
+        return cells
+
+    def exact_by_points(self, cell: int, low: float, high: float) -> tuple[bool, bool]:
+        """Whether known points with span [low, high] already reach the cell's lowest and highest value.
+
+        A point on an implied bound (`implied_bounds`, which include the cell's own bounds) is the
+        extreme: no LP can find a value beyond it.
+        """
+        implied_lower, implied_upper = self.implied_bounds()
+        bottom, top = float(implied_lower[cell]), float(implied_upper[cell])
+        return (not math.isinf(bottom) and low <= bottom + tolerance(bottom),
+                not math.isinf(top) and high >= top - tolerance(top))
 
     def prefer_within(self, cells: list[int], lower: np.ndarray, upper: np.ndarray) -> None:
         """Tie-break future solutions towards keeping `cells` inside [lower, upper].
@@ -857,8 +966,7 @@ class AttackerLP:
         No per-cell LP: a cell listed here may still meet the requirement (its span understates the
         attacker's interval); `unprotected_cells` decides exactly.
         """
-        cells = np.asarray(cells, dtype=np.int64)
-        cells = cells[~self.zero_proven[cells]]
+        cells = self.settle_zeros(np.asarray(cells, dtype=np.int64), requirement)
         low, high = self.pool_span(cells)
         self.prove_batch(cells, requirement, low, high)
         return [(int(c), float(lo), float(hi)) for c, lo, hi in zip(cells, low, high, strict=True)
@@ -872,18 +980,16 @@ class AttackerLP:
         `zero_proven` counts as met without one. With `first_only`, stop at the first failing cell (cells
         are tried in the given order).
         """
-        cells = np.asarray(cells, dtype=np.int64)
-        cells = cells[~self.zero_proven[cells]]
+        cells = self.settle_zeros(np.asarray(cells, dtype=np.int64), requirement)
         low, high = self.pool_span(cells)
         failing = []
         for i, cell in enumerate(int(c) for c in cells):
             if requirement.sufficient(cell, low[i], high[i]):
                 continue
             for maximise in (True, False):
-                # A known point on the cell's own bound is already the optimum: no LP needed.
-                if maximise and high[i] >= self.upper[cell] - tolerance(self.upper[cell]):
-                    continue
-                if not maximise and low[i] <= self.lower[cell] + tolerance(self.lower[cell]):
+                # A known point on the cell's implied bound is already the optimum: no LP needed.
+                low_exact, high_exact = self.exact_by_points(cell, low[i], high[i])
+                if high_exact if maximise else low_exact:
                     continue
                 value = self.extreme(cell, maximise)
                 if math.isinf(value):

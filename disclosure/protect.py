@@ -33,7 +33,6 @@ from disclosure.model import (
     new_highs,
     run_robustly,
     secret_cells,
-    tolerance,
     use_interior_point,
 )
 from disclosure.rules import DisclosureRules
@@ -273,13 +272,17 @@ class _SecondarySuppression:
         for done, cell in enumerate(unproven):
             self.on_progress(stage, done, len(unproven))
             known_low, known_high = self.attacker.pool_span(np.array([cell]))
-            low = float(known_low[0])
-            if self.requirement.sufficient(cell, low, float(known_high[0])):
+            low, high = float(known_low[0]), float(known_high[0])
+            if self.requirement.sufficient(cell, low, high):
                 continue  # an earlier repair in this round already widened it
-            if low > self.attacker.lower[cell] + tolerance(self.attacker.lower[cell]):
+            # A known point on an implied bound (the cell's own or one that follows through the sums)
+            # is that extreme; otherwise an LP finds it.
+            low_exact, high_exact = self.attacker.exact_by_points(cell, low, high)
+            if not low_exact:
                 low = self.attacker.extreme(cell, maximise=False)
-            high = self.attacker.extreme(cell, maximise=True)
-            # Both extremes are exact now (a known point on the lower bound is the minimum).
+            if not high_exact:
+                high = self.attacker.extreme(cell, maximise=True)
+            # Both extremes are exact now.
             if self.requirement.met(cell, low, high):
                 if self.requirement.exempt(cell, low, high):
                     self.attacker.zero_proven[cell] = True

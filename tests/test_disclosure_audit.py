@@ -217,10 +217,12 @@ def test_intervals_are_not_in_the_repr(buurt_audit: AuditResult):
 # -- groups (contract §9) as linked tables -------------------------------------------------------------
 
 
-def _grouped_counts(seed: int) -> pd.DataFrame:
+def _grouped_counts(seed: int, use: tuple[float, float] = (0.04, 0.25)) -> pd.DataFrame:
     """A gemeente whose households are split by one kenmerk with two values: each value is its own
-    synthetic gemeente on the same buurten, and groep "" is their sum, cell by cell."""
-    spec = SyntheticGemeente(wijken=4, buurten_per_wijk=1, min_huishoudens=30, max_huishoudens=600)
+    synthetic gemeente on the same buurten, and groep "" is their sum, cell by cell. `use` is the range of
+    the share of households with a voorziening per buurt."""
+    spec = SyntheticGemeente(wijken=4, buurten_per_wijk=1, min_huishoudens=30, max_huishoudens=600,
+                             min_gebruik=use[0], max_gebruik=use[1])
     parts = {value: synthetic_counts(seed + i, spec) for i, value in enumerate(("jong", "oud"))}
     total = parts["jong"].copy()
     total["aantal"] = parts["jong"]["aantal"] + parts["oud"]["aantal"]
@@ -442,3 +444,45 @@ def test_an_lp_value_stands_for_its_integer_within_a_tolerance_that_grows_with_t
     assert integer_width(1.0, 499.9) == 498
     assert is_protected(1.0, 9.9999999, 8, 10.0) and not is_protected(1.0, 9.9, 8, 10.0)
     assert integer_width(1.0, float("inf")) == float("inf")
+
+
+# -- bounds that follow through the sums (bound propagation) -------------------------------------------
+
+
+def test_propagated_bounds_enclose_the_attackers_exact_interval_and_find_the_zeros():
+    from disclosure.model import Requirement
+
+    counts = _grouped_counts(31, use=(0.01, 0.05))  # few users: zeros in the gemeente row of a group
+    model, truth, reasons, lower, upper, attacker = _primary_attacker(counts)
+    implied_lower, implied_upper = attacker.implied_bounds()
+    assert (implied_lower >= lower - 1e-9).all() and (implied_upper <= upper + 1e-9).all()
+    assert (implied_lower <= truth + 1e-6).all() and (truth <= implied_upper + 1e-6).all()
+    zero_allowed = Requirement.for_cells(reasons, RULES).zero_allowed
+    rng = np.random.default_rng(3)
+    cells = rng.choice(model.n_cells, size=60, replace=False)
+    zeros = np.flatnonzero(zero_allowed & (implied_upper <= 1e-6))
+    assert zeros.size > 0  # small groups under a published 0
+    for cell in [*cells, *zeros[:10]]:
+        low, high = attacker.extreme(int(cell), False), attacker.extreme(int(cell), True)
+        assert implied_lower[cell] <= low + 1e-6 and high <= implied_upper[cell] + 1e-6
+    for cell in zeros[:10]:  # a propagated 0 is the exact maximum
+        assert attacker.extreme(int(cell), True) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_a_cell_proven_zero_through_the_sums_needs_no_lp_even_after_another_cell_is_hidden():
+    from disclosure.model import Requirement, secret_cells
+
+    counts = _grouped_counts(31, use=(0.01, 0.05))
+    model, truth, reasons, lower, upper, attacker = _primary_attacker(counts)
+    requirement = Requirement.for_cells(reasons, RULES)
+    attacker.remember(truth.astype(float))
+    implied_lower, implied_upper = attacker.implied_bounds()
+    zeros = np.flatnonzero(requirement.zero_allowed & (implied_upper <= 1e-6))
+    assert attacker.unprotected_cells(zeros, requirement) == []
+    assert attacker.solves == 0 and attacker.zero_proven[zeros].all()
+    # Hide a published non-zero cell elsewhere: a wider model, yet the zeros still follow from the sums.
+    published = np.flatnonzero(~np.isin(np.arange(model.n_cells), secret_cells(reasons)) & (truth >= 10))
+    cell = int(published[0])
+    attacker.set_bounds(np.array([cell]), np.array([1.0]), np.array([np.inf]))
+    assert attacker.unprotected_cells(zeros, requirement) == []
+    assert attacker.solves == 0 and attacker.zero_proven[zeros].all()
