@@ -230,6 +230,12 @@ class _SecondarySuppression:
         self.attacker.set_bounds(np.array([cell]), np.array([lower]), np.array([upper]))
 
     def run(self) -> None:
+        try:
+            self._run()
+        finally:
+            self.attacker.close()
+
+    def _run(self) -> None:
         # The true table is a point of the attacker's model: every cell's bottom is known from the start.
         self.attacker.remember(self.truth.astype(np.float64))
         self.attacker.explore(self._required(), directions=_EXPLORE_DIRECTIONS)
@@ -269,8 +275,10 @@ class _SecondarySuppression:
         if self._repair is None:
             self._repair = _RepairLP(self.model, self.attacker, self.published, self.reasons, self.truth,
                                      self.rules)
+        self.attacker.expect(unproven, self.requirement)  # a helper process may solve the next cells' maxima
         for done, cell in enumerate(unproven):
             self.on_progress(stage, done, len(unproven))
+            self.attacker.absorb()  # points the helper process found meanwhile
             known_low, known_high = self.attacker.pool_span(np.array([cell]))
             low, high = float(known_low[0]), float(known_high[0])
             if self.requirement.sufficient(cell, low, high):
@@ -303,6 +311,7 @@ class _SecondarySuppression:
             if point is not None:
                 self.attacker.remember(point)
                 progress = True
+        self.attacker.expect([])
         self.on_progress(stage, len(unproven), len(unproven))
         return progress
 
@@ -317,18 +326,22 @@ class _SecondarySuppression:
             self._trial(cell)
             self.on_progress(stage, done, len(secondary))
 
+    def _likely(self, cell: int) -> list[int]:
+        """The required cells most likely to fail when `cell` is published: the cells it was hidden for,
+        then the cells it shares a sum with."""
+        is_required = np.zeros(self.model.n_cells, dtype=bool)
+        is_required[self._required()] = True
+        return list(dict.fromkeys(
+            [c for c in self.hidden_for.get(cell, []) if is_required[c]]
+            + [int(c) for c in self.neighbours[cell] if is_required[c]]
+        ))
+
     def _trial(self, cell: int) -> None:
         """Publish one secondary cell again, and hide it again when a required cell then fails."""
         before = self.attacker.snapshot()
         self._publish(cell)
         required = self._required()
-        is_required = np.zeros(self.model.n_cells, dtype=bool)
-        is_required[required] = True
-        # Most likely to fail first: the cells it was hidden for, then the cells it shares a sum with.
-        likely = list(dict.fromkeys(
-            [c for c in self.hidden_for.get(cell, []) if is_required[c]]
-            + [int(c) for c in self.neighbours[cell] if is_required[c]]
-        ))
+        likely = self._likely(cell)
         # A needed cell shows at once in the cells it was hidden for (exact LPs, first failure
         # stops). The rest are mostly still proven by known points; the few that are not get exact LPs
         # too (measured: capped pushes cost more here than they save).

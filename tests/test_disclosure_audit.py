@@ -486,3 +486,55 @@ def test_a_cell_proven_zero_through_the_sums_needs_no_lp_even_after_another_cell
     attacker.set_bounds(np.array([cell]), np.array([1.0]), np.array([np.inf]))
     assert attacker.unprotected_cells(zeros, requirement) == []
     assert attacker.solves == 0 and attacker.zero_proven[zeros].all()
+
+
+# -- a second process for the next LPs -----------------------------------------------------------------
+
+
+def test_a_helper_process_gives_the_same_protection_and_audit(monkeypatch):
+    """Large models get a second process that solves the next cells' maxima (disclosure.model.HELPER_CELLS).
+    Its answers are exact extremes of the same model, so the decisions and the published table are the same
+    as without it; and it stops with the protection."""
+    import disclosure.model as model_module
+
+    counts = _grouped_counts(11)
+    monkeypatch.setenv("FACTLAB_HULPPROCES", "uit")
+    alone = protect_table(counts, RULES)
+    monkeypatch.setenv("FACTLAB_HULPPROCES", "aan")
+    monkeypatch.setattr(model_module, "HELPER_CELLS", 0)
+    monkeypatch.setattr(model_module, "helper_wanted", lambda n_cells: True)  # also on a 1-core machine
+    helpers: list = []
+    answered: list[int] = []
+    original_close = model_module.AttackerLP.close
+
+    def spy(self):
+        helpers.append(self._helper)
+        answered.append(self.helper_solves)
+        original_close(self)
+
+    monkeypatch.setattr(model_module.AttackerLP, "close", spy)
+    helped = protect_table(counts, RULES)
+    audit = audit_protection(helped, RULES, counts)
+    assert audit.passed, audit.as_manifest()
+    pd.testing.assert_frame_equal(helped, alone)
+    assert helpers and all(h is not None for h in helpers)
+    assert sum(answered) > 0  # the helper did answer LPs
+    assert all(h._process.poll() is not None for h in helpers)  # every helper process has ended
+
+
+def test_a_helper_process_that_dies_changes_nothing(monkeypatch):
+    import disclosure.model as model_module
+
+    counts = _grouped_counts(11)
+    monkeypatch.setenv("FACTLAB_HULPPROCES", "uit")
+    alone = protect_table(counts, RULES)
+    monkeypatch.setenv("FACTLAB_HULPPROCES", "aan")
+    monkeypatch.setattr(model_module, "helper_wanted", lambda n_cells: True)
+    original_init = model_module.LPHelper.__init__
+
+    def killed_at_once(self, *args, **kwargs):
+        original_init(self, *args, **kwargs)
+        self._process.kill()
+
+    monkeypatch.setattr(model_module.LPHelper, "__init__", killed_at_once)
+    pd.testing.assert_frame_equal(protect_table(counts, RULES), alone)
