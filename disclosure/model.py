@@ -1215,7 +1215,7 @@ class LPHelper:
             return None
         try:
             return cls(model, lower, upper, use_row, [])
-        except OSError:
+        except (OSError, ValueError):  # no interpreter to start: solve everything here
             return None
 
     def _read(self, stream) -> None:
