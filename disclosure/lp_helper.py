@@ -59,10 +59,8 @@ def main() -> None:
     message = read_message(requests)
     if not isinstance(message, tuple) or message[0] != "init":
         return
-    _, model, lower, upper, use_row, preferences = message
+    _, model, lower, upper, use_row = message
     attacker = AttackerLP(model, lower, upper, use_row, pool_size=50, helper=False)
-    for cells, low, high in preferences:
-        attacker.prefer_within(cells, low, high)
     while (message := read_message(requests)) is not None:
         kind = message[0]
         if kind == "bounds":

@@ -71,10 +71,10 @@ HELPER_QUEUE = 2
 """How many requests the helper process may have waiting: enough to keep it busy while this process solves
 a repair LP (2-3 s with groups, against 0.4-0.7 s for an extreme)."""
 _LOOKAHEAD = 64
+"""How many expected cells ahead the helper looks for one whose maximum is still open."""
 _EXACT_VALUES_KEPT = 5_000_000
 """The helper's answers (each with a point of the whole table) are kept up to this many values in all, at
 least 16 answers: they count again when a trial is undone."""
-"""How many expected cells ahead the helper looks for one whose maximum is still open."""
 _PUBLISHED_SPAN = 20.0
 """A published cell's interval is the rounding's (a few units wide); a secret cell's is wider or open."""
 TIE_BREAK = 1e-5
@@ -515,16 +515,13 @@ class BoundPropagation:
     cell's extreme without an LP. Cells below a published 0 are found to be 0 this way.
     """
 
-    def __init__(self, rows: list[LinearRow], n_cells: int) -> None:
-        self.n_cells = n_cells
+    def __init__(self, rows: list[LinearRow]) -> None:
         self.n_rows = len(rows)
         if rows:
             starts, self.index, self.coefs = _stacked(rows)
-            lengths = np.diff(np.append(starts, len(self.index)))
-            self.row_of = np.repeat(np.arange(len(rows)), lengths)
-            inequality = np.array([r.inequality for r in rows])
-            self.inequality = inequality[self.row_of]
-        self.positive = self.coefs > 0 if rows else None
+            self.row_of = np.repeat(np.arange(len(rows)), np.diff(np.append(starts, len(self.index))))
+            self.inequality = np.array([r.inequality for r in rows])[self.row_of]
+            self.positive = self.coefs > 0
 
     def implied(self, lower: np.ndarray, upper: np.ndarray,
                 rounds: int = PROPAGATION_ROUNDS) -> tuple[np.ndarray, np.ndarray]:
@@ -666,7 +663,6 @@ class AttackerLP:
         self._exact: dict[tuple[bytes, int, bool], tuple[float, np.ndarray | None]] = {}
         """The helper's answers per state: exact extremes, with their points."""
         if self._helper is not None:
-            weakref.finalize(self, self._helper.close)
             self._state = self._fingerprint(self.lower, self.upper)
         self.helper_solves = 0
 
@@ -722,7 +718,7 @@ class AttackerLP:
         """
         if self._implied is None:
             if self._propagation is None:
-                self._propagation = BoundPropagation(self.rows, self.model.n_cells)
+                self._propagation = BoundPropagation(self.rows)
             self._implied = self._propagation.implied(self.lower, self.upper)
         return self._implied
 
@@ -793,9 +789,9 @@ class AttackerLP:
         """Take in the helper's answers and keep it busy; returns the points taken in.
 
         Each point that fits the current bounds joins the pool (a point found before another cell was hidden
-        still fits: hiding only widens); an answer for the current model is kept as that cell's exact
-        extreme. With `wait_for` (cell, maximise), first wait for that answer if the helper is solving it
-        for the current model.
+        still fits: hiding only widens); every answer is kept as the exact extreme of the model it was found
+        in (by fingerprint), and used when the model is that again. With `wait_for` (cell, maximise), first
+        wait for that answer if the helper is solving it for the current model.
         """
         if self._helper is None:
             return []
@@ -885,10 +881,7 @@ class AttackerLP:
             if status in _UNBOUNDED:
                 return math.inf if maximise else -math.inf
             if status != highspy.HighsModelStatus.kOptimal:
-                raise TableInputError(
-                    "de rekenkundige controle van de geheimhouding vond geen oplossing "
-                    f"({h.modelStatusToString(status)}); de tabel is intern niet consistent."
-                )
+                raise _no_solution(h, status)
             values = np.asarray(h.getSolution().col_value, dtype=np.float64)[: self.model.n_cells]
             if self.interior and not self.is_feasible(values):
                 values = self._vertex_solution(h)
@@ -906,10 +899,7 @@ class AttackerLP:
         finally:
             h.setOptionValue("run_crossover", "off")
         if status != highspy.HighsModelStatus.kOptimal:
-            raise TableInputError(
-                "de rekenkundige controle van de geheimhouding vond geen oplossing "
-                f"({h.modelStatusToString(status)}); de tabel is intern niet consistent."
-            )
+            raise _no_solution(h, status)
         return np.asarray(h.getSolution().col_value, dtype=np.float64)[: self.model.n_cells]
 
     def explore(self, cells: np.ndarray, directions: int) -> None:
@@ -1165,6 +1155,14 @@ class AttackerLP:
         return failing
 
 
+def _no_solution(h: highspy.Highs, status: highspy.HighsModelStatus) -> TableInputError:
+    """The attacker's model has no solution although the true table is one: the table is inconsistent."""
+    return TableInputError(
+        "de rekenkundige controle van de geheimhouding vond geen oplossing "
+        f"({h.modelStatusToString(status)}); de tabel is intern niet consistent."
+    )
+
+
 def helper_wanted(n_cells: int) -> bool:
     """Whether a model of `n_cells` cells gets a helper process (`HELPER_CELLS`, two cores, not off)."""
     if os.environ.get("FACTLAB_HULPPROCES", "aan").strip().lower() == "uit" or n_cells < HELPER_CELLS:
@@ -1185,8 +1183,8 @@ class LPHelper:
     here as before.
     """
 
-    def __init__(self, model: TableModel, lower: np.ndarray, upper: np.ndarray, use_row: np.ndarray | None,
-                 preferences: list) -> None:
+    def __init__(self, model: TableModel, lower: np.ndarray, upper: np.ndarray,
+                 use_row: np.ndarray | None) -> None:
         root = str(Path(__file__).resolve().parents[1])
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
@@ -1195,7 +1193,10 @@ class LPHelper:
             stderr=subprocess.DEVNULL, cwd=root, env=env,
         )
         self._answers: queue.SimpleQueue = queue.SimpleQueue()
-        self._reader = threading.Thread(target=self._read, args=(self._process.stdout,), daemon=True)
+        # The thread holds the stream and the queue, not this object: when the attacker's model is
+        # collected, so is this helper, and its finalizer ends the process.
+        self._reader = threading.Thread(target=LPHelper._read, args=(self._process.stdout, self._answers),
+                                        daemon=True)
         self._reader.start()
         self._alive = True
         self._tag = 0
@@ -1205,7 +1206,7 @@ class LPHelper:
         self._finalizer = weakref.finalize(self, LPHelper._stop, self._process)
         if use_row is None:
             use_row = np.ones(len(model.rows), dtype=bool)
-        self.send(("init", model, lower, upper, use_row, preferences))
+        self.send(("init", model, lower, upper, use_row))
 
     @classmethod
     def start(cls, model: TableModel, lower: np.ndarray, upper: np.ndarray,
@@ -1214,17 +1215,18 @@ class LPHelper:
         if not helper_wanted(model.n_cells):
             return None
         try:
-            return cls(model, lower, upper, use_row, [])
+            return cls(model, lower, upper, use_row)
         except (OSError, ValueError):  # no interpreter to start: solve everything here
             return None
 
-    def _read(self, stream) -> None:
+    @staticmethod
+    def _read(stream, answers: queue.SimpleQueue) -> None:
         try:
             while (message := read_message(stream)) is not None:
-                self._answers.put(message)
+                answers.put(message)
         except (OSError, ValueError, EOFError, pickle.UnpicklingError):
             pass
-        self._answers.put(None)
+        answers.put(None)
 
     def send(self, message: tuple) -> None:
         """Pass a message on (a change of the model or a request); a dead helper is left alone."""
@@ -1260,9 +1262,9 @@ class LPHelper:
         self._collect()
         return self._alive and len(self._requests) < HELPER_QUEUE
 
-    def asked(self, cell: int, maximise: bool, state: bytes | None = None) -> bool:
-        """Whether this extreme (in this state, or in any) is asked and not yet answered."""
-        return any(r[1:3] == (cell, maximise) and state in (None, r[3]) for r in self._requests)
+    def asked(self, cell: int, maximise: bool) -> bool:
+        """Whether this extreme (in any state) is asked and not yet answered."""
+        return any(r[1:3] == (cell, maximise) for r in self._requests)
 
     def solve(self, cell: int, maximise: bool, state: bytes) -> None:
         """Ask for one extreme of the model as it is now (`state`)."""
