@@ -2,10 +2,10 @@
 
 Started as `python -m disclosure.lp_helper` by the process that protects or audits a large table. It reads
 length-prefixed pickled messages on stdin and answers on its original stdout: `init` (the model and its
-bounds), `bounds` and `prefer` (the same changes as the first process's model, in the same order), `solve`
-(one extreme, answered with its value and point) and `stop`. Nothing is logged or printed: the model holds
-counts close to the true ones, and it lives only in memory. The process ends when its stdin closes, so a
-killed run leaves nothing behind.
+bounds), `bounds`, `prefer` and `release` (the same changes as the first process's model, in the same
+order), `solve` (one extreme, answered with its value and point) and `stop`. Nothing is logged or printed:
+the model holds counts close to the true ones, and it lives only in memory. The process ends when its stdin
+closes, so a killed run leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -67,6 +67,8 @@ def main() -> None:
             attacker.set_bounds(*message[1:])
         elif kind == "prefer":
             attacker.prefer_within(*message[1:])
+        elif kind == "release":
+            attacker.release(*message[1:])
         elif kind == "solve":
             tag, cell, maximise = message[1:]
             try:

@@ -593,6 +593,17 @@ class Requirement:
             return True
         return is_protected(low, high, self.width, self.min_high[cell])
 
+    def cap(self, cell: int, low: float, high: float, maximise: bool) -> float | None:
+        """How far up (or down) the cell must be able to go, given the span [low, high] of known points,
+        for `sufficient` to hold; None when that span gives no anchor on the other side."""
+        if maximise:
+            if math.isinf(low):
+                return None
+            return float(max(ceil_value(low) + self.width, self.min_high[cell]))
+        if math.isinf(high) or floor_value(high) < self.min_high[cell]:
+            return None
+        return float(floor_value(high) - self.width)
+
     def exempt(self, cell: int, low: float, high: float) -> bool:
         """Met only because the cell is provably 0."""
         return self.met(cell, low, high) and not self.sufficient(cell, low, high)
@@ -645,6 +656,10 @@ class AttackerLP:
         add_rows(self._highs, self.rows, 0)
         self._capped: highspy.Highs | None = None
         self._preferences: list[tuple[list[int], np.ndarray, np.ndarray]] = []
+        self._preference_of: dict[int, list[tuple[int, int]]] = {}
+        """Per preferred cell, where its two tie-break columns are: (first column after the cells', k)."""
+        self._preference_end = 0
+        self._released: set[int] = set()
         self.zero_proven = np.zeros(model.n_cells, dtype=bool)
         """Cells whose exact interval is [0, 0] under the current bounds: exempt (docs/disclosure.md §3)
         until a bound widens. Kept so that they are not solved again at every check."""
@@ -737,6 +752,29 @@ class AttackerLP:
             cells = cells[~self.zero_proven[cells]]
         return cells
 
+    def fails_by_bounds(self, cells: np.ndarray | list[int], requirement: Requirement) -> int | None:
+        """The first cell of `cells` whose implied bounds already fail `requirement`, else None. No LP.
+
+        The attacker's exact interval lies within the implied bounds, so when those are too narrow (or
+        stay under the threshold) the exact interval is too. A cell that may be exempt as provably 0 is
+        left to the LPs: a narrow implied interval does not say whether the exact one is [0, 0].
+        """
+        cells = np.asarray(cells, dtype=np.int64)
+        if cells.size == 0:
+            return None
+        implied_lower, implied_upper = self.implied_bounds()
+        low, high = implied_lower[cells], implied_upper[cells]
+        # Cheap filter first: only a finite interval at most `width` wide (or capped under the
+        # threshold) can fail.
+        candidates = np.flatnonzero(~requirement.zero_allowed[cells] & np.isfinite(high)
+                                    & ((high - low <= requirement.width + 1)
+                                       | (high < requirement.min_high[cells] + 1)))
+        for i in candidates:
+            cell = int(cells[i])
+            if not requirement.sufficient(cell, float(low[i]), float(high[i])):
+                return cell
+        return None
+
     def exact_by_points(self, cell: int, low: float, high: float) -> tuple[bool, bool]:
         """Whether known points with span [low, high] already reach the cell's lowest and highest value.
 
@@ -758,10 +796,31 @@ class AttackerLP:
             return
         preference = (list(cells), np.asarray(lower, float), np.asarray(upper, float))
         self._preferences.append(preference)
+        k = len(preference[0])
+        for position, cell in enumerate(preference[0]):
+            self._preference_of.setdefault(int(cell), []).append((self._preference_end + position, k))
+        self._preference_end += 2 * k
         self._changed(("prefer", *preference))
         for h in (self._highs, self._capped):
             if h is not None:
                 _add_preference(h, *preference)
+
+    def release(self, cells: list[int]) -> None:
+        """Drop the tie-break of `cells`: they stay secret for good, so later points may move them freely.
+
+        The pruning step publishes secondary cells again one at a time. A point that moves a cell still to
+        be tried outside its rounding interval is lost when that cell is published; a point that moves a
+        cell known to stay secret never is. With the tie-break gone for the cells that stay, the solver
+        leans on those instead. Costs only: no cell's extreme changes.
+        """
+        cells = [int(c) for c in cells if int(c) in self._preference_of and int(c) not in self._released]
+        if not cells:
+            return
+        self._released.update(cells)
+        self._changed(("release", cells))
+        for h, first in ((self._highs, self.model.n_cells), (self._capped, 2 * self.model.n_cells)):
+            if h is not None:
+                _free_preferences(h, first, [self._preference_of[c] for c in cells])
 
     # -- solving -----------------------------------------------------------------------------------
 
@@ -773,6 +832,7 @@ class AttackerLP:
         digest.update(lower.tobytes())
         digest.update(upper.tobytes())
         digest.update(len(self._preferences).to_bytes(8, "little"))
+        digest.update(len(self._released).to_bytes(8, "little"))
         return digest.digest()
 
     def _changed(self, message: tuple) -> None:
@@ -859,8 +919,13 @@ class AttackerLP:
             self._helper.close()
             self._helper = None
 
-    def extreme(self, cell: int, maximise: bool) -> float:
-        """The attacker's smallest or largest possible value of one cell (LP relaxation)."""
+    def extreme(self, cell: int, maximise: bool, cap: float | None = None) -> float:
+        """The attacker's smallest or largest possible value of one cell (LP relaxation).
+
+        With `cap`, the cell may go no further than `cap` in that direction: a value at the cap then only
+        says the cell reaches it (its point moves the other cells no more than it must, see `lean` of
+        `unprotected_cells`); a value short of the cap is the exact extreme.
+        """
         if self._helper is not None:
             self._expected_from = max(self._expected_from, self._expected_at.get(cell, -1))
             self.absorb(wait_for=(cell, maximise))
@@ -874,22 +939,32 @@ class AttackerLP:
                 return value
             self._dispatch((cell, maximise))
         h = self._highs
+        capped = cap is not None and (self.lower[cell] <= cap < self.upper[cell] if maximise
+                                      else self.lower[cell] < cap <= self.upper[cell])
+        if capped:
+            low, high = (self.lower[cell], cap) if maximise else (cap, self.upper[cell])
+            _column_bounds(h, cell, low, high)
         h.changeColCost(int(cell), -1.0 if maximise else 1.0)
         try:
             status = run_robustly(h)
             self.solves += 1
             if status in _UNBOUNDED:
                 return math.inf if maximise else -math.inf
-            if status != highspy.HighsModelStatus.kOptimal:
+            if status == highspy.HighsModelStatus.kOptimal:
+                values = np.asarray(h.getSolution().col_value, dtype=np.float64)[: self.model.n_cells]
+                if self.interior and not self.is_feasible(values):
+                    values = self._vertex_solution(h)
+                self.remember(values)
+                self._dispatch((cell, maximise), leave=1)  # the helper starts on the cell after the next
+                return float(values[cell])
+            if not capped:
                 raise _no_solution(h, status)
-            values = np.asarray(h.getSolution().col_value, dtype=np.float64)[: self.model.n_cells]
-            if self.interior and not self.is_feasible(values):
-                values = self._vertex_solution(h)
-            self.remember(values)
-            self._dispatch((cell, maximise), leave=1)  # the helper starts on the cell after the next
-            return float(values[cell])
         finally:
             h.changeColCost(int(cell), 0.0)
+            if capped:
+                _column_bounds(h, cell, self.lower[cell], self.upper[cell])
+        # A known point lies within the cap, so the capped model has a solution: the solver's trouble.
+        return self.extreme(cell, maximise)
 
     def _vertex_solution(self, h: highspy.Highs) -> np.ndarray:
         """Solve again with crossover to a vertex: for an interior point that fails our own check."""
@@ -957,6 +1032,7 @@ class AttackerLP:
             self._capped_rows = h.getNumRow() - n
             for cells, lower, upper in self._preferences:
                 _add_preference(h, cells, lower, upper)
+            _free_preferences(h, 2 * n, [self._preference_of[c] for c in sorted(self._released)])
         return self._capped
 
     def push(self, cells: np.ndarray, up: np.ndarray, targets: np.ndarray) -> np.ndarray | None:
@@ -1105,24 +1181,26 @@ class AttackerLP:
                 if not requirement.sufficient(int(c), lo, hi)]
 
     def unprotected_cells(self, cells: np.ndarray | list[int], requirement: Requirement,
-                          first_only: bool = False) -> list[tuple[int, float, float]]:
+                          first_only: bool = False, lean: bool = False) -> list[tuple[int, float, float]]:
         """Cells among `cells` whose exact interval fails `requirement`, each with that interval.
 
         LPs are solved only where the known points do not already prove the requirement; a cell in
         `zero_proven` counts as met without one. With `first_only`, stop at the first failing cell (cells
-        are tried in the given order).
+        are tried in the given order). With `lean`, an LP takes the cell only as far as the requirement
+        needs (`extreme` with a cap): the same decisions, but points that move fewer other secret cells out
+        of their rounding intervals, so they stay valid when such a cell is published again (pruning).
         """
         cells = self.settle_zeros(np.asarray(cells, dtype=np.int64), requirement)
         low, high = self.pool_span(cells)
         self.expect(cells, requirement)
         try:
-            failing = self._unprotected(cells, requirement, low, high, first_only)
+            failing = self._unprotected(cells, requirement, low, high, first_only, lean)
         finally:
             self.expect([])
         return failing
 
     def _unprotected(self, cells: np.ndarray, requirement: Requirement, low: np.ndarray, high: np.ndarray,
-                     first_only: bool) -> list[tuple[int, float, float]]:
+                     first_only: bool, lean: bool = False) -> list[tuple[int, float, float]]:
         """`unprotected_cells` after propagation; `low`/`high` are the known spans, widened in place."""
         failing = []
         for i, cell in enumerate(int(c) for c in cells):
@@ -1136,7 +1214,8 @@ class AttackerLP:
                 low_exact, high_exact = self.exact_by_points(cell, low[i], high[i])
                 if high_exact if maximise else low_exact:
                     continue
-                value = self.extreme(cell, maximise)
+                value = self.extreme(cell, maximise, requirement.cap(cell, low[i], high[i], maximise)
+                                     if lean else None)
                 if math.isinf(value):
                     high[i] = math.inf
                 elif self.last_solution is not None:
@@ -1413,6 +1492,21 @@ def _add_preference(h: highspy.Highs, cells: list[int], lower: np.ndarray, upper
     above, below = np.arange(first, first + k), np.arange(first + k, first + 2 * k)
     add_pairs(h, cells_, above, -1.0, np.full(k, -inf), upper)
     add_pairs(h, cells_, below, 1.0, lower, np.full(k, inf))
+
+
+def _column_bounds(h: highspy.Highs, cell: int, lower: float, upper: float) -> None:
+    """Set one column's bounds (numpy infinities as HiGHS's)."""
+    inf = highspy.kHighsInf
+    h.changeColBounds(int(cell), -inf if math.isinf(lower) else float(lower),
+                      inf if math.isinf(upper) else float(upper))
+
+
+def _free_preferences(h: highspy.Highs, first: int, places: list[list[tuple[int, int]]]) -> None:
+    """No cost any more on the tie-break columns at `places` (per cell: (position, k) of each preference
+    that holds it; its columns are `first` + position and `first` + position + k)."""
+    columns = [first + position + part * k for held in places for position, k in held for part in (0, 1)]
+    if columns:
+        h.changeColsCost(len(columns), np.asarray(columns, dtype=np.int32), np.zeros(len(columns)))
 
 
 def add_rows(h: highspy.Highs, rows: list[LinearRow], offset: int) -> None:

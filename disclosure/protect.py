@@ -206,9 +206,9 @@ class _SecondarySuppression:
         self.hidden_for: dict[int, list[int]] = {}
         self._repair: _RepairLP | None = None
 
-    def _unprotected(self, cells: np.ndarray | list[int],
-                     first_only: bool = False) -> list[tuple[int, float, float]]:
-        return self.attacker.unprotected_cells(cells, self.requirement, first_only)
+    def _unprotected(self, cells: np.ndarray | list[int], first_only: bool = False,
+                     lean: bool = False) -> list[tuple[int, float, float]]:
+        return self.attacker.unprotected_cells(cells, self.requirement, first_only, lean)
 
     def _required(self) -> np.ndarray:
         return secret_cells(self.reasons)
@@ -342,15 +342,20 @@ class _SecondarySuppression:
         self._publish(cell)
         required = self._required()
         likely = self._likely(cell)
-        # A needed cell shows at once in the cells it was hidden for (exact LPs, first failure
-        # stops). The rest are mostly still proven by known points; the few that are not get exact LPs
-        # too (measured: capped pushes cost more here than they save).
-        if self._unprotected(likely, first_only=True) or self._unprotected(required, first_only=True):
+        # Often the sums alone show that a required cell is now too narrow (no LP). Otherwise a needed
+        # cell shows at once in the cells it was hidden for (exact LPs, first failure stops). The rest are
+        # mostly still proven by known points; the few that are not get exact LPs too (measured: capped
+        # pushes cost more here than they save).
+        if (self.attacker.fails_by_bounds(required, self.requirement) is not None
+                or self._unprotected(likely, first_only=True, lean=True)
+                or self._unprotected(required, first_only=True, lean=True)):
             self.reasons[cell] = REASON_SECONDARY
             lower, upper = attacker_bounds(self.published[[cell]], self.reasons[[cell]], self.rules)
             self.attacker.set_bounds(np.array([cell]), lower, upper)
             # Back to the bounds of before the trial: its points and its proven zeros count again.
             self.attacker.restore(before)
+            # It stays secret for good: later proofs may lean on it rather than on cells still to be tried.
+            self.attacker.release([cell])
 
 
 class _RepairLP:

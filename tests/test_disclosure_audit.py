@@ -488,6 +488,109 @@ def test_a_cell_proven_zero_through_the_sums_needs_no_lp_even_after_another_cell
     assert attacker.solves == 0 and attacker.zero_proven[zeros].all()
 
 
+# -- pruning: cells that stay secret lose their tie-break ----------------------------------------------
+
+
+def test_a_released_cell_loses_its_tie_break_and_no_extreme_changes():
+    """`AttackerLP.release` takes the tie-break cost off cells that stay secret for good (pruning): exactly
+    their two columns, in the main model and in the capped model built later, and no extreme moves."""
+    from disclosure.model import TIE_BREAK, secret_cells
+
+    counts = _grouped_counts(31)
+    model, truth, reasons, lower, upper, attacker = _primary_attacker(counts)
+    n = model.n_cells
+    secret = secret_cells(reasons)
+    hidden = np.flatnonzero(~np.isin(np.arange(n), secret) & (truth >= 10))[:12]
+    attacker.set_bounds(hidden, np.ones(len(hidden)), np.full(len(hidden), np.inf))
+    attacker.prefer_within([int(c) for c in hidden], lower[hidden], upper[hidden])
+    probe = [int(c) for c in secret[:: max(1, len(secret) // 8)]][:8]
+    before = [(attacker.extreme(c, False), attacker.extreme(c, True)) for c in probe]
+    attacker.release([int(c) for c in hidden[:5]])
+    attacker.release([int(c) for c in hidden[:2]])  # again: nothing changes
+    after = [(attacker.extreme(c, False), attacker.extreme(c, True)) for c in probe]
+    np.testing.assert_allclose(after, before, atol=1e-6)
+    k = len(hidden)
+    expected = np.full(2 * k, TIE_BREAK)
+    expected[[*range(5), *range(k, k + 5)]] = 0.0
+    for h, first in ((attacker._highs, n), (attacker._capped_model(), 2 * n)):
+        costs = np.asarray(h.getLp().col_cost_)[first:first + 2 * k]
+        np.testing.assert_allclose(costs, expected)
+
+
+def test_a_cell_that_fails_by_the_sums_alone_fails_by_its_exact_interval():
+    """`AttackerLP.fails_by_bounds` (used by pruning to reject a trial without an LP) only ever names a cell
+    whose exact interval fails the requirement, and never a cell that may be exempt as provably 0."""
+    from disclosure.model import Requirement, secret_cells
+
+    counts = _grouped_counts(31)
+    model, truth, reasons, lower, upper, attacker = _primary_attacker(counts)
+    requirement = Requirement.for_cells(reasons, RULES)
+    flagged = [c for c in (int(c) for c in secret_cells(reasons))
+               if attacker.fails_by_bounds([c], requirement) == c]
+    assert flagged  # after primary protection alone, some cells are pinned by their sums
+    assert not requirement.zero_allowed[flagged].any()
+    for cell in flagged[:: max(1, len(flagged) // 25)]:
+        low, high = attacker.extreme(cell, False), attacker.extreme(cell, True)
+        assert not requirement.met(cell, low, high)
+    assert attacker.fails_by_bounds(flagged[:1] + [int(c) for c in secret_cells(reasons)], requirement) \
+        == flagged[0]
+
+
+def test_a_capped_extreme_stops_at_its_cap_and_is_exact_short_of_it():
+    """`AttackerLP.extreme` with a cap: the cell goes no further than the cap (so its point moves no more
+    than it must), and when the cap is out of reach the value is the exact extreme; the model's bounds are
+    the same afterwards."""
+    from disclosure.model import secret_cells
+
+    counts = _grouped_counts(31)
+    model, truth, reasons, lower, upper, attacker = _primary_attacker(counts)
+    checked = 0
+    for cell in (int(c) for c in secret_cells(reasons)[::7]):
+        top, bottom = attacker.extreme(cell, True), attacker.extreme(cell, False)
+        if not np.isfinite(top) or top - bottom < 4:
+            continue
+        assert attacker.extreme(cell, True, cap=bottom + 2) == pytest.approx(bottom + 2, abs=1e-6)
+        assert attacker.extreme(cell, False, cap=top - 2) == pytest.approx(top - 2, abs=1e-6)
+        assert attacker.extreme(cell, True, cap=top + 5) == pytest.approx(top, abs=1e-6)
+        assert attacker.extreme(cell, False, cap=bottom - 5) == pytest.approx(bottom, abs=1e-6)
+        assert attacker.extreme(cell, True) == pytest.approx(top, abs=1e-6)  # bounds restored
+        checked += 1
+        if checked == 6:
+            break
+    assert checked == 6
+
+
+def test_pruning_without_lps_where_the_sums_decide_changes_no_decision(monkeypatch):
+    """Three ways pruning saves LPs: cells that stay secret lose their tie-break (`release`), a trial fails
+    without an LP when the sums alone pin a required cell (`fails_by_bounds`), and a cell is taken only as
+    far as the requirement needs (`Requirement.cap`). None changes an exact extreme, so the protection makes
+    the same decisions and publishes the same table as without them."""
+    import disclosure.model as model_module
+
+    counts = _grouped_counts(11)
+    monkeypatch.setenv("FACTLAB_HULPPROCES", "uit")
+    used = {"release": 0, "fails_by_bounds": 0, "cap": 0}
+
+    def spy(name):
+        original = getattr(model_module.AttackerLP if name != "cap" else model_module.Requirement, name)
+
+        def counted(self, *args, **kwargs):
+            result = original(self, *args, **kwargs)
+            used[name] += result is not None if name != "release" else 1
+            return result
+        return counted
+
+    monkeypatch.setattr(model_module.AttackerLP, "release", spy("release"))
+    monkeypatch.setattr(model_module.AttackerLP, "fails_by_bounds", spy("fails_by_bounds"))
+    monkeypatch.setattr(model_module.Requirement, "cap", spy("cap"))
+    saving = protect_table(counts, RULES)
+    assert all(used.values()), used  # each was used on this table
+    monkeypatch.setattr(model_module.AttackerLP, "release", lambda self, cells: None)
+    monkeypatch.setattr(model_module.AttackerLP, "fails_by_bounds", lambda self, cells, requirement: None)
+    monkeypatch.setattr(model_module.Requirement, "cap", lambda self, cell, low, high, maximise: None)
+    pd.testing.assert_frame_equal(protect_table(counts, RULES), saving)
+
+
 # -- a second process for the next LPs -----------------------------------------------------------------
 
 
