@@ -657,7 +657,8 @@ class AttackerLP:
         self._capped: highspy.Highs | None = None
         self._preferences: list[tuple[list[int], np.ndarray, np.ndarray]] = []
         self._preference_of: dict[int, list[tuple[int, int]]] = {}
-        """Per preferred cell, where its two tie-break columns are: (first column after the cells', k)."""
+        """Per preferred cell, where its tie-break columns are: (position among all tie-break columns, k of
+        its preference); the columns are that position and that position + k, after the cells' columns."""
         self._preference_end = 0
         self._released: set[int] = set()
         self.zero_proven = np.zeros(model.n_cells, dtype=bool)
