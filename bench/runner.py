@@ -46,8 +46,10 @@ PARTNER_TARGETS = {
 }
 KERNEL_ROWS = {"klein": 200_000, "gemeente": 1_000_000, "land": 8_000_000}
 CLKHASH_RECORDS = {"klein": 10_000, "gemeente": 100_000, "land": 100_000}
-# Gemeente: as a gemeente runs it, with validation, Prefect and both reports. Land: extract files in,
-# samenloop.csv out (no report); `factlab run --geen-pdf` with its HTML report is measured beside it.
+# Gemeente: as a gemeente runs it, with validation and both reports; `factlab run` as it runs without a
+# Prefect server (in its own process; the flow on a running server is measured beside it).
+# Land: extract files in, samenloop.csv out (no report); `factlab run --geen-pdf` with its HTML report is
+# measured beside it.
 END_TO_END = {
     "gemeente": ("valideren", "register", "leveringen", "rapport"),
     "land": ("register", "leveringen", "samenloop"),
@@ -176,18 +178,7 @@ def _run_chain(stages: _Stages, files: _ScaleFiles, name: str, api_url: str | No
             "workers": workers,
         },
     )
-    step(
-        "rapport",
-        {
-            "leveringen": str(files.deliveries),
-            "register": str(files.register),
-            "gebieden": files.areas,
-            "periode": PERIOD,
-            "uit": str(files.work / "uitvoer"),
-            "pdf": WITH_PDF[name],
-        },
-        env=prefect_environment(files.work / "prefect-home", api_url),
-    )
+    step("rapport", _report_args(files, name, "uitvoer", prefect=False))
     step(
         "samenloop",
         {
@@ -201,12 +192,31 @@ def _run_chain(stages: _Stages, files: _ScaleFiles, name: str, api_url: str | No
     return extracts
 
 
+def _report_args(files: _ScaleFiles, name: str, out: str, *, prefect: bool) -> dict[str, Any]:
+    return {
+        "leveringen": str(files.deliveries),
+        "register": str(files.register),
+        "gebieden": files.areas,
+        "periode": PERIOD,
+        "uit": str(files.work / out),
+        "pdf": WITH_PDF[name],
+        "prefect": prefect,
+    }
+
+
 def _run_separate_measurements(
     stages: _Stages, files: _ScaleFiles, name: str, extracts: list[str], api_url: str | None
 ) -> None:
-    """Linking alone, empty Prefect flows, the in-memory kernel, the pandas baseline and the profile."""
+    """The flow on the Prefect server, linking alone, empty Prefect flows, the in-memory kernel, the pandas
+    baseline and the profile."""
     step = stages.step
     deliveries, register = str(files.deliveries), str(files.register)
+    step(
+        "rapport",
+        _report_args(files, name, "uitvoer-prefect", prefect=True),
+        label="rapport_prefect",
+        env=prefect_environment(files.work / "prefect-home", api_url),
+    )
     step("koppelen", {"leveringen": deliveries, "register": register, "periode": PERIOD})
     step("prefect_leeg", {}, env=prefect_environment(files.work / "prefect-home", api_url))
     step(

@@ -246,21 +246,32 @@ def koppelen(args: dict[str, Any]) -> dict[str, Any]:
 
 @stage
 def rapport(args: dict[str, Any]) -> dict[str, Any]:
-    """`factlab run`: the Prefect flow (link, aggregate, protect, report), with or without the PDF."""
-    from pipelines.environment import configure_prefect
+    """`factlab run` (link, aggregate, protect, report), with or without the PDF.
 
-    configure_prefect()
-    from pipelines.stapeling_flow import stapelingsmonitor
+    Without a Prefect server (`prefect` false) it runs the steps in this process, as `factlab run` does
+    when no server is configured; with `prefect` true, the Prefect flow on the server of the environment.
+    """
+    parameters = {
+        "deliveries": args["leveringen"],
+        "register": args["register"],
+        "areas": args["gebieden"],
+        "period": args["periode"],
+        "out": args["uit"],
+        "pdf": args["pdf"],
+    }
+    if args.get("prefect", True):
+        from pipelines.environment import configure_prefect
 
-    started = time.perf_counter()
-    stapelingsmonitor(
-        deliveries=args["leveringen"],
-        register=args["register"],
-        areas=args["gebieden"],
-        period=args["periode"],
-        out=args["uit"],
-        pdf=args["pdf"],
-    )
+        configure_prefect()
+        from pipelines.stapeling_flow import stapelingsmonitor
+
+        started = time.perf_counter()
+        stapelingsmonitor(**parameters)
+    else:
+        from pipelines.stapeling_steps import run_locally
+
+        started = time.perf_counter()
+        run_locally(**parameters)
     out = Path(args["uit"])
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     return {

@@ -64,9 +64,11 @@ secret): 1.9 s per extreme against 0.35 s, repair LP 9.4 s against 2.3 s. With f
 start wins (Amsterdam-size without groups, 10 % secret: 0.10 s against 0.19 s, repair 0.44 s against
 3.7 s). The choice changes only the speed: every extreme is still exact and every point is checked by us."""
 HELPER_CELLS = 2000
-"""A model of at least this many cells gets a second process (`LPHelper`) that solves the attacker's next LP
-while this one solves the current (docs/disclosure.md §6f), on a machine with at least two cores.
-`FACTLAB_HULPPROCES=uit` switches it off. Smaller models solve in a blink; starting the process costs ~1 s."""
+"""A model of at least this many cells whose LPs use the interior point method (many secret cells, as with
+groups) gets a second process (`LPHelper`) that solves the attacker's next LP while this one solves the
+current (docs/disclosure.md §6f), on a machine with at least two cores. `FACTLAB_HULPPROCES=uit` switches it
+off. Smaller models solve in a blink, and with the warm-started simplex an LP takes 20-100 ms: then starting
+the process (~1 s) and waiting for its answers cost more than it saves (measured, docs/disclosure.md §6h)."""
 HELPER_QUEUE = 2
 """How many requests the helper process may have waiting: enough to keep it busy while this process solves
 a repair LP (2-3 s with groups, against 0.4-0.7 s for an extreme)."""
@@ -675,7 +677,8 @@ class AttackerLP:
         self._expected_at: dict[int, int] = {}
         self._expected_from = 0
         self._expected_requirement: Requirement | None = None
-        self._helper = LPHelper.start(model, self.lower, self.upper, use_row) if helper else None
+        self._helper = (LPHelper.start(model, self.lower, self.upper, use_row, self.interior)
+                        if helper else None)
         self._exact: dict[tuple[bytes, int, bool], tuple[float, np.ndarray | None]] = {}
         """The helper's answers per state: exact extremes, with their points."""
         if self._helper is not None:
@@ -1243,9 +1246,11 @@ def _no_solution(h: highspy.Highs, status: highspy.HighsModelStatus) -> TableInp
     )
 
 
-def helper_wanted(n_cells: int) -> bool:
-    """Whether a model of `n_cells` cells gets a helper process (`HELPER_CELLS`, two cores, not off)."""
-    if os.environ.get("FACTLAB_HULPPROCES", "aan").strip().lower() == "uit" or n_cells < HELPER_CELLS:
+def helper_wanted(n_cells: int, interior: bool) -> bool:
+    """Whether a model of `n_cells` cells gets a helper process (`HELPER_CELLS`: large, solved by the
+    interior point method, two cores, not switched off)."""
+    switched_off = os.environ.get("FACTLAB_HULPPROCES", "aan").strip().lower() == "uit"
+    if switched_off or n_cells < HELPER_CELLS or not interior:
         return False
     try:
         cores = len(os.sched_getaffinity(0))
@@ -1290,9 +1295,9 @@ class LPHelper:
 
     @classmethod
     def start(cls, model: TableModel, lower: np.ndarray, upper: np.ndarray,
-              use_row: np.ndarray | None) -> LPHelper | None:
-        """A helper for a large model on a machine with two cores or more, else None."""
-        if not helper_wanted(model.n_cells):
+              use_row: np.ndarray | None, interior: bool) -> LPHelper | None:
+        """A helper for a large model solved by the interior point method, on two cores or more; else None."""
+        if not helper_wanted(model.n_cells, interior):
             return None
         try:
             return cls(model, lower, upper, use_row)

@@ -40,6 +40,7 @@ from pipelines.progress import Progress, activated, active, stage_hook
 from pipelines.run_outputs import RunSettings, assemble_outputs, find_deliveries
 from reports.figures import MapFileError, read_division_geojson, read_wijk_geojson
 from reports.groepen import division_title
+from reports.pdf import browser_ahead
 from reports.toelichting import CHAPTERS, division_chapter, read_toelichting
 from schemas.areas import read_area_divisions, read_area_names
 from schemas.formats import QUALITY_COLUMNS, REGISTER_FORMAT, expect_format
@@ -364,10 +365,11 @@ def run_chain(settings: RunSettings, steps: dict[str, Step], report: StepReporte
         return value
 
     inputs = timed("valideren", settings)
-    linked = timed("koppelen", inputs, settings)
-    linkage = timed("aggregeren", linked, inputs, settings)
-    protected, audit = timed("beveiligen", linkage, settings)
-    return steps["rapporteren"](inputs, linkage, protected, audit, settings, timings, report)
+    with browser_ahead(settings.pdf):  # Chromium starts beside the work; the PDF is printed at the end
+        linked = timed("koppelen", inputs, settings)
+        linkage = timed("aggregeren", linked, inputs, settings)
+        protected, audit = timed("beveiligen", linkage, settings)
+        return steps["rapporteren"](inputs, linkage, protected, audit, settings, timings, report)
 
 
 def with_file_retries(name: str, step: Step) -> Step:

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import html
 import os
+import queue
 import re
 import tempfile
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from schemas.clock import source_date_epoch
 
@@ -61,6 +63,86 @@ def chromium_browser() -> Iterator[Browser]:
             browser.close()
 
 
+T = TypeVar("T")
+_UNAVAILABLE = object()
+
+
+class _BrowserAhead:
+    """Chromium launched ahead of the print job, in a thread of its own.
+
+    Playwright's sync API keeps to the thread that started it, so every job (a function of the browser)
+    runs on that thread, one at a time. If the launch fails, `run` says so and the caller launches the
+    browser itself, which then reports the fault as it always did.
+    """
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._serve, name="factlab-chromium", daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        with suppress(Exception), chromium_browser() as browser:
+            while (job := self._jobs.get()) is not None:
+                work, answer = job
+                try:
+                    answer.put((True, work(browser)))
+                except Exception as exc:  # the job's own fault, raised again in the caller
+                    answer.put((False, exc))
+
+    def run(self, work: Callable[[Browser], T]) -> T | object:
+        """`work(browser)` on the browser thread; `_UNAVAILABLE` when that thread has no browser."""
+        answer: queue.SimpleQueue = queue.SimpleQueue()
+        self._jobs.put((work, answer))
+        while True:
+            try:
+                ok, value = answer.get(timeout=0.1)
+            except queue.Empty:
+                if not self._thread.is_alive() and answer.empty():
+                    return _UNAVAILABLE
+                continue
+            if ok:
+                return value
+            raise value
+
+    def stop(self) -> None:
+        self._jobs.put(None)
+        self._thread.join(timeout=30)
+
+
+_ahead: _BrowserAhead | None = None
+
+
+@contextmanager
+def browser_ahead(wanted: bool = True) -> Iterator[None]:
+    """Launch Chromium now, beside the work of this block, for a PDF printed within it; closed at its end.
+
+    Starting Playwright and Chromium costs about 0.7 s; `factlab run` spends it while the figures are
+    protected instead of after the report is written (docs/benchmarks.md). Nothing changes in what is
+    printed: the job is the same, only the browser was started earlier.
+    """
+    global _ahead
+    if not wanted or _ahead is not None or not Path(CHROMIUM).exists():
+        yield
+        return
+    _ahead = _BrowserAhead()
+    try:
+        yield
+    finally:
+        ahead, _ahead = _ahead, None
+        ahead.stop()
+
+
+def with_browser(work: Callable[[Browser], T]) -> T:
+    """`work(browser)` on the browser launched ahead (`browser_ahead`), or else on one launched now."""
+    ahead = _ahead
+    if ahead is not None:
+        value = ahead.run(work)
+        if value is not _UNAVAILABLE:
+            return value  # type: ignore[return-value]
+    with chromium_browser() as browser:
+        return work(browser)
+
+
 def block_network(page: Page, allowed_url: str) -> list[str]:
     """Abort every request except `allowed_url`; returns the list of URLs requested, for tests and checks."""
     requested: list[str] = []
@@ -100,9 +182,10 @@ def print_pdf(
     html_path: Path, pdf_path: Path, *, title: str = "Stapelingsrapport", timeout_s: float = 30
 ) -> Path:
     """Print `html_path` to an A4 PDF at `pdf_path` with page numbers ("pagina X van Y") in the footer."""
-    try:
-        with chromium_browser() as browser:
-            page = browser.new_page(viewport={"width": PRINT_WIDTH_PX, "height": 1100})
+
+    def printed(browser: Browser) -> None:
+        page = browser.new_page(viewport={"width": PRINT_WIDTH_PX, "height": 1100})
+        try:
             page.emulate_media(media="print")
             open_report(page, html_path, timeout_s=timeout_s)
             page.evaluate("document.querySelectorAll('details').forEach(d => { d.open = true; })")
@@ -117,6 +200,11 @@ def print_pdf(
                 tagged=True,  # a structure tree (headings, tables, figures with alt text) for screen readers
                 outline=True,  # bookmarks from the headings: the chapters in the PDF reader's side bar
             )
+        finally:
+            page.close()
+
+    try:
+        with_browser(printed)
     except PdfError:
         raise
     except Exception as exc:  # Playwright raises its own error types; the analyst needs one clear message

@@ -605,7 +605,7 @@ def test_a_helper_process_gives_the_same_protection_and_audit(monkeypatch):
     alone = protect_table(counts, RULES)
     monkeypatch.setenv("FACTLAB_HULPPROCES", "aan")
     monkeypatch.setattr(model_module, "HELPER_CELLS", 0)
-    monkeypatch.setattr(model_module, "helper_wanted", lambda n_cells: True)  # also on a 1-core machine
+    monkeypatch.setattr(model_module, "helper_wanted", lambda n_cells, interior: True)  # also on 1 core
     helpers: list = []
     answered: list[int] = []
     original_close = model_module.AttackerLP.close
@@ -625,6 +625,24 @@ def test_a_helper_process_gives_the_same_protection_and_audit(monkeypatch):
     assert all(h._process.poll() is not None for h in helpers)  # every helper process has ended
 
 
+def test_only_large_models_solved_by_the_interior_point_method_get_a_helper(monkeypatch):
+    """With the warm-started simplex an LP takes tens of milliseconds: starting a second process and waiting
+    for its answers would cost more than it saves (docs/disclosure.md §6h)."""
+    import disclosure.model as model_module
+
+    monkeypatch.setattr(model_module.os, "sched_getaffinity", lambda pid: {0, 1})
+    monkeypatch.setenv("FACTLAB_HULPPROCES", "aan")
+    big = model_module.HELPER_CELLS
+    assert model_module.helper_wanted(big, interior=True)
+    assert not model_module.helper_wanted(big, interior=False)
+    assert not model_module.helper_wanted(big - 1, interior=True)
+    monkeypatch.setenv("FACTLAB_HULPPROCES", "uit")
+    assert not model_module.helper_wanted(big, interior=True)
+    monkeypatch.setenv("FACTLAB_HULPPROCES", "aan")
+    monkeypatch.setattr(model_module.os, "sched_getaffinity", lambda pid: {0})
+    assert not model_module.helper_wanted(big, interior=True)
+
+
 def test_a_helper_process_that_dies_changes_nothing(monkeypatch):
     import disclosure.model as model_module
 
@@ -632,7 +650,7 @@ def test_a_helper_process_that_dies_changes_nothing(monkeypatch):
     monkeypatch.setenv("FACTLAB_HULPPROCES", "uit")
     alone = protect_table(counts, RULES)
     monkeypatch.setenv("FACTLAB_HULPPROCES", "aan")
-    monkeypatch.setattr(model_module, "helper_wanted", lambda n_cells: True)
+    monkeypatch.setattr(model_module, "helper_wanted", lambda n_cells, interior: True)
     original_init = model_module.LPHelper.__init__
 
     def killed_at_once(self, *args, **kwargs):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import threading
 from pathlib import Path
 
 import pandas as pd
@@ -375,3 +376,51 @@ def test_text_in_the_charts_and_map_has_contrast_of_at_least_4_5() -> None:
     grey = re.search(r"--grijs:\s*(#[0-9a-fA-F]{6})", css).group(1)
     surface = re.search(r"--vlak:\s*(#[0-9a-fA-F]{6})", css).group(1)
     assert _contrast(grey, "#ffffff") >= 4.5 and _contrast(grey, surface) >= 4.5
+
+
+@needs_chromium
+def test_a_browser_launched_ahead_prints_the_same_pdf_and_closes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`factlab run` starts Chromium beside the protection (reports.pdf.browser_ahead); the print job then
+    runs on that browser, the PDF has the same pages, and the browser's thread ends with the block."""
+    out = write_synthetic_out(tmp_path / "uit")
+    launches: list[str] = []
+    original = reports.pdf.chromium_browser
+
+    def counted():
+        launches.append(threading.current_thread().name)
+        return original()
+
+    monkeypatch.setattr(reports.pdf, "chromium_browser", counted)
+    build_report(out, pdf=True)
+    inline = (out / "rapport.pdf").read_bytes()
+    assert launches == ["MainThread"]
+    with reports.pdf.browser_ahead():
+        ahead = reports.pdf._ahead
+        assert ahead is not None
+        build_report(out, pdf=True)
+        build_report(out, pdf=True)  # a retried step prints on the same browser
+    assert launches == ["MainThread", "factlab-chromium"]
+    assert not ahead._thread.is_alive() and reports.pdf._ahead is None
+    printed = (out / "rapport.pdf").read_bytes()
+    assert printed.count(b"/Type /Page\n") == inline.count(b"/Type /Page\n") > 1
+
+
+def test_a_browser_that_cannot_start_ahead_is_started_at_print_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the launch ahead fails, printing launches the browser itself and reports its own fault."""
+    monkeypatch.setattr(reports.pdf.Path, "exists", lambda self: True)  # as if chromium were installed
+    attempts: list[str] = []
+
+    def broken():
+        attempts.append(threading.current_thread().name)
+        raise reports.pdf.PdfError("Chromium start niet")
+
+    monkeypatch.setattr(reports.pdf, "chromium_browser", broken)
+    with reports.pdf.browser_ahead(), pytest.raises(reports.pdf.PdfError, match="Chromium start niet"):
+        reports.pdf.print_pdf(tmp_path / "rapport.html", tmp_path / "rapport.pdf")
+    assert attempts == ["factlab-chromium", "MainThread"]
+    with reports.pdf.browser_ahead(wanted=False):
+        assert reports.pdf._ahead is None
