@@ -286,7 +286,7 @@ def rapport(args: dict[str, Any]) -> dict[str, Any]:
 def samenloop(args: dict[str, Any]) -> dict[str, Any]:
     """Pseudonymised files to samenloop.csv with the functions the flow's tasks call."""
     from disclosure.audit import audit_protection
-    from disclosure.protect import protect_table
+    from disclosure.protect import protect_with_proofs
     from disclosure.rules import load_rules
     from linkage.linking import aggregate_households, describe_delivery, link_records
     from pipelines.outputs import write_samenloop
@@ -304,10 +304,10 @@ def samenloop(args: dict[str, Any]) -> dict[str, Any]:
     timings["aggregeren_s"] = time.perf_counter() - step
     step = time.perf_counter()
     rules = load_rules(None)
-    protected = protect_table(counts.counts, rules)
+    protected, proofs = protect_with_proofs(counts.counts, rules)
     timings["beveiligen_s"] = time.perf_counter() - step
     step = time.perf_counter()
-    audit = audit_protection(protected, rules, counts.counts)
+    audit = audit_protection(protected, rules, counts.counts, proofs)
     timings["audit_s"] = time.perf_counter() - step
     step = time.perf_counter()
     out = Path(args["uit"])
@@ -493,17 +493,17 @@ def openbaarmaking(args: dict[str, Any]) -> dict[str, Any]:
     """Disclosure control on a generated gemeente (bench/disclosure_scale.py): protect, then audit."""
     from bench.disclosure_scale import ScaleSpec, scale_counts
     from disclosure.audit import audit_protection
-    from disclosure.protect import protect_table
+    from disclosure.protect import protect_with_proofs
     from disclosure.rules import load_rules
 
     spec = ScaleSpec(**args["spec"])
     counts = scale_counts(spec, tuple(args["niveaus"]), division=bool(args["eigen_indeling"]))
     rules = load_rules(None)
     started = time.process_time()
-    protected = protect_table(counts, rules)
+    protected, proofs = protect_with_proofs(counts, rules)
     protect_cpu = time.process_time() - started
     started = time.process_time()
-    audit = audit_protection(protected, rules, counts)
+    audit = audit_protection(protected, rules, counts, proofs)
     return {
         "cellen": len(protected),
         "geheim": int(protected["geheim"].sum()),

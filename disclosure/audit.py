@@ -19,11 +19,13 @@ from disclosure.model import (
     REASON_SMALL_AREA,
     REASONS,
     AttackerLP,
+    ProofPoints,
     Requirement,
     TableInputError,
     attacker_bounds,
     build_table_model,
     integer_width,
+    model_layout,
     secret_cells,
     tolerance,
 )
@@ -95,12 +97,18 @@ class AuditResult:
 
 
 def audit_protection(protected: pd.DataFrame, rules: DisclosureRules,
-                     true_counts: pd.DataFrame | None = None) -> AuditResult:
+                     true_counts: pd.DataFrame | None = None,
+                     proofs: ProofPoints | None = None) -> AuditResult:
     """Check that no secret cell of `protected` (output of `protect_table`) can be narrowed down.
 
     With `true_counts` (the input of `protect_table`) the audit also checks the primary rules against the
     truth, that every true value lies inside its interval, and measures the share of cells with a true
     count at or above the threshold that is published.
+
+    `proofs` (from `protect_with_proofs`) are candidate points: each one that passes the audit's own check
+    against its own model (every bound and every sum, tolerance 1e-6) counts as a known point; the others
+    are ignored. A proof is a point, however it was found, so the audit stays independent of the
+    protection; it only needs fewer LPs.
     """
     started = time.perf_counter()
     missing = [c for c in AUDIT_COLUMNS if c not in protected.columns]
@@ -129,6 +137,10 @@ def audit_protection(protected: pd.DataFrame, rules: DisclosureRules,
     # No helper process: which LPs it answers depends on timing, and the manifest's counts (lp_oplossingen)
     # must be the same on every run of the same table.
     attacker = AttackerLP(model, lower, upper, use_row, helper=False)
+    if proofs is not None and proofs.layout == model_layout(model):
+        for point in proofs.points:
+            if attacker.is_feasible(point):
+                attacker.remember(point)
     cells = secret_cells(reasons)
     requirement = Requirement.for_cells(reasons, rules)
 

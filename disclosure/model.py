@@ -621,6 +621,23 @@ class TrialSnapshot:
     implied: tuple[np.ndarray, np.ndarray] | None = None
 
 
+@dataclass(frozen=True)
+class ProofPoints:
+    """Points of the attacker's model that the protection found, for the audit to check and start from.
+
+    Each row is a whole table the attacker cannot rule out (near the true one): kept in memory, handed
+    from `protect_with_proofs` to `audit_protection` in the same step, never written, logged or passed to
+    Prefect. `layout` names the model's cells (area codes, groups, indicators)."""
+
+    layout: tuple
+    points: np.ndarray
+
+
+def model_layout(model: TableModel) -> tuple:
+    """What identifies a model's cells: two models with the same layout number their cells alike."""
+    return (tuple(model.codes), tuple(model.groups), tuple(model.indicators))
+
+
 class AttackerLP:
     """The attacker's feasible set as one HiGHS model, re-solved per cell with a warm start.
 
@@ -679,6 +696,8 @@ class AttackerLP:
         self._expected_requirement: Requirement | None = None
         self._helper = (LPHelper.start(model, self.lower, self.upper, use_row, self.interior)
                         if helper else None)
+        self.timed = self._helper is not None
+        """Whether a helper process took part: then which points were found depends on timing."""
         self._exact: dict[tuple[bytes, int, bool], tuple[float, np.ndarray | None]] = {}
         """The helper's answers per state: exact extremes, with their points."""
         if self._helper is not None:
@@ -1143,6 +1162,19 @@ class AttackerLP:
         self._pool_next = (self._pool_next + 1) % self._pool.shape[0]
         self.last_solution = values
 
+    def _slots_at_extremes(self) -> np.ndarray:
+        """The pool slots of the points that hold some secret cell's smallest or largest known value."""
+        valid = np.flatnonzero(self._pool_valid)
+        secret = np.flatnonzero(np.isinf(self.upper) | (self.upper - self.lower > _PUBLISHED_SPAN))
+        if valid.size == 0 or secret.size == 0:
+            return np.empty(0, dtype=np.int64)
+        points = self._pool[valid[:, None], secret[None, :]]
+        return valid[np.unique(np.concatenate([points.argmin(axis=0), points.argmax(axis=0)]))]
+
+    def extreme_points(self) -> np.ndarray:
+        """The known points that hold some secret cell's smallest or largest known value (one per row)."""
+        return self._pool[self._slots_at_extremes()].copy()
+
     def _compact_pool(self) -> None:
         """Make room without losing a proof: keep only the points that hold some secret cell's extreme.
 
@@ -1150,13 +1182,8 @@ class AttackerLP:
         that were settled early. When the points worth keeping fill most of the pool, the oldest is
         overwritten as before.
         """
-        valid = np.flatnonzero(self._pool_valid)
-        secret = np.flatnonzero(np.isinf(self.upper) | (self.upper - self.lower > _PUBLISHED_SPAN))
-        if valid.size == 0 or secret.size == 0:
-            return
-        points = self._pool[valid[:, None], secret[None, :]]
-        keep = valid[np.unique(np.concatenate([points.argmin(axis=0), points.argmax(axis=0)]))]
-        if keep.size > 0.8 * self._pool.shape[0]:
+        keep = self._slots_at_extremes()
+        if keep.size == 0 or keep.size > 0.8 * self._pool.shape[0]:
             return
         self._pool[: keep.size] = self._pool[keep]
         self._pool_valid[:] = False

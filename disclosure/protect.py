@@ -21,6 +21,7 @@ from disclosure.model import (
     REASON_THRESHOLD,
     TIE_BREAK,
     AttackerLP,
+    ProofPoints,
     Requirement,
     TableInputError,
     TableModel,
@@ -30,6 +31,7 @@ from disclosure.model import (
     build_table_model,
     ceil_value,
     floor_value,
+    model_layout,
     new_highs,
     run_robustly,
     secret_cells,
@@ -71,13 +73,27 @@ def protect_table(counts: pd.DataFrame, rules: DisclosureRules,
     (None, 'drempel', 'klein_gebied' or 'secundair'). `reden` is for the analyst and the manifest counts;
     samenloop.csv does not carry it.
     """
+    return protect_with_proofs(counts, rules, progress)[0]
+
+
+def protect_with_proofs(counts: pd.DataFrame, rules: DisclosureRules, progress: ProgressHook | None = None
+                        ) -> tuple[pd.DataFrame, ProofPoints | None]:
+    """`protect_table`, and the points that hold the secret cells' known extremes (docs/disclosure.md §5).
+
+    The points are None when a helper process took part (which points it found depends on timing, and the
+    audit's counts in the manifest must be the same on every run) or nothing was protected secondarily.
+    """
     model, row_cells = build_table_model(counts)
     truth = true_count_vector(counts, model, row_cells)
     use_row = knowledge_rows(model, truth)
     reasons = primary_reasons(model, truth, rules)
+    proofs = None
     if rules.secundaire_onderdrukking:
-        _SecondarySuppression(model, truth, reasons, rules, use_row, progress).run()
-    return _publication(counts, model, row_cells, truth, reasons, rules)
+        protection = _SecondarySuppression(model, truth, reasons, rules, use_row, progress)
+        protection.run()
+        if not protection.attacker.timed:
+            proofs = ProofPoints(model_layout(model), protection.attacker.extreme_points())
+    return _publication(counts, model, row_cells, truth, reasons, rules), proofs
 
 
 def true_count_vector(counts: pd.DataFrame, model: TableModel, row_cells: np.ndarray) -> np.ndarray:

@@ -270,11 +270,13 @@ def aggregeren(
 def beveiligen(linkage: LinkageResult, settings: RunSettings, report: StepReporter):
     """Protect the true counts (docs/contract.md §8) and audit the protection."""
     from disclosure.audit import audit_protection
-    from disclosure.protect import protect_table
+    from disclosure.protect import protect_with_proofs
 
     bar = active()
-    protected = protect_table(linkage.counts, settings.rules, stage_hook(bar) if bar is not None else None)
-    audit = audit_protection(protected, settings.rules, linkage.counts)
+    protected, proofs = protect_with_proofs(linkage.counts, settings.rules,
+                                            stage_hook(bar) if bar is not None else None)
+    audit = audit_protection(protected, settings.rules, linkage.counts, proofs)
+    del proofs  # near-true tables: they go no further than this step
     report.info(
         "%d cellen, %d geheim; audit %s",
         len(protected),

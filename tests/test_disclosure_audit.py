@@ -659,3 +659,57 @@ def test_a_helper_process_that_dies_changes_nothing(monkeypatch):
 
     monkeypatch.setattr(model_module.LPHelper, "__init__", killed_at_once)
     pd.testing.assert_frame_equal(protect_table(counts, RULES), alone)
+
+
+# -- the protection's points as the audit's first proofs --------------------------------------------------
+
+
+def test_the_audit_checks_the_protections_points_itself_and_needs_fewer_lps(
+        buurt_table: pd.DataFrame, buurt_audit: AuditResult):
+    """protect_with_proofs hands the points that hold the secret cells' extremes to the audit; the audit
+    keeps only those that pass its own check, and reaches the same verdict with fewer LPs."""
+    from disclosure.model import AttackerLP, ProofPoints
+    from disclosure.protect import protect_with_proofs
+
+    protected, proofs = protect_with_proofs(buurt_table, RULES)
+    pd.testing.assert_frame_equal(protected, protect_table(buurt_table, RULES))
+    assert proofs is not None and len(proofs.points) > 0
+    with_proofs = audit_protection(protected, RULES, buurt_table, proofs)
+    assert with_proofs.passed and buurt_audit.passed
+    assert with_proofs.cells_checked == buurt_audit.cells_checked
+    assert with_proofs.lp_solves < buurt_audit.lp_solves
+    assert with_proofs.as_manifest()["kleinste_bandbreedte"] >= RULES.min_bandbreedte
+
+    # A point that breaks a sum is no proof: tampered points are checked and left out.
+    checked: list[bool] = []
+    original = AttackerLP.is_feasible
+
+    def spy(self, values, tolerance=1e-6):
+        checked.append(original(self, values, tolerance))
+        return checked[-1]
+
+    bent = proofs.points.copy()
+    bent[:, :] += 0.5  # every cell a half more: no sum holds
+    try:
+        AttackerLP.is_feasible = spy
+        tampered = audit_protection(protected, RULES, buurt_table, ProofPoints(proofs.layout, bent))
+    finally:
+        AttackerLP.is_feasible = original
+    assert checked[: len(bent)] == [False] * len(bent)
+    assert tampered.passed and tampered.lp_solves == buurt_audit.lp_solves
+    # Points of another table (another layout) are not even looked at.
+    other = ProofPoints(("GM0000",), proofs.points)
+    assert audit_protection(protected, RULES, buurt_table, other).lp_solves == buurt_audit.lp_solves
+
+
+def test_no_points_leave_the_protection_when_a_helper_process_took_part(monkeypatch):
+    """Which points a helper process finds depends on timing; the audit's counts must not."""
+    import disclosure.model as model_module
+    from disclosure.protect import protect_with_proofs
+
+    counts = _grouped_counts(11)
+    monkeypatch.setenv("FACTLAB_HULPPROCES", "aan")
+    monkeypatch.setattr(model_module, "helper_wanted", lambda n_cells, interior: True)
+    protected, proofs = protect_with_proofs(counts, RULES)
+    assert proofs is None
+    assert audit_protection(protected, RULES, counts).passed
