@@ -38,6 +38,7 @@ TARGET_LABELS = {
     "land_eind_tot_eind_s": "land eind-tot-eind (s)",
     "land_piek_mb": "land piekgeheugen (MB)",
     "gemeente_eind_tot_eind_s": "gemeente eind-tot-eind (s)",
+    "analist_run_boven_werk_s": "`factlab run` boven zijn vijf stappen (s)",
     "partner_1m_s": "`factlab pseudonymise`, 1 miljoen rijen, heel proces (s)",
     "partner_t_o_v_basislijn": "`factlab pseudonymise` t.o.v. pandas + HMAC per rij (×)",
     "voortgang_kosten_pct": "kosten van de voortgangsweergave (%)",

@@ -251,6 +251,9 @@ def rapport(args: dict[str, Any]) -> dict[str, Any]:
     Without a Prefect server (`prefect` false) it runs the steps in this process, as `factlab run` does
     when no server is configured; with `prefect` true, the Prefect flow on the server of the environment.
     """
+    import pipelines.stapeling_steps
+    import reports.pdf
+
     parameters = {
         "deliveries": args["leveringen"],
         "register": args["register"],
@@ -259,6 +262,10 @@ def rapport(args: dict[str, Any]) -> dict[str, Any]:
         "out": args["uit"],
         "pdf": args["pdf"],
     }
+    # The fifth step (writing the outputs, with the PDF) is not in the manifest, which it writes itself.
+    spent: dict[str, float] = {"rapporteren": 0.0, "pdf": 0.0}
+    _time_calls(pipelines.stapeling_steps, "assemble_outputs", spent, "rapporteren")
+    _time_calls(reports.pdf, "print_pdf", spent, "pdf")
     if args.get("prefect", True):
         from pipelines.environment import configure_prefect
 
@@ -276,10 +283,27 @@ def rapport(args: dict[str, Any]) -> dict[str, Any]:
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     return {
         "seconden_in_flow": time.perf_counter() - started,
-        "flow_stappen_s": manifest.get("duur_seconden", {}),
+        "flow_stappen_s": {**manifest.get("duur_seconden", {}),
+                           "rapporteren": round(spent["rapporteren"], 3)},
+        "pdf_s": round(spent["pdf"], 3),
         "pdf": (out / "rapport.pdf").exists(),
         "samenloop_regels": _count_lines(out / "samenloop.csv") - 1,
     }
+
+
+def _time_calls(module: Any, name: str, spent: dict[str, float], key: str) -> None:
+    """Add the time of every call of `module.name` to `spent[key]` (a module-level function, looked up when
+    it is called)."""
+    original = getattr(module, name)
+
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            spent[key] += time.perf_counter() - started
+
+    setattr(module, name, timed)
 
 
 @stage
