@@ -137,10 +137,7 @@ def audit_protection(protected: pd.DataFrame, rules: DisclosureRules,
     # No helper process: which LPs it answers depends on timing, and the manifest's counts (lp_oplossingen)
     # must be the same on every run of the same table.
     attacker = AttackerLP(model, lower, upper, use_row, helper=False)
-    if proofs is not None and proofs.layout == model_layout(model):
-        for point in proofs.points:
-            if attacker.is_feasible(point):
-                attacker.remember(point)
+    _remember_proofs(attacker, proofs)
     cells = secret_cells(reasons)
     requirement = Requirement.for_cells(reasons, rules)
 
@@ -179,6 +176,15 @@ def audit_protection(protected: pd.DataFrame, rules: DisclosureRules,
         seconds=time.perf_counter() - started,
         intervals=tuple(intervals),
     )
+
+
+def _remember_proofs(attacker: AttackerLP, proofs: ProofPoints | None) -> None:
+    """Keep every given point of the same table that passes the audit's own check; ignore the others."""
+    if proofs is None or proofs.layout != model_layout(attacker.model):
+        return
+    for point in proofs.points:
+        if attacker.is_feasible(point):
+            attacker.remember(point)
 
 
 def _intervals(attacker: AttackerLP, model, cells: np.ndarray, reasons: np.ndarray,
