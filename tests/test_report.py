@@ -424,3 +424,43 @@ def test_a_browser_that_cannot_start_ahead_is_started_at_print_time(
     assert attempts == ["factlab-chromium", "MainThread"]
     with reports.pdf.browser_ahead(wanted=False):
         assert reports.pdf._ahead is None
+
+
+@needs_chromium
+def test_a_killed_run_leaves_no_browser_launched_ahead_behind(tmp_path: Path) -> None:
+    """Chromium now runs beside the protection; when the run is killed (SIGKILL, no clean-up of its own),
+    Playwright's driver sees its pipe close and takes the browser down with it."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    import uuid
+
+    marker = f"FACTLAB_TEST_RUN={uuid.uuid4().hex}"
+    script = (
+        "import os, signal\nimport reports.pdf as pdf\n"
+        "with pdf.browser_ahead():\n"
+        "    pdf.with_browser(lambda browser: browser.version)  # the browser is up\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    name, value = marker.split("=")
+    env = {**os.environ, "PYTHONPATH": str(root), name: value}
+    process = subprocess.run([sys.executable, "-c", script], env=env, cwd=tmp_path, timeout=120)
+    assert process.returncode == -signal.SIGKILL
+
+    def marked() -> list[int]:
+        found = []
+        for entry in Path("/proc").iterdir():
+            try:
+                if entry.name.isdigit() and marker.encode() in (entry / "environ").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:  # gone meanwhile, or not ours to read
+                continue
+        return found
+
+    deadline = time.monotonic() + 20
+    while marked() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert marked() == []
