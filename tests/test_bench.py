@@ -215,7 +215,12 @@ def test_partner_command_targets_marginal_rate_baseline_and_progress_cost():
     assert targets["partner_1m_s"]["gehaald"] is False and targets["partner_1m_s"]["doel"] == 3.5
     assert "marginaal 500000 rijen/s" in targets["partner_1m_s"]["waarom"]
     assert targets["partner_t_o_v_basislijn"]["gehaald"] is False
-    assert targets["voortgang_kosten_pct"]["gemeten"] == 5.0  # the largest size decides
+    assert targets["voortgang_kosten_pct"]["gemeten"] == 5.0  # the costliest size decides
     assert targets["voortgang_kosten_pct"]["gehaald"] is False
+    # Also when that is the smaller size (it was the largest size that decided, whatever its cost).
+    smaller_worse = partner_targets({**partner, "voortgang_kosten_pct": {"1000000": 2.3, "5000000": 2.0}})
+    assert smaller_worse["voortgang_kosten_pct"]["gemeten"] == 2.3
+    assert smaller_worse["voortgang_kosten_pct"]["gehaald"] is False
+    assert smaller_worse["voortgang_kosten_pct"]["per_grootte"] == {"1000000": 2.3, "5000000": 2.0}
     text = "\n".join(_partner_lines(partner))
     assert "pandas + HMAC per rij" in text and "500.000 rijen/s" in text
