@@ -64,11 +64,15 @@ secret): 1.9 s per extreme against 0.35 s, repair LP 9.4 s against 2.3 s. With f
 start wins (Amsterdam-size without groups, 10 % secret: 0.10 s against 0.19 s, repair 0.44 s against
 3.7 s). The choice changes only the speed: every extreme is still exact and every point is checked by us."""
 HELPER_CELLS = 2000
-"""A model of at least this many cells whose LPs use the interior point method (many secret cells, as with
-groups) gets a second process (`LPHelper`) that solves the attacker's next LP while this one solves the
-current (docs/disclosure.md §6f), on a machine with at least two cores. `FACTLAB_HULPPROCES=uit` switches it
-off. Smaller models solve in a blink, and with the warm-started simplex an LP takes 20-100 ms: then starting
-the process (~1 s) and waiting for its answers cost more than it saves (measured, docs/disclosure.md §6h)."""
+"""With `FACTLAB_HULPPROCES=aan`, a model of at least this many cells whose LPs use the interior point method
+(many secret cells, as with groups) gets a second process (`LPHelper`) that solves the attacker's next LP while
+this one solves the current (docs/disclosure.md §6f), on a machine with at least two cores.
+
+Off by default since docs/disclosure.md §6h: which points the helper finds depends on timing, so the
+protection then hands the audit no points, and the audit from scratch costs more than the helper saves
+(bench table with groups: 318.9 s protection + 137.5 s audit with the helper, 333.5 s + 6.3 s without). With
+the warm-started simplex (few secret cells) an LP takes 10-30 ms, and starting the process (~1 s) and waiting
+for its answers cost more than it saves even for the protection alone."""
 HELPER_QUEUE = 2
 """How many requests the helper process may have waiting: enough to keep it busy while this process solves
 a repair LP (2-3 s with groups, against 0.4-0.7 s for an extreme)."""
@@ -1274,10 +1278,10 @@ def _no_solution(h: highspy.Highs, status: highspy.HighsModelStatus) -> TableInp
 
 
 def helper_wanted(n_cells: int, interior: bool) -> bool:
-    """Whether a model of `n_cells` cells gets a helper process (`HELPER_CELLS`: large, solved by the
-    interior point method, two cores, not switched off)."""
-    switched_off = os.environ.get("FACTLAB_HULPPROCES", "aan").strip().lower() == "uit"
-    if switched_off or n_cells < HELPER_CELLS or not interior:
+    """Whether a model of `n_cells` cells gets a helper process (`HELPER_CELLS`: asked for with
+    FACTLAB_HULPPROCES=aan, large, solved by the interior point method, two cores)."""
+    asked = os.environ.get("FACTLAB_HULPPROCES", "uit").strip().lower() == "aan"
+    if not asked or n_cells < HELPER_CELLS or not interior:
         return False
     try:
         cores = len(os.sched_getaffinity(0))
