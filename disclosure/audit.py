@@ -134,9 +134,7 @@ def audit_protection(protected: pd.DataFrame, rules: DisclosureRules,
         truth = _aligned_truth(true_counts, model)
         use_row = knowledge_rows(model, truth)
     lower, upper = attacker_bounds(published, reasons, rules)
-    # No helper process: which LPs it answers depends on timing, and the manifest's counts (lp_oplossingen)
-    # must be the same on every run of the same table.
-    attacker = AttackerLP(model, lower, upper, use_row, helper=False)
+    attacker = AttackerLP(model, lower, upper, use_row)
     _remember_proofs(attacker, proofs)
     cells = secret_cells(reasons)
     requirement = Requirement.for_cells(reasons, rules)

@@ -8,28 +8,20 @@ audit both reason about that structure through `TableModel` and `AttackerLP`.
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import ctypes
-import hashlib
 import math
 import os
-import pickle
-import queue
 import re
-import subprocess
 import sys
 import threading
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import highspy
 import numpy as np
 import pandas as pd
 
-from disclosure.lp_helper import read_message, write_message
 from disclosure.rules import DisclosureRules
 from schemas.codelist import CodeListError, load_code_list
 from schemas.indicators import (
@@ -63,24 +55,6 @@ simplex needs thousands of pivots per cell; the sample gemeente with one kenmerk
 secret): 1.9 s per extreme against 0.35 s, repair LP 9.4 s against 2.3 s. With few secret cells the warm
 start wins (Amsterdam-size without groups, 10 % secret: 0.10 s against 0.19 s, repair 0.44 s against
 3.7 s). The choice changes only the speed: every extreme is still exact and every point is checked by us."""
-HELPER_CELLS = 2000
-"""With `FACTLAB_HULPPROCES=aan`, a model of at least this many cells whose LPs use the interior point method
-(many secret cells, as with groups) gets a second process (`LPHelper`) that solves the attacker's next LP while
-this one solves the current (docs/disclosure.md §6f), on a machine with at least two cores.
-
-Off by default since docs/disclosure.md §6h: which points the helper finds depends on timing, so the
-protection then hands the audit no points, and the audit from scratch costs more than the helper saves
-(bench table with groups: 318.9 s protection + 137.5 s audit with the helper, 333.5 s + 6.3 s without). With
-the warm-started simplex (few secret cells) an LP takes 10-30 ms, and starting the process (~1 s) and waiting
-for its answers cost more than it saves even for the protection alone."""
-HELPER_QUEUE = 2
-"""How many requests the helper process may have waiting: enough to keep it busy while this process solves
-a repair LP (2-3 s with groups, against 0.4-0.7 s for an extreme)."""
-_LOOKAHEAD = 64
-"""How many expected cells ahead the helper looks for one whose maximum is still open."""
-_EXACT_VALUES_KEPT = 5_000_000
-"""The helper's answers (each with a point of the whole table) are kept up to this many values in all, at
-least 16 answers: they count again when a trial is undone."""
 _PUBLISHED_SPAN = 20.0
 """A published cell's interval is the rounding's (a few units wide); a secret cell's is wider or open."""
 TIE_BREAK = 1e-5
@@ -651,7 +625,7 @@ class AttackerLP:
     """
 
     def __init__(self, model: TableModel, lower: np.ndarray, upper: np.ndarray,
-                 use_row: np.ndarray | None = None, pool_size: int = 2000, helper: bool = True) -> None:
+                 use_row: np.ndarray | None = None, pool_size: int = 2000) -> None:
         # The pool holds whole points: keep it under ~200 MB for large tables (groups, §9).
         pool_size = max(50, min(pool_size, 25_000_000 // max(model.n_cells, 1)))
         self.model = model
@@ -692,21 +666,6 @@ class AttackerLP:
         self._compactions = 0
         self._propagation: BoundPropagation | None = None
         self._implied: tuple[np.ndarray, np.ndarray] | None = None
-        self._state = b""
-        """A fingerprint of the model (all bounds, the preferences): a helper's answer holds for one state."""
-        self._expected: list[int] = []
-        self._expected_at: dict[int, int] = {}
-        self._expected_from = 0
-        self._expected_requirement: Requirement | None = None
-        self._helper = (LPHelper.start(model, self.lower, self.upper, use_row, self.interior)
-                        if helper else None)
-        self.timed = self._helper is not None
-        """Whether a helper process took part: then which points were found depends on timing."""
-        self._exact: dict[tuple[bytes, int, bool], tuple[float, np.ndarray | None]] = {}
-        """The helper's answers per state: exact extremes, with their points."""
-        if self._helper is not None:
-            self._state = self._fingerprint(self.lower, self.upper)
-        self.helper_solves = 0
 
     # -- bounds ------------------------------------------------------------------------------------
 
@@ -721,7 +680,6 @@ class AttackerLP:
         self.lower[cells] = lower
         self.upper[cells] = upper
         self._implied = None
-        self._changed(("bounds", cells, lower, upper))
         # Points outside the new bounds are no longer possible. (Points that a widening would make
         # possible again are not revived; the pool only ever under-states what the attacker can do.)
         values = self._pool[:, cells]
@@ -827,7 +785,6 @@ class AttackerLP:
         for position, cell in enumerate(preference[0]):
             self._preference_of.setdefault(int(cell), []).append((self._preference_end + position, k))
         self._preference_end += 2 * k
-        self._changed(("prefer", *preference))
         for h in (self._highs, self._capped):
             if h is not None:
                 _add_preference(h, *preference)
@@ -844,107 +801,11 @@ class AttackerLP:
         if not cells:
             return
         self._released.update(cells)
-        self._changed(("release", cells))
         for h, first in ((self._highs, self.model.n_cells), (self._capped, 2 * self.model.n_cells)):
             if h is not None:
                 _free_preferences(h, first, [self._preference_of[c] for c in cells])
 
     # -- solving -----------------------------------------------------------------------------------
-
-    # -- a second process for the next LPs ------------------------------------------------------------
-
-    def _fingerprint(self, lower: np.ndarray, upper: np.ndarray) -> bytes:
-        """Which model this is: the same bounds and preferences give the same fingerprint (128 bits)."""
-        digest = hashlib.blake2b(digest_size=16)
-        digest.update(lower.tobytes())
-        digest.update(upper.tobytes())
-        digest.update(len(self._preferences).to_bytes(8, "little"))
-        digest.update(len(self._released).to_bytes(8, "little"))
-        return digest.digest()
-
-    def _changed(self, message: tuple) -> None:
-        """The model changed; the helper follows. Its answers count for the state they were found in, so
-        after a trial that is undone the answers of before count again."""
-        if self._helper is not None:
-            self._state = self._fingerprint(self.lower, self.upper)
-            self._helper.send(message)
-            kept = max(16, _EXACT_VALUES_KEPT // max(self.model.n_cells, 1))
-            if len(self._exact) > kept:
-                self._exact = dict(list(self._exact.items())[-kept // 2:])
-
-    def absorb(self, wait_for: tuple[int, bool] | None = None) -> list[np.ndarray]:
-        """Take in the helper's answers and keep it busy; returns the points taken in.
-
-        Each point that fits the current bounds joins the pool (a point found before another cell was hidden
-        still fits: hiding only widens); every answer is kept as the exact extreme of the model it was found
-        in (by fingerprint), and used when the model is that again. With `wait_for` (cell, maximise), first
-        wait for that answer if the helper is solving it for the current model.
-        """
-        if self._helper is None:
-            return []
-        points = []
-        wait = None if wait_for is None else (*wait_for, self._state)
-        for cell, maximise, state, value, point in self._helper.arrived(wait):
-            self._exact[(state, cell, maximise)] = (value, point)
-            if point is not None and (state == self._state or self.is_feasible(point)):
-                self.remember(point)
-                points.append(point)
-        if wait_for is None:
-            self._dispatch((-1, True), leave=1)
-        return points
-
-    def expect(self, cells: np.ndarray | list[int], requirement: Requirement | None = None) -> None:
-        """Say which cells will probably need their largest value next, in this order (empty: none).
-
-        With a helper process, it solves the first of these that known points do not already prove while
-        this process solves the current LP. Its answer is used only if the model has not changed since
-        (a change of bounds or preferences); every answer is the exact extreme of the same model, so what
-        is decided stays the same, only sooner.
-        """
-        self._expected = [int(c) for c in cells]
-        self._expected_at = {cell: i for i, cell in enumerate(self._expected)}
-        self._expected_from = 0
-        self._expected_requirement = requirement
-
-    def _next_open(self, busy: tuple[int, bool], leave: int) -> int | None:
-        """Among the next expected cells whose maximum is still open, the first after `leave` of them (which
-        this process will solve next), and never the one being solved here."""
-        requirement = self._expected_requirement
-        helper = self._helper
-        for cell in self._expected[self._expected_from:self._expected_from + _LOOKAHEAD]:
-            if (cell, True) == busy or self.zero_proven[cell]:
-                continue
-            low, high = self.pool_span(np.array([cell]))
-            low_, high_ = float(low[0]), float(high[0])
-            if requirement is not None and requirement.sufficient(cell, low_, high_):
-                continue
-            if self.exact_by_points(cell, low_, high_)[1] or (self._state, cell, True) in self._exact:
-                continue
-            if helper is not None and helper.asked(cell, True):
-                continue
-            if leave > 0:
-                leave -= 1
-                continue
-            return cell
-        return None
-
-    def _dispatch(self, busy: tuple[int, bool], leave: int = 0) -> None:
-        """Ask the helper for expected maxima while it has room: not the one this process is solving
-        (`busy`), and after the `leave` open ones this process will take next."""
-        helper = self._helper
-        if helper is None:
-            return
-        while helper.has_room():
-            cell = self._next_open(busy, leave)
-            if cell is None:
-                return
-            helper.solve(cell, True, self._state)
-
-    def close(self) -> None:
-        """Stop the helper process, if any (also done when this object is collected)."""
-        if self._helper is not None:
-            self._helper.close()
-            self._helper = None
 
     def extreme(self, cell: int, maximise: bool, cap: float | None = None) -> float:
         """The attacker's smallest or largest possible value of one cell (LP relaxation).
@@ -953,18 +814,6 @@ class AttackerLP:
         says the cell reaches it (its point moves the other cells no more than it must, see `lean` of
         `unprotected_cells`); a value short of the cap is the exact extreme.
         """
-        if self._helper is not None:
-            self._expected_from = max(self._expected_from, self._expected_at.get(cell, -1))
-            self.absorb(wait_for=(cell, maximise))
-            answer = self._exact.get((self._state, cell, maximise))
-            if answer is not None:
-                value, values = answer
-                self.solves += 1
-                self.helper_solves += 1
-                self.last_solution = values
-                self._dispatch((cell, maximise), leave=1)
-                return value
-            self._dispatch((cell, maximise))
         h = self._highs
         capped = cap is not None and (self.lower[cell] <= cap < self.upper[cell] if maximise
                                       else self.lower[cell] < cap <= self.upper[cell])
@@ -982,7 +831,6 @@ class AttackerLP:
                 if self.interior and not self.is_feasible(values):
                     values = self._vertex_solution(h)
                 self.remember(values)
-                self._dispatch((cell, maximise), leave=1)  # the helper starts on the cell after the next
                 return float(values[cell])
             if not capped:
                 raise _no_solution(h, status)
@@ -1227,21 +1075,13 @@ class AttackerLP:
         """
         cells = self.settle_zeros(np.asarray(cells, dtype=np.int64), requirement)
         low, high = self.pool_span(cells)
-        self.expect(cells, requirement)
-        try:
-            failing = self._unprotected(cells, requirement, low, high, first_only, lean)
-        finally:
-            self.expect([])
-        return failing
+        return self._unprotected(cells, requirement, low, high, first_only, lean)
 
     def _unprotected(self, cells: np.ndarray, requirement: Requirement, low: np.ndarray, high: np.ndarray,
                      first_only: bool, lean: bool = False) -> list[tuple[int, float, float]]:
         """`unprotected_cells` after propagation; `low`/`high` are the known spans, widened in place."""
         failing = []
         for i, cell in enumerate(int(c) for c in cells):
-            for point in self.absorb():  # points the helper process found meanwhile
-                np.minimum(low, point[cells], out=low)
-                np.maximum(high, point[cells], out=high)
             if requirement.sufficient(cell, low[i], high[i]):
                 continue
             for maximise in (True, False):
@@ -1275,147 +1115,6 @@ def _no_solution(h: highspy.Highs, status: highspy.HighsModelStatus) -> TableInp
         "de rekenkundige controle van de geheimhouding vond geen oplossing "
         f"({h.modelStatusToString(status)}); de tabel is intern niet consistent."
     )
-
-
-def helper_wanted(n_cells: int, interior: bool) -> bool:
-    """Whether a model of `n_cells` cells gets a helper process (`HELPER_CELLS`: asked for with
-    FACTLAB_HULPPROCES=aan, large, solved by the interior point method, two cores)."""
-    asked = os.environ.get("FACTLAB_HULPPROCES", "uit").strip().lower() == "aan"
-    if not asked or n_cells < HELPER_CELLS or not interior:
-        return False
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    return cores >= 2
-
-
-class LPHelper:
-    """A second process (`disclosure.lp_helper`) with its own copy of the attacker's model.
-
-    It follows every change of the model in the same order and solves the extremes it is asked for, one
-    after another (at most `HELPER_QUEUE` waiting), while this process solves others. Answers arrive on a
-    reader thread, so neither process ever waits on a full pipe. If the process fails, everything is solved
-    here as before.
-    """
-
-    def __init__(self, model: TableModel, lower: np.ndarray, upper: np.ndarray,
-                 use_row: np.ndarray | None) -> None:
-        root = str(Path(__file__).resolve().parents[1])
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "disclosure.lp_helper"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL, cwd=root, env=env,
-        )
-        self._answers: queue.SimpleQueue = queue.SimpleQueue()
-        # The thread holds the stream and the queue, not this object: when the attacker's model is
-        # collected, so is this helper, and its finalizer ends the process.
-        self._reader = threading.Thread(target=LPHelper._read, args=(self._process.stdout, self._answers),
-                                        daemon=True)
-        self._reader.start()
-        self._alive = True
-        self._tag = 0
-        self._requests: collections.deque[tuple[int, int, bool, bytes]] = collections.deque()
-        """Asked and not yet answered, in order: (tag, cell, maximise, state)."""
-        self._arrived: list[tuple[int, bool, bytes, float, np.ndarray | None]] = []
-        self._finalizer = weakref.finalize(self, LPHelper._stop, self._process)
-        if use_row is None:
-            use_row = np.ones(len(model.rows), dtype=bool)
-        self.send(("init", model, lower, upper, use_row))
-
-    @classmethod
-    def start(cls, model: TableModel, lower: np.ndarray, upper: np.ndarray,
-              use_row: np.ndarray | None, interior: bool) -> LPHelper | None:
-        """A helper for a large model solved by the interior point method, on two cores or more; else None."""
-        if not helper_wanted(model.n_cells, interior):
-            return None
-        try:
-            return cls(model, lower, upper, use_row)
-        except (OSError, ValueError):  # no interpreter to start: solve everything here
-            return None
-
-    @staticmethod
-    def _read(stream, answers: queue.SimpleQueue) -> None:
-        try:
-            while (message := read_message(stream)) is not None:
-                answers.put(message)
-        except (OSError, ValueError, EOFError, pickle.UnpicklingError):
-            pass
-        answers.put(None)
-
-    def send(self, message: tuple) -> None:
-        """Pass a message on (a change of the model or a request); a dead helper is left alone."""
-        if not self._alive:
-            return
-        try:
-            write_message(self._process.stdin, message)
-        except (OSError, ValueError):
-            self._died()
-
-    def _died(self) -> None:
-        self._alive = False
-        self._requests.clear()
-
-    def _collect(self, until: int | None = None) -> None:
-        """Take in the answers that arrived; with `until` (a tag), wait until that request is answered."""
-        while True:
-            waiting = until is not None and any(r[0] == until for r in self._requests)
-            try:
-                message = self._answers.get(block=waiting)
-            except queue.Empty:
-                return
-            if message is None:
-                self._died()
-                return
-            while self._requests and self._requests[0][0] <= message[1]:
-                tag, cell, maximise, state = self._requests.popleft()
-                if tag == message[1] and message[0] == "result":
-                    self._arrived.append((cell, maximise, state, message[2], message[3]))
-
-    def has_room(self) -> bool:
-        """Alive and with fewer than `HELPER_QUEUE` requests waiting."""
-        self._collect()
-        return self._alive and len(self._requests) < HELPER_QUEUE
-
-    def asked(self, cell: int, maximise: bool) -> bool:
-        """Whether this extreme (in any state) is asked and not yet answered."""
-        return any(r[1:3] == (cell, maximise) for r in self._requests)
-
-    def solve(self, cell: int, maximise: bool, state: bytes) -> None:
-        """Ask for one extreme of the model as it is now (`state`)."""
-        self._tag += 1
-        self._requests.append((self._tag, cell, maximise, state))
-        self.send(("solve", self._tag, cell, maximise))
-
-    def arrived(self, wait_for: tuple[int, bool, bytes] | None = None,
-                ) -> list[tuple[int, bool, bytes, float, np.ndarray | None]]:
-        """The answers that arrived since the last call: (cell, maximise, state, value, point); with
-        `wait_for` (cell, maximise, state), first wait for that request if it is being solved now."""
-        self._collect()
-        until = None
-        if wait_for is not None and self._requests and self._requests[0][1:] == wait_for:
-            until = self._requests[0][0]  # being solved now: sooner there than here
-        self._collect(until)
-        answers, self._arrived = self._arrived, []
-        return answers
-
-    def close(self) -> None:
-        """Stop the process and wait for it."""
-        self._alive = False
-        self._finalizer()
-
-    @staticmethod
-    def _stop(process: subprocess.Popen) -> None:
-        # Nothing in the helper is worth waiting for (it may still be starting or solving an LP that is no
-        # longer needed): end it at once.
-        with contextlib.suppress(OSError, ValueError):
-            process.stdin.close()
-        with contextlib.suppress(OSError):
-            process.kill()
-        process.wait()
-        with contextlib.suppress(OSError, ValueError):
-            process.stdout.close()
 
 
 _banner_lock = threading.Lock()

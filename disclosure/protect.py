@@ -80,8 +80,8 @@ def protect_with_proofs(counts: pd.DataFrame, rules: DisclosureRules, progress: 
                         ) -> tuple[pd.DataFrame, ProofPoints | None]:
     """`protect_table`, and the points that hold the secret cells' known extremes (docs/disclosure.md §5).
 
-    The points are None when a helper process took part (which points it found depends on timing, and the
-    audit's counts in the manifest must be the same on every run) or nothing was protected secondarily.
+    The points are None when nothing was protected secondarily. They depend only on the input and the
+    rules (one process, deterministic), so the audit that starts from them counts the same LPs on every run.
     """
     model, row_cells = build_table_model(counts)
     truth = true_count_vector(counts, model, row_cells)
@@ -91,8 +91,7 @@ def protect_with_proofs(counts: pd.DataFrame, rules: DisclosureRules, progress: 
     if rules.secundaire_onderdrukking:
         protection = _SecondarySuppression(model, truth, reasons, rules, use_row, progress)
         protection.run()
-        if not protection.attacker.timed:
-            proofs = ProofPoints(model_layout(model), protection.attacker.extreme_points())
+        proofs = ProofPoints(model_layout(model), protection.attacker.extreme_points())
     return _publication(counts, model, row_cells, truth, reasons, rules), proofs
 
 
@@ -246,12 +245,6 @@ class _SecondarySuppression:
         self.attacker.set_bounds(np.array([cell]), np.array([lower]), np.array([upper]))
 
     def run(self) -> None:
-        try:
-            self._run()
-        finally:
-            self.attacker.close()
-
-    def _run(self) -> None:
         # The true table is a point of the attacker's model: every cell's bottom is known from the start.
         self.attacker.remember(self.truth.astype(np.float64))
         self.attacker.explore(self._required(), directions=_EXPLORE_DIRECTIONS)
@@ -291,10 +284,8 @@ class _SecondarySuppression:
         if self._repair is None:
             self._repair = _RepairLP(self.model, self.attacker, self.published, self.reasons, self.truth,
                                      self.rules)
-        self.attacker.expect(unproven, self.requirement)  # a helper process may solve the next cells' maxima
         for done, cell in enumerate(unproven):
             self.on_progress(stage, done, len(unproven))
-            self.attacker.absorb()  # points the helper process found meanwhile
             known_low, known_high = self.attacker.pool_span(np.array([cell]))
             low, high = float(known_low[0]), float(known_high[0])
             if self.requirement.sufficient(cell, low, high):
@@ -327,7 +318,6 @@ class _SecondarySuppression:
             if point is not None:
                 self.attacker.remember(point)
                 progress = True
-        self.attacker.expect([])
         self.on_progress(stage, len(unproven), len(unproven))
         return progress
 

@@ -214,16 +214,12 @@ def _joint_failures(model, lower, upper, use_row, reasons, rules, cells) -> tupl
     attacker = AttackerLP(model, lower, upper, use_row)
     requirement = Requirement.for_cells(reasons, rules)
     failing = []
-    attacker.expect(cells)
-    try:
-        for cell in (int(c) for c in cells):
-            try:
-                low = attacker.extreme(cell, maximise=False)
-                high = attacker.extreme(cell, maximise=True)
-            except TableInputError:
-                return False, []  # no common true values: the values changed, the hypothesis does not hold
-            if not requirement.met(cell, low, high):
-                failing.append(cell)
-    finally:
-        attacker.close()
+    for cell in (int(c) for c in cells):
+        try:
+            low = attacker.extreme(cell, maximise=False)
+            high = attacker.extreme(cell, maximise=True)
+        except TableInputError:
+            return False, []  # no common true values: the values changed, the hypothesis does not hold
+        if not requirement.met(cell, low, high):
+            failing.append(cell)
     return True, failing

@@ -568,7 +568,6 @@ def test_pruning_without_lps_where_the_sums_decide_changes_no_decision(monkeypat
     import disclosure.model as model_module
 
     counts = _grouped_counts(11)
-    monkeypatch.setenv("FACTLAB_HULPPROCES", "uit")
     used = {"release": 0, "fails_by_bounds": 0, "cap": 0}
 
     def spy(name):
@@ -589,80 +588,6 @@ def test_pruning_without_lps_where_the_sums_decide_changes_no_decision(monkeypat
     monkeypatch.setattr(model_module.AttackerLP, "fails_by_bounds", lambda self, cells, requirement: None)
     monkeypatch.setattr(model_module.Requirement, "cap", lambda self, cell, low, high, maximise: None)
     pd.testing.assert_frame_equal(protect_table(counts, RULES), saving)
-
-
-# -- a second process for the next LPs -----------------------------------------------------------------
-
-
-def test_a_helper_process_gives_the_same_protection_and_audit(monkeypatch):
-    """Large models get a second process that solves the next cells' maxima (disclosure.model.HELPER_CELLS).
-    Its answers are exact extremes of the same model, so the decisions and the published table are the same
-    as without it; and it stops with the protection."""
-    import disclosure.model as model_module
-
-    counts = _grouped_counts(11)
-    monkeypatch.setenv("FACTLAB_HULPPROCES", "uit")
-    alone = protect_table(counts, RULES)
-    monkeypatch.setenv("FACTLAB_HULPPROCES", "aan")
-    monkeypatch.setattr(model_module, "HELPER_CELLS", 0)
-    monkeypatch.setattr(model_module, "helper_wanted", lambda n_cells, interior: True)  # also on 1 core
-    helpers: list = []
-    answered: list[int] = []
-    original_close = model_module.AttackerLP.close
-
-    def spy(self):
-        helpers.append(self._helper)
-        answered.append(self.helper_solves)
-        original_close(self)
-
-    monkeypatch.setattr(model_module.AttackerLP, "close", spy)
-    helped = protect_table(counts, RULES)
-    audit = audit_protection(helped, RULES, counts)
-    assert audit.passed, audit.as_manifest()
-    pd.testing.assert_frame_equal(helped, alone)
-    assert helpers and all(h is not None for h in helpers)
-    assert sum(answered) > 0  # the helper did answer LPs
-    assert all(h._process.poll() is not None for h in helpers)  # every helper process has ended
-
-
-def test_only_large_models_solved_by_the_interior_point_method_get_a_helper_and_only_when_asked(
-        monkeypatch):
-    """With the warm-started simplex an LP takes tens of milliseconds: starting a second process and waiting
-    for its answers would cost more than it saves; and since the audit starts from the protection's points,
-    one process is faster overall with groups too (docs/disclosure.md §6h): the helper is off by default."""
-    import disclosure.model as model_module
-
-    monkeypatch.setattr(model_module.os, "sched_getaffinity", lambda pid: {0, 1})
-    big = model_module.HELPER_CELLS
-    monkeypatch.delenv("FACTLAB_HULPPROCES", raising=False)
-    assert not model_module.helper_wanted(big, interior=True)
-    monkeypatch.setenv("FACTLAB_HULPPROCES", "aan")
-    assert model_module.helper_wanted(big, interior=True)
-    assert not model_module.helper_wanted(big, interior=False)
-    assert not model_module.helper_wanted(big - 1, interior=True)
-    monkeypatch.setenv("FACTLAB_HULPPROCES", "uit")
-    assert not model_module.helper_wanted(big, interior=True)
-    monkeypatch.setenv("FACTLAB_HULPPROCES", "aan")
-    monkeypatch.setattr(model_module.os, "sched_getaffinity", lambda pid: {0})
-    assert not model_module.helper_wanted(big, interior=True)
-
-
-def test_a_helper_process_that_dies_changes_nothing(monkeypatch):
-    import disclosure.model as model_module
-
-    counts = _grouped_counts(11)
-    monkeypatch.setenv("FACTLAB_HULPPROCES", "uit")
-    alone = protect_table(counts, RULES)
-    monkeypatch.setenv("FACTLAB_HULPPROCES", "aan")
-    monkeypatch.setattr(model_module, "helper_wanted", lambda n_cells, interior: True)
-    original_init = model_module.LPHelper.__init__
-
-    def killed_at_once(self, *args, **kwargs):
-        original_init(self, *args, **kwargs)
-        self._process.kill()
-
-    monkeypatch.setattr(model_module.LPHelper, "__init__", killed_at_once)
-    pd.testing.assert_frame_equal(protect_table(counts, RULES), alone)
 
 
 # -- the protection's points as the audit's first proofs --------------------------------------------------
@@ -704,16 +629,3 @@ def test_the_audit_checks_the_protections_points_itself_and_needs_fewer_lps(
     # Points of another table (another layout) are not even looked at.
     other = ProofPoints(("GM0000",), proofs.points)
     assert audit_protection(protected, RULES, buurt_table, other).lp_solves == buurt_audit.lp_solves
-
-
-def test_no_points_leave_the_protection_when_a_helper_process_took_part(monkeypatch):
-    """Which points a helper process finds depends on timing; the audit's counts must not."""
-    import disclosure.model as model_module
-    from disclosure.protect import protect_with_proofs
-
-    counts = _grouped_counts(11)
-    monkeypatch.setenv("FACTLAB_HULPPROCES", "aan")
-    monkeypatch.setattr(model_module, "helper_wanted", lambda n_cells, interior: True)
-    protected, proofs = protect_with_proofs(counts, RULES)
-    assert proofs is None
-    assert audit_protection(protected, RULES, counts).passed
