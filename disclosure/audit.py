@@ -233,8 +233,7 @@ def _exact_interval(attacker: AttackerLP, cell: int, seen_low: np.ndarray,
 
 def _aligned_truth(true_counts: pd.DataFrame, model) -> np.ndarray:
     truth_model, truth_cells = build_table_model(true_counts)
-    if (truth_model.codes, truth_model.groups, truth_model.indicators) != (model.codes, model.groups,
-                                                                           model.indicators):
+    if model_layout(truth_model) != model_layout(model):
         raise TableInputError("de ware aantallen horen bij andere gebieden dan de beveiligde tabel.")
     return true_count_vector(true_counts, truth_model, truth_cells)
 

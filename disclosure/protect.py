@@ -29,7 +29,6 @@ from disclosure.model import (
     add_rows,
     attacker_bounds,
     build_table_model,
-    ceil_value,
     floor_value,
     model_layout,
     new_highs,
@@ -302,8 +301,9 @@ class _SecondarySuppression:
                 if self.requirement.exempt(cell, low, high):
                     self.attacker.zero_proven[cell] = True
                 continue
-            # Reach up: to the threshold for a cell secret by the threshold rule, and to a wide interval.
-            target = max(ceil_value(low) + self.width, self.requirement.min_high[cell])
+            # Reach up: to the threshold for a cell secret by the threshold rule, and to a wide interval
+            # (from the exact minimum, so always a value).
+            target = self.requirement.cap(cell, low, high, maximise=True)
             hide, point = self._repair.reach(cell, minimum=target)
             if hide is None:
                 # Up is impossible: widen downwards instead (only ever for cells without a threshold target).

@@ -563,30 +563,42 @@ def test_a_capped_extreme_stops_at_its_cap_and_is_exact_short_of_it():
 def test_pruning_without_lps_where_the_sums_decide_changes_no_decision(monkeypatch):
     """Three ways pruning saves LPs: cells that stay secret lose their tie-break (`release`), a trial fails
     without an LP when the sums alone pin a required cell (`fails_by_bounds`), and a cell is taken only as
-    far as the requirement needs (`Requirement.cap`). None changes an exact extreme, so the protection makes
-    the same decisions and publishes the same table as without them."""
+    far as the requirement needs (`extreme` with a cap from `Requirement.cap`). None changes an exact
+    extreme, so the protection makes the same decisions and publishes the same table as without them."""
     import disclosure.model as model_module
 
     counts = _grouped_counts(11)
     used = {"release": 0, "fails_by_bounds": 0, "cap": 0}
+    release = model_module.AttackerLP.release
+    fails_by_bounds = model_module.AttackerLP.fails_by_bounds
+    extreme = model_module.AttackerLP.extreme
 
-    def spy(name):
-        original = getattr(model_module.AttackerLP if name != "cap" else model_module.Requirement, name)
+    def counted_release(self, cells):
+        used["release"] += 1
+        return release(self, cells)
 
-        def counted(self, *args, **kwargs):
-            result = original(self, *args, **kwargs)
-            used[name] += result is not None if name != "release" else 1
-            return result
-        return counted
+    def counted_fails_by_bounds(self, cells, requirement):
+        result = fails_by_bounds(self, cells, requirement)
+        used["fails_by_bounds"] += result is not None
+        return result
 
-    monkeypatch.setattr(model_module.AttackerLP, "release", spy("release"))
-    monkeypatch.setattr(model_module.AttackerLP, "fails_by_bounds", spy("fails_by_bounds"))
-    monkeypatch.setattr(model_module.Requirement, "cap", spy("cap"))
+    def counted_extreme(self, cell, maximise, cap=None):
+        used["cap"] += cap is not None  # an LP capped in a trial (lean)
+        return extreme(self, cell, maximise, cap)
+
+    monkeypatch.setattr(model_module.AttackerLP, "release", counted_release)
+    monkeypatch.setattr(model_module.AttackerLP, "fails_by_bounds", counted_fails_by_bounds)
+    monkeypatch.setattr(model_module.AttackerLP, "extreme", counted_extreme)
     saving = protect_table(counts, RULES)
     assert all(used.values()), used  # each was used on this table
     monkeypatch.setattr(model_module.AttackerLP, "release", lambda self, cells: None)
     monkeypatch.setattr(model_module.AttackerLP, "fails_by_bounds", lambda self, cells, requirement: None)
-    monkeypatch.setattr(model_module.Requirement, "cap", lambda self, cell, low, high, maximise: None)
+    unprotected = model_module.AttackerLP.unprotected_cells
+
+    def not_lean(self, cells, requirement, first_only=False, lean=False):
+        return unprotected(self, cells, requirement, first_only, lean=False)
+
+    monkeypatch.setattr(model_module.AttackerLP, "unprotected_cells", not_lean)
     pd.testing.assert_frame_equal(protect_table(counts, RULES), saving)
 
 
