@@ -31,6 +31,9 @@ ROTATION_DAYS = 184
 """A key serves one reporting period (at most half a year by default); older keys get a warning."""
 
 _HEX_SECRET = re.compile(r"^[0-9a-fA-F]{64}$")
+# Base64 of 32 bytes is 44 characters; a path made of it loses the slashes it repeats ("a//b" becomes
+# "a/b"), so anything of 38-44 base64 characters (no dot, no other sign) is taken for key material.
+_BASE64_SECRET_AS_PATH = re.compile(r"^[A-Za-z0-9+/]{38,44}={0,2}$")
 
 
 class KeyFileError(Exception):
@@ -69,7 +72,7 @@ def looks_like_key_material(text: str) -> bool:
     Used to avoid echoing such a string back when someone passes the key where a path belongs.
     """
     stripped = text.strip()
-    if '"key"' in stripped or _HEX_SECRET.match(stripped):
+    if '"key"' in stripped or _HEX_SECRET.match(stripped) or _BASE64_SECRET_AS_PATH.match(stripped):
         return True
     try:
         return len(base64.b64decode(stripped, validate=True)) == KEY_BYTES

@@ -6,6 +6,7 @@ import base64
 import json
 import os
 import pickle
+import secrets
 import stat
 import subprocess
 import sys
@@ -161,6 +162,20 @@ def test_the_key_itself_passed_as_a_path_is_not_echoed():
         assert "verborgen" in str(caught.value)
     assert not looks_like_key_material("sleutels/2026H1.json")
     assert describe_key_path("sleutels/2026H1.json") == "sleutels/2026H1.json"
+
+
+def test_a_key_whose_base64_repeats_a_slash_is_not_echoed_once_it_became_a_path():
+    # Path("a//b") is "a/b": the secret that reaches the message is no longer valid base64 (CI, stop 33).
+    secret = b"\xff\xff\xff" + bytes(range(29))
+    form = base64.b64encode(secret).decode()
+    assert "//" in form and "//" not in str(Path(form))
+    with pytest.raises(KeyFileError) as caught:
+        load_key(Path(form))
+    assert str(Path(form)) not in str(caught.value)
+    assert "verborgen" in str(caught.value)
+    for _ in range(2000):
+        form = base64.b64encode(secrets.token_bytes(32)).decode()
+        assert looks_like_key_material(str(Path(form))), "a key became a path and was not recognised"
 
 
 def test_repr_str_and_pickle_never_show_the_secret():
