@@ -367,9 +367,11 @@ def run_chain(settings: RunSettings, steps: dict[str, Step], report: StepReporte
         return value
 
     inputs = timed("valideren", settings)
-    with browser_ahead(settings.pdf):  # Chromium starts beside the work; the PDF is printed at the end
-        linked = timed("koppelen", inputs, settings)
-        linkage = timed("aggregeren", linked, inputs, settings)
+    linked = timed("koppelen", inputs, settings)
+    linkage = timed("aggregeren", linked, inputs, settings)
+    # Chromium starts beside the protection, which keeps one core busy (linking uses both); the PDF is
+    # printed at the end.
+    with browser_ahead(settings.pdf):
         protected, audit = timed("beveiligen", linkage, settings)
         return steps["rapporteren"](inputs, linkage, protected, audit, settings, timings, report)
 

@@ -392,17 +392,27 @@ def test_a_browser_launched_ahead_prints_the_same_pdf_and_closes(
         launches.append(threading.current_thread().name)
         return original()
 
+    pages: list[str] = []
+    open_page = reports.pdf._print_page
+
+    def counted_page(browser):
+        pages.append(threading.current_thread().name)
+        return open_page(browser)
+
     monkeypatch.setattr(reports.pdf, "chromium_browser", counted)
+    monkeypatch.setattr(reports.pdf, "_print_page", counted_page)
     build_report(out, pdf=True)
     inline = (out / "rapport.pdf").read_bytes()
-    assert launches == ["MainThread"]
+    assert launches == ["MainThread"] and pages == ["MainThread"]
     with reports.pdf.browser_ahead():
         ahead = reports.pdf._ahead
         assert ahead is not None
-        build_report(out, pdf=True)
-        build_report(out, pdf=True)  # a retried step prints on the same browser
+        build_report(out, pdf=True)  # on the page opened ahead, at the launch
+        assert pages == ["MainThread", "factlab-chromium"] and not reports.pdf._spare_pages
+        build_report(out, pdf=True)  # a retried step prints on the same browser, on a page of its own
     assert launches == ["MainThread", "factlab-chromium"]
-    assert not ahead._thread.is_alive() and reports.pdf._ahead is None
+    assert pages == ["MainThread", "factlab-chromium", "factlab-chromium"]
+    assert not ahead._thread.is_alive() and reports.pdf._ahead is None and not reports.pdf._spare_pages
     printed = (out / "rapport.pdf").read_bytes()
     assert printed.count(b"/Type /Page\n") == inline.count(b"/Type /Page\n") > 1
 
