@@ -9,10 +9,12 @@ nothing is written to disk, no Data Docs are built, and partner values never lea
 from __future__ import annotations
 
 import importlib.abc
+import importlib.machinery
 import importlib.util
 import json
 import sys
 import threading
+import types
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -38,12 +40,49 @@ _RESULT_FORMAT = {"result_format": "COMPLETE", "partial_unexpected_count": 0,
 # imported, the first is kept out and the others load only when something first uses them.
 _KEPT_OUT = ("sqlalchemy",)
 _DEFERRED = ("altair", "scipy.stats")
+# GX registers every kind of data source it knows when it is imported (Spark, SQL databases, cloud
+# storage, files): pydantic models that cost ~0.5 s. Validation uses only the in-memory pandas source,
+# so while GX is imported these modules are stand-ins (`_StandIn`): importing a name from one gives an
+# empty class of that name, which GX registers but Factlab never uses.
+_FLUENT = "great_expectations.datasource.fluent."
+_STOOD_IN = frozenset(_FLUENT + name for name in (
+    "alloy_datasource", "aurora_datasource", "bigquery_datasource", "citus_datasource",
+    "databricks_sql_datasource", "fabric", "fabric_datasource", "neon_datasource", "postgres_datasource",
+    "redshift_datasource", "snowflake_datasource", "sql_datasource", "sql_server_datasource",
+    "sqlite_datasource", "spark_datasource", "spark_file_path_datasource", "spark_filesystem_datasource",
+    "spark_dbfs_datasource", "spark_s3_datasource", "spark_google_cloud_storage_datasource",
+    "spark_azure_blob_storage_datasource", "pandas_file_path_datasource", "pandas_filesystem_datasource",
+    "pandas_dbfs_datasource", "pandas_s3_datasource", "pandas_google_cloud_storage_datasource",
+    "pandas_azure_blob_storage_datasource",
+))
+
+
+class _StandIn(importlib.abc.Loader):
+    """A module whose every public name is an empty class of that name (made on first use)."""
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType:
+        module = types.ModuleType(spec.name, "Vervangt een gegevensbron van GX die Factlab niet gebruikt.")
+
+        def stand_in(name: str) -> type:
+            if name.startswith("__"):
+                raise AttributeError(name)
+            made = type(name, (), {"__module__": spec.name})
+            setattr(module, name, made)
+            return made
+
+        module.__getattr__ = stand_in  # type: ignore[method-assign]
+        return module
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        return None
 
 
 class _LeanImports(importlib.abc.MetaPathFinder):
     def find_spec(self, name: str, path: object, target: object = None) -> Any:
         if name.partition(".")[0] in _KEPT_OUT:
             raise ModuleNotFoundError(f"{name} wordt niet geladen voor de controleregels", name=name)
+        if name in _STOOD_IN:
+            return importlib.machinery.ModuleSpec(name, _StandIn())
         if name not in _DEFERRED:
             return None
         sys.meta_path.remove(self)

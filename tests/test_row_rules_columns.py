@@ -231,3 +231,37 @@ def test_gx_judges_each_distinct_value_once_and_its_verdict_holds_for_every_row(
     last = len(prepared) - 1
     assert sorted(suite.failures(backwards)) == sorted((last - row, check) for row, check in reference)
     assert len(runs) == 1
+
+
+def test_gx_is_imported_without_the_data_sources_validation_does_not_use():
+    """While GX is imported, its Spark, SQL and file data sources are stand-ins (~0.35 s per process,
+    docs/benchmarks.md); the in-memory pandas source is GX's own, and the suites still judge (the tests
+    above). Every stood-in module exists in the installed GX, so the list cannot silently go stale."""
+    import importlib.util
+    import subprocess
+    import sys
+    import textwrap
+
+    from schemas import expectation_suites
+
+    script = textwrap.dedent(
+        """
+        import sys
+        import pandas as pd
+        from schemas.codelist import load_code_list
+        from schemas.expectation_suites import _STOOD_IN, CSV_SUITE, RowRuleSuite, judged_columns
+        suite = RowRuleSuite(CSV_SUITE, load_code_list().codes())
+        frame = pd.DataFrame({c: ["x"] for c in suite.columns})
+        assert suite.run(frame), "a row of nonsense passes every rule"
+        fluent = "great_expectations.datasource.fluent."
+        assert all(not hasattr(sys.modules[name], "__file__") for name in _STOOD_IN)
+        assert sys.modules[fluent + "pandas_datasource"].__file__.endswith("pandas_datasource.py")
+        print(len(_STOOD_IN))
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False,
+                            cwd=str(expectation_suites.SUITE_DIR.parent.parent))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert int(result.stdout) == len(expectation_suites._STOOD_IN) > 20
+    for name in expectation_suites._STOOD_IN:
+        assert importlib.util.find_spec(name) is not None, f"{name} is no longer a module of GX"
