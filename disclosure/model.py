@@ -1050,16 +1050,18 @@ class AttackerLP:
             return np.full(len(cells), np.inf), np.full(len(cells), -np.inf)
         return points.min(axis=0), points.max(axis=0)
 
-    def unproven_cells(self, cells: np.ndarray | list[int],
-                       requirement: Requirement) -> list[tuple[int, float, float]]:
-        """Cells among `cells` that known points and a few capped pushes do not prove, with their spans.
+    def unproven_cells(self, cells: np.ndarray | list[int], requirement: Requirement,
+                       push: bool = True) -> list[tuple[int, float, float]]:
+        """Cells among `cells` that known points and (with `push`) a few capped pushes do not prove, with
+        their spans.
 
         No per-cell LP: a cell listed here may still meet the requirement (its span understates the
         attacker's interval); `unprotected_cells` decides exactly.
         """
         cells = self.settle_zeros(np.asarray(cells, dtype=np.int64), requirement)
         low, high = self.pool_span(cells)
-        self.prove_batch(cells, requirement, low, high)
+        if push:
+            self.prove_batch(cells, requirement, low, high)
         return [(int(c), float(lo), float(hi)) for c, lo, hi in zip(cells, low, high, strict=True)
                 if not requirement.sufficient(int(c), lo, hi)]
 

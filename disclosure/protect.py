@@ -219,6 +219,11 @@ class _SecondarySuppression:
         self.neighbours = model.neighbours(use_row)
         self.hidden_for: dict[int, list[int]] = {}
         self._repair: _RepairLP | None = None
+        self._push = self.attacker.interior
+        """Capped pushes (`AttackerLP.prove_batch`) only where each exact LP is costly (the interior point
+        model of tables with many secret cells). Elsewhere a push costs two to three exact LPs and proves
+        fewer cells than those would (docs/disclosure.md §6i); the table is the same either way, since
+        every decision rests on exact intervals."""
 
     def _unprotected(self, cells: np.ndarray | list[int], first_only: bool = False,
                      lean: bool = False) -> list[tuple[int, float, float]]:
@@ -248,7 +253,7 @@ class _SecondarySuppression:
         self.attacker.remember(self.truth.astype(np.float64))
         self.attacker.explore(self._required(), directions=_EXPLORE_DIRECTIONS)
         for round_number in range(1, _MAX_ROUNDS + 1):
-            unproven = self.attacker.unproven_cells(self._required(), self.requirement)
+            unproven = self.attacker.unproven_cells(self._required(), self.requirement, self._push)
             if not unproven:
                 break
             stage = f"beveiligen: geheime cellen narekenen (ronde {round_number})"
@@ -267,7 +272,7 @@ class _SecondarySuppression:
 
         Capped pushes prove most cells many at a time; only the cells they leave open get their own LPs.
         """
-        unproven = self.attacker.unproven_cells(cells, self.requirement)
+        unproven = self.attacker.unproven_cells(cells, self.requirement, self._push)
         if not unproven:
             return []
         return self._unprotected([c for c, _, _ in unproven], first_only)

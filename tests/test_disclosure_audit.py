@@ -641,3 +641,35 @@ def test_the_audit_checks_the_protections_points_itself_and_needs_fewer_lps(
     # Points of another table (another layout) are not even looked at.
     other = ProofPoints(("GM0000",), proofs.points)
     assert audit_protection(protected, RULES, buurt_table, other).lp_solves == buurt_audit.lp_solves
+
+
+def test_the_protection_pushes_only_where_exact_lps_are_costly_and_the_table_is_the_same(monkeypatch):
+    """Capped pushes (`prove_batch`) prove cells many at a time, but on a table with few secret cells they
+    cost more than the exact LPs they save (docs/disclosure.md §6i): the protection pushes only when its
+    model uses the interior point method. Every decision rests on exact intervals, so the table is the same
+    with pushes forced on."""
+    import disclosure.model as model_module
+    import disclosure.protect as protect_module
+
+    counts = synthetic_counts(11, SyntheticGemeente(wijken=6, buurten_per_wijk=4),
+                              levels=("gemeente", "wijk"))
+    pushed: list[bool] = []
+    prove_batch = model_module.AttackerLP.prove_batch
+
+    def counted(self, *args, **kwargs):
+        pushed.append(self.interior)
+        return prove_batch(self, *args, **kwargs)
+
+    monkeypatch.setattr(model_module.AttackerLP, "prove_batch", counted)
+    plain = protect_table(counts, RULES)
+    assert pushed == []
+    init = protect_module._SecondarySuppression.__init__
+
+    def always_push(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        self._push = True
+
+    monkeypatch.setattr(protect_module._SecondarySuppression, "__init__", always_push)
+    pd.testing.assert_frame_equal(protect_table(counts, RULES), plain)
+    assert pushed and not any(pushed)  # forced pushes on a model without the interior point method
+    assert (plain["geheim"] & (plain["reden"] == "secundair")).any()  # a table that needed repairs
