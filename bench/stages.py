@@ -248,8 +248,9 @@ def koppelen(args: dict[str, Any]) -> dict[str, Any]:
 def rapport(args: dict[str, Any]) -> dict[str, Any]:
     """`factlab run` (link, aggregate, protect, report), with or without the PDF.
 
-    Without a Prefect server (`prefect` false) it runs the steps in this process, as `factlab run` does
-    when no server is configured; with `prefect` true, the Prefect flow on the server of the environment.
+    Without a Prefect server (`prefect` false) it is `factlab run` as the analyst types it on a machine
+    without a server (the steps run in this process); with `prefect` true, the Prefect flow on the server
+    of the environment.
     """
     import pipelines.stapeling_steps
     import reports.pdf
@@ -275,10 +276,17 @@ def rapport(args: dict[str, Any]) -> dict[str, Any]:
         started = time.perf_counter()
         stapelingsmonitor(**parameters)
     else:
-        from pipelines.stapeling_steps import run_locally
+        # `factlab run` itself (in this process, so that the timers above see its steps), on a machine
+        # without a Prefect server: it checks the inputs, starts Chromium and runs the steps here.
+        from pipelines.cli.main import main as factlab
+        from pipelines.environment import PREFECT_CHOICE
 
+        os.environ[PREFECT_CHOICE] = "uit"
+        command = ["run", "--deliveries", parameters["deliveries"], "--register", parameters["register"],
+                   "--areas", parameters["areas"], "--period", parameters["period"],
+                   "--out", parameters["out"]]
         started = time.perf_counter()
-        run_locally(**parameters)
+        factlab.main([*command, *([] if parameters["pdf"] else ["--geen-pdf"])], standalone_mode=False)
     out = Path(args["uit"])
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     return {

@@ -443,24 +443,29 @@ def _run_flow(deliveries, register_path, areas, period, out, niveaus, regels, vo
         parameters["toelichting"] = str(toelichting)
     if indeling_kaarten:  # niveau -> path of its map, as plain strings
         parameters["indeling_kaarten"] = {name: str(path) for name, path in indeling_kaarten.items()}
-    try:
-        parameters.update(_period_parameters(reeks, normen, status, herziening))
-        if use_prefect():
-            configure_prefect()
-            from pipelines.progress import activated
-            from pipelines.stapeling_flow import stapelingsmonitor
+    from reports.pdf import browser_ahead
 
-            # The flow and its tasks run in this process: they show their steps on the same progress.
-            with without_tracebacks_for(known), _progress("stappen", settle=False) as bar, activated(bar):
-                stapelingsmonitor(**parameters)
-        else:
-            from pipelines.stapeling_steps import run_locally
+    # The inputs are checked: Chromium starts now, on the second core while this one imports the steps and
+    # links (its start-up, ~1 s, would otherwise slow the protection or wait at the end).
+    with browser_ahead(pdf):
+        try:
+            parameters.update(_period_parameters(reeks, normen, status, herziening))
+            if use_prefect():
+                configure_prefect()
+                from pipelines.progress import activated
+                from pipelines.stapeling_flow import stapelingsmonitor
 
-            show_run_progress()
-            with _progress("stappen", settle=False) as bar:  # DuckDB works before the first step ends
-                run_locally(**parameters, progress=bar)
-    except known as exc:
-        _fail(str(exc))
+                # The flow and its tasks run in this process: they show their steps on the same progress.
+                with without_tracebacks_for(known), _progress("stappen", settle=False) as bar, activated(bar):
+                    stapelingsmonitor(**parameters)
+            else:
+                from pipelines.stapeling_steps import run_locally
+
+                show_run_progress()
+                with _progress("stappen", settle=False) as bar:  # DuckDB works before the first step ends
+                    run_locally(**parameters, progress=bar)
+        except known as exc:
+            _fail(str(exc))
 
 
 @main.command("export")
