@@ -57,6 +57,25 @@ _STOOD_IN = frozenset(_FLUENT + name for name in (
 ))
 
 
+# Likewise GX defines all its ~60 expectations (a pydantic model each) when it is imported; one module per
+# expectation type, named after it. Those no suite of Factlab uses are stand-ins too: a suite that starts
+# using another type gets the real one.
+_EXPECTATIONS = "great_expectations.expectations.core."
+
+
+@cache
+def _used_expectation_types() -> frozenset[str]:
+    return frozenset(e["type"] for path in sorted(SUITE_DIR.glob("*.json"))
+                     for e in suite_definition(path.stem)["expectations"])
+
+
+def _unused_expectation(module: str) -> bool:
+    """Whether `module` is GX's module of an expectation type that no suite uses."""
+    if not module.startswith(_EXPECTATIONS + "expect_"):
+        return False
+    return module.removeprefix(_EXPECTATIONS) not in _used_expectation_types()
+
+
 class _StandIn(importlib.abc.Loader):
     """A module whose every public name is an empty class of that name (made on first use)."""
 
@@ -81,7 +100,7 @@ class _LeanImports(importlib.abc.MetaPathFinder):
     def find_spec(self, name: str, path: object, target: object = None) -> Any:
         if name.partition(".")[0] in _KEPT_OUT:
             raise ModuleNotFoundError(f"{name} wordt niet geladen voor de controleregels", name=name)
-        if name in _STOOD_IN:
+        if name in _STOOD_IN or _unused_expectation(name):
             return importlib.machinery.ModuleSpec(name, _StandIn())
         if name not in _DEFERRED:
             return None
