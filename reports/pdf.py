@@ -120,9 +120,10 @@ _ahead: _BrowserAhead | None = None
 def browser_ahead(wanted: bool = True) -> Iterator[None]:
     """Launch Chromium now, beside the work of this block, for a PDF printed within it; closed at its end.
 
-    Starting Playwright and Chromium costs about 0.7 s; `factlab run` spends it while the figures are
-    protected instead of after the report is written (docs/benchmarks.md). Nothing changes in what is
-    printed: the job is the same, only the browser was started earlier.
+    Starting Playwright and Chromium (and opening the print page) costs about a second; `factlab run`
+    spends it once its inputs are checked, beside its imports and the linking, instead of after the report
+    is written (docs/benchmarks.md, "Vijfde ronde"). Nothing changes in what is printed: the job is the
+    same, only the browser was started earlier. Blocks may nest: the outer one starts the browser.
     """
     global _ahead
     if not wanted or _ahead is not None or not Path(CHROMIUM).exists():
