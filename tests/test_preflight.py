@@ -270,3 +270,38 @@ def test_a_division_given_twice_is_refused_before_anything_runs(work: Path):
     assert result.exit_code == 2, result.output
     assert "fout: --kaart-indeling: de indeling 'wijkteam' staat er twee keer" in result.output
     assert _snapshot(work) == before and not (work / "uit").exists()
+
+
+@pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="Debian chromium ontbreekt (make system)")
+def test_chromium_starts_once_the_inputs_are_checked_and_not_for_a_mistake(work: Path, monkeypatch) -> None:
+    """`factlab run` starts Chromium as soon as its inputs pass the checks, so that its start-up overlaps the
+    imports and the linking (docs/benchmarks.md, "Vijfde ronde"); a run stopped by a check starts none."""
+    import pipelines.stapeling_steps
+    import reports.pdf
+
+    started: list[str] = []
+    ahead_class = reports.pdf._BrowserAhead
+
+    def counted():
+        started.append("chromium")
+        return ahead_class()
+
+    monkeypatch.setattr(reports.pdf, "_BrowserAhead", counted)
+    link_records = pipelines.stapeling_steps.link_records
+
+    def linking(*args, **kwargs):
+        started.append("koppelen" if reports.pdf._ahead is not None else "koppelen zonder Chromium")
+        return link_records(*args, **kwargs)
+
+    monkeypatch.setattr(pipelines.stapeling_steps, "link_records", linking)
+    monkeypatch.chdir(work)
+    argv = ["run", "--deliveries", "leveringen", "--register", "register.parquet", "--areas", "gebieden.csv",
+            "--period", "2026H1", "--out"]
+    result = CliRunner().invoke(main, [*argv, "uit"])
+    assert result.exit_code == 0, result.output
+    assert started == ["chromium", "koppelen"]
+    assert (work / "uit" / "rapport.pdf").is_file() and reports.pdf._ahead is None
+    started.clear()
+    _corrupt_parquet(work)
+    result = CliRunner().invoke(main, [*argv, "uit2"])
+    assert result.exit_code == 2 and started == []
