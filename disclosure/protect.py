@@ -280,9 +280,10 @@ class _SecondarySuppression:
     def _repair_round(self, unproven: list[int], stage: str) -> bool:
         """Hide extra cells for every cell that fails; False when nothing could be done for any of them.
 
-        `unproven` are the cells the known points do not prove. Per cell: its exact minimum (unless a
-        known point sits on its lower bound) and maximum, and only when that interval fails the
-        requirement (a cell proven 0 is exempt, docs/disclosure.md §3) a repair LP.
+        `unproven` are the cells the known points do not prove. Per cell: its exact maximum (unless a
+        known point sits on its upper bound), then, unless that with the known bottom proves the cell, its
+        exact minimum; only when that interval fails the requirement (a cell proven 0 is exempt,
+        docs/disclosure.md §3) a repair LP.
         """
         progress = False
         if self._repair is None:
@@ -297,10 +298,12 @@ class _SecondarySuppression:
             # A known point on an implied bound (the cell's own or one that follows through the sums)
             # is that extreme; otherwise an LP finds it.
             low_exact, high_exact = self.attacker.exact_by_points(cell, low, high)
-            if not low_exact:
-                low = self.attacker.extreme(cell, maximise=False)
             if not high_exact:
                 high = self.attacker.extreme(cell, maximise=True)
+                if self.requirement.sufficient(cell, low, high):
+                    continue  # the known bottom and the exact top already prove it: no minimum needed
+            if not low_exact:
+                low = self.attacker.extreme(cell, maximise=False)
             # Both extremes are exact now.
             if self.requirement.met(cell, low, high):
                 if self.requirement.exempt(cell, low, high):

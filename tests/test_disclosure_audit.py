@@ -673,3 +673,41 @@ def test_the_protection_pushes_only_where_exact_lps_are_costly_and_the_table_is_
     pd.testing.assert_frame_equal(protect_table(counts, RULES), plain)
     assert pushed and not any(pushed)  # forced pushes on a model without the interior point method
     assert (plain["geheim"] & (plain["reden"] == "secundair")).any()  # a table that needed repairs
+
+
+def test_a_repair_round_solves_a_minimum_only_when_the_exact_maximum_does_not_prove_the_cell(monkeypatch):
+    """In a repair round a cell's exact maximum comes first: with the known bottom (a point's value, at least
+    the exact minimum) it often proves the cell safe already, and then no LP for the minimum is needed. The
+    decisions rest on exact intervals as before, so the table is the same (docs/disclosure.md §6i)."""
+    import disclosure.model as model_module
+    import disclosure.protect as protect_module
+
+    counts = synthetic_counts(11, SyntheticGemeente(wijken=6, buurten_per_wijk=4),
+                              levels=("gemeente", "wijk", "buurt"))
+    calls: list[tuple[int, bool, bool]] = []  # (cell, maximise, proven by that top and the known bottom)
+    in_round = {"on": False}
+    repair_round = protect_module._SecondarySuppression._repair_round
+    extreme = model_module.AttackerLP.extreme
+
+    def round_(self, *args, **kwargs):
+        in_round["on"], in_round["requirement"] = True, self.requirement
+        try:
+            return repair_round(self, *args, **kwargs)
+        finally:
+            in_round["on"] = False
+
+    def logged(self, cell, maximise, cap=None):
+        low = float(self.pool_span(np.array([cell]))[0][0])
+        value = extreme(self, cell, maximise, cap)
+        if in_round["on"]:
+            calls.append((cell, maximise, maximise and in_round["requirement"].sufficient(cell, low, value)))
+        return value
+
+    monkeypatch.setattr(protect_module._SecondarySuppression, "_repair_round", round_)
+    monkeypatch.setattr(model_module.AttackerLP, "extreme", logged)
+    protected = protect_table(counts, RULES)
+    assert audit_protection(protected, RULES, counts).passed
+    tops = {cell: proven for cell, maximise, proven in calls if maximise}
+    bottoms = [cell for cell, maximise, _ in calls if not maximise]
+    assert any(tops.values()), "no cell was proven by its exact top alone on this table"
+    assert all(not tops.get(cell, False) for cell in bottoms), "a minimum was solved for a proven cell"
