@@ -445,11 +445,11 @@ def _run_flow(deliveries, register_path, areas, period, out, niveaus, regels, vo
         parameters["indeling_kaarten"] = {name: str(path) for name, path in indeling_kaarten.items()}
     from reports.pdf import browser_ahead
 
-    # The inputs are checked: Chromium starts now, on the second core while this one imports the steps and
-    # links (its start-up, ~1 s, would otherwise slow the protection or wait at the end).
-    with browser_ahead(pdf):
-        try:
-            parameters.update(_period_parameters(reeks, normen, status, herziening))
+    try:
+        parameters.update(_period_parameters(reeks, normen, status, herziening))
+        # The inputs are checked: Chromium starts now, on the second core while this one imports the steps
+        # and links (its start-up, ~1 s, would otherwise slow the protection or wait at the end).
+        with browser_ahead(pdf):
             if use_prefect():
                 configure_prefect()
                 from pipelines.progress import activated
@@ -464,8 +464,8 @@ def _run_flow(deliveries, register_path, areas, period, out, niveaus, regels, vo
                 show_run_progress()
                 with _progress("stappen", settle=False) as bar:  # DuckDB works before the first step ends
                     run_locally(**parameters, progress=bar)
-        except known as exc:
-            _fail(str(exc))
+    except known as exc:
+        _fail(str(exc))
 
 
 @main.command("export")
