@@ -41,9 +41,9 @@ _RESULT_FORMAT = {"result_format": "COMPLETE", "partial_unexpected_count": 0,
 _KEPT_OUT = ("sqlalchemy",)
 _DEFERRED = ("altair", "scipy.stats")
 # GX registers every kind of data source it knows when it is imported (Spark, SQL databases, cloud
-# storage, files): pydantic models that cost ~0.5 s. Validation uses only the in-memory pandas source,
-# so while GX is imported these modules are stand-ins (`_StandIn`): importing a name from one gives an
-# empty class of that name, which GX registers but Factlab never uses.
+# storage, files): pydantic models that cost ~0.4 s (docs/benchmarks.md, "Vijfde ronde"). Validation uses
+# only the in-memory pandas source, so while GX is imported these modules are stand-ins (`_StandIn`):
+# importing a name from one gives an empty class of that name, which GX registers but Factlab never uses.
 _FLUENT = "great_expectations.datasource.fluent."
 _STOOD_IN = frozenset(_FLUENT + name for name in (
     "alloy_datasource", "aurora_datasource", "bigquery_datasource", "citus_datasource",
@@ -80,7 +80,7 @@ class _StandIn(importlib.abc.Loader):
     """A module whose every public name is an empty class of that name (made on first use)."""
 
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType:
-        module = types.ModuleType(spec.name, "Vervangt een gegevensbron van GX die Factlab niet gebruikt.")
+        module = types.ModuleType(spec.name, "Vervangt een module van GX die Factlab niet gebruikt.")
 
         def stand_in(name: str) -> type:
             if name.startswith("__"):
