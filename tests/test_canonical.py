@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import string
+import sys
 
 import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from linkage.pseudonyms import address_pseudonyms, building_pseudonyms
-from schemas.canonical import canonical_address, canonicalise_addresses
+from schemas.canonical import PYTHON_WHITESPACE, canonical_address, canonicalise_addresses
 
 
 def test_key_id_of_test_key(test_key):
@@ -119,3 +120,9 @@ def test_never_crashes_on_arbitrary_text(pc, nr, letter, toev):
     if address is not None:
         assert address.canonical.count("|") == 3
         assert 1 <= address.huisnummer <= 99999
+
+
+def test_the_written_out_whitespace_is_exactly_what_python_calls_whitespace():
+    """The vectorised canonicaliser strips what `str.isspace()` holds for; the list is written out, so a
+    Python whose Unicode tables differ must show here, not as a silent difference in pseudonyms."""
+    assert PYTHON_WHITESPACE == "".join(chr(i) for i in range(sys.maxunicode + 1) if chr(i).isspace())
