@@ -170,7 +170,7 @@ def audit_protection(protected: pd.DataFrame, rules: DisclosureRules,
         rule_violations=rule_violations,
         truth_outside_interval=outside,
         published_share_of_large_cells=share,
-        lp_solves=attacker.solves + attacker.batch_solves,
+        lp_solves=attacker.solves + attacker.batch_solves + attacker.reach_solves,
         seconds=time.perf_counter() - started,
         intervals=tuple(intervals),
     )

@@ -280,10 +280,12 @@ class _SecondarySuppression:
     def _repair_round(self, unproven: list[int], stage: str) -> bool:
         """Hide extra cells for every cell that fails; False when nothing could be done for any of them.
 
-        `unproven` are the cells the known points do not prove. Per cell: its exact maximum (unless a
-        known point sits on its upper bound), then, unless that with the known bottom proves the cell, its
-        exact minimum; only when that interval fails the requirement (a cell proven 0 is exempt,
-        docs/disclosure.md §3) a repair LP.
+        `unproven` are the cells the known points do not prove. Per cell (in a model with many secret
+        cells): first a few `reach` solves towards the values that would prove it
+        (`AttackerLP.prove_by_reach`); if they do not, its exact maximum (unless a known point sits on its
+        upper bound), then, unless that with the known bottom proves the cell, its exact minimum; only
+        when that interval fails the requirement (a cell proven 0 is exempt, docs/disclosure.md §3) a
+        repair LP.
         """
         progress = False
         if self._repair is None:
@@ -295,6 +297,13 @@ class _SecondarySuppression:
             low, high = float(known_low[0]), float(known_high[0])
             if self.requirement.sufficient(cell, low, high):
                 continue  # an earlier repair in this round already widened it
+            if self.attacker.reaching:
+                # Cheap feasibility solves towards the values that would prove it (no decision rests on
+                # them: what they do not prove gets its exact extremes below).
+                for point in self.attacker.prove_by_reach(cell, self.requirement, low, high):
+                    low, high = min(low, float(point[cell])), max(high, float(point[cell]))
+                if self.requirement.sufficient(cell, low, high):
+                    continue
             # A known point on an implied bound (the cell's own or one that follows through the sums)
             # is that extreme; otherwise an LP finds it.
             low_exact, high_exact = self.attacker.exact_by_points(cell, low, high)

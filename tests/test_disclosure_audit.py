@@ -711,3 +711,43 @@ def test_a_repair_round_solves_a_minimum_only_when_the_exact_maximum_does_not_pr
     bottoms = [cell for cell, maximise, _ in calls if not maximise]
     assert any(tops.values()), "no cell was proven by its exact top alone on this table"
     assert all(not tops.get(cell, False) for cell in bottoms), "a minimum was solved for a proven cell"
+
+
+def test_cheap_reach_solves_prove_cells_first_and_change_no_decision(monkeypatch):
+    """Before a cell's exact extremes, a few feasibility solves of the dual simplex (`AttackerLP.reach`)
+    try to show the values that would prove it; only what they do not prove gets exact LPs. Every decision
+    still rests on exact intervals, so the table is the same with them off (docs/disclosure.md §6j), and
+    fewer exact extremes are solved. (By default only models with many secret cells use them.)"""
+    import disclosure.model as model_module
+
+    counts = synthetic_counts(11, SyntheticGemeente(wijken=6, buurten_per_wijk=4),
+                              levels=("gemeente", "wijk", "buurt"))
+    counted = {"extreme": 0, "reach": 0, "reached": 0}
+    extreme, reach = model_module.AttackerLP.extreme, model_module.AttackerLP.reach
+
+    def counting_extreme(self, *args, **kwargs):
+        counted["extreme"] += 1
+        return extreme(self, *args, **kwargs)
+
+    def counting_reach(self, cell, target, up):
+        counted["reach"] += 1
+        found = reach(self, cell, target, up)
+        if found:  # a found point is a point of the model and does reach the target
+            counted["reached"] += 1
+            assert self.is_feasible(self.last_solution)
+            value = float(self.last_solution[cell])
+            assert (value >= target - 1e-6) if up else (value <= target + 1e-6)
+        return found
+
+    monkeypatch.setattr(model_module.AttackerLP, "extreme", counting_extreme)
+    monkeypatch.setattr(model_module.AttackerLP, "reach", counting_reach)
+    monkeypatch.setattr(model_module, "REACH_SECRET_CELLS", 10**9)  # never
+    plain = protect_table(counts, RULES)
+    without = dict(counted)
+    assert without["reach"] == 0
+    counted.update(extreme=0, reach=0, reached=0)
+    monkeypatch.setattr(model_module, "REACH_SECRET_CELLS", 0)  # always
+    pd.testing.assert_frame_equal(protect_table(counts, RULES), plain)
+    assert counted["reached"] > 0
+    assert counted["extreme"] < without["extreme"]
+    assert (plain["geheim"] & (plain["reden"] == "secundair")).any()  # a table that needed repairs
