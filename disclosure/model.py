@@ -55,13 +55,13 @@ simplex needs thousands of pivots per cell; the sample gemeente with one kenmerk
 secret): 1.9 s per extreme against 0.35 s, repair LP 9.4 s against 2.3 s. With few secret cells the warm
 start wins (Amsterdam-size without groups, 10 % secret: 0.10 s against 0.19 s, repair 0.44 s against
 3.7 s). The choice changes only the speed: every extreme is still exact and every point is checked by us."""
-REACH_SECRET_CELLS = 500
+REACH_SECRET_CELLS = 1000
 """A model with at least this many secret cells at the start first tries to prove a cell with
 `AttackerLP.reach` (feasibility solves of the dual simplex towards the values that would prove it, warm
-from the last basis) before it solves the cell's exact extremes. Measured (docs/disclosure.md §6j): on
-tables with many secret cells (buurten, groups) 11-16 % less time, where exact LPs are costly; on a
-gemeente with wijken only (142 secret cells) 10 % more, as its exact LPs take 10-30 ms. Decisions rest
-only on exact intervals either way, so the table is the same."""
+from the last basis) before it solves the cell's exact extremes. Measured (docs/disclosure.md §6j): 11-16 %
+less time with 1 287 and 1 587 secret cells (buurten, a kenmerk), where exact LPs are costly; the same
+time with 566 (Amsterdam-size, wijken only); 10 % more with 142 (a gemeente with wijken only), whose
+exact LPs take 10-30 ms. Decisions rest only on exact intervals either way, so the table is the same."""
 _PUBLISHED_SPAN = 20.0
 """A published cell's interval is the rounding's (a few units wide); a secret cell's is wider or open."""
 TIE_BREAK = 1e-5
