@@ -222,5 +222,11 @@ def test_partner_command_targets_marginal_rate_baseline_and_progress_cost():
     assert smaller_worse["voortgang_kosten_pct"]["gemeten"] == 2.3
     assert smaller_worse["voortgang_kosten_pct"]["gehaald"] is False
     assert smaller_worse["voortgang_kosten_pct"]["per_grootte"] == {"1000000": 2.3, "5000000": 2.0}
+    # Runs taken in turns are priced by their medians, not by one lucky best run each.
+    noisy = {"grootten": {"1000000": {
+        "factlab": _run(4.0, 1_000_000) | {"mediaan_s": 5.0},
+        "met_voortgang": _run(4.4, 1_000_000) | {"mediaan_s": 5.05},
+    }}}
+    assert _summary(noisy, (1_000_000,))["voortgang_kosten_pct"] == {"1000000": 1.0}
     text = "\n".join(_partner_lines(partner))
     assert "pandas + HMAC per rij" in text and "500.000 rijen/s" in text
