@@ -9,7 +9,8 @@ and `--herhaal` times (the best run counts, with the load average of the machine
 (`FACTLAB_VOORTGANG=aan`, its stderr to a file, in turns with the first) to price the progress display
 by the medians, and the plain pandas script of `bench.plain_pseudonymise` on the smallest size. Reports
 whole-process rows/s and the marginal rows/s between the two sizes (the rows added divided by the time
-added: the rate once the fixed costs of starting are paid). Results go in docs/benchmarks.md ("De partneropdracht").
+added: the rate once the fixed costs of starting are paid). Results go in docs/benchmarks.md
+("De partneropdracht").
 """
 
 from __future__ import annotations
