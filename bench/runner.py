@@ -460,7 +460,7 @@ def partner_targets(partner: dict[str, Any]) -> dict[str, Any]:
         worst = max(costs, key=lambda size: costs[size])
         targets["voortgang_kosten_pct"] = {
             **_target("voortgang_kosten_pct", max(costs[worst], 0.0), False,
-                      f"FACTLAB_VOORTGANG=aan tegen zonder, {worst} rijen, beste van 3"),
+                      f"FACTLAB_VOORTGANG=aan tegen zonder, om en om, medianen; {worst} rijen"),
             "per_grootte": {size: round(cost, 2) for size, cost in costs.items()},
         }
     return targets
