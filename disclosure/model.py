@@ -58,10 +58,10 @@ start wins (Amsterdam-size without groups, 10 % secret: 0.10 s against 0.19 s, r
 REACH_SECRET_CELLS = 1000
 """A model with at least this many secret cells at the start first tries to prove a cell with
 `AttackerLP.reach` (feasibility solves of the dual simplex towards the values that would prove it, warm
-from the last basis) before it solves the cell's exact extremes. Measured (docs/disclosure.md §6j): 11-16 %
-less time with 1 287 and 1 587 secret cells (buurten, a kenmerk), where exact LPs are costly; the same
-time with 566 (Amsterdam-size, wijken only); 10 % more with 142 (a gemeente with wijken only), whose
-exact LPs take 10-30 ms. Decisions rest only on exact intervals either way, so the table is the same."""
+from the last basis) before it solves the cell's exact extremes. Measured (docs/disclosure.md §6j): 21 %
+less time with 1 287 and 1 587 secret cells (buurten, a kenmerk), where exact LPs are costly; 2 % less,
+within the noise, with 566 (Amsterdam-size, wijken only); 2-7 % more with 142 and 215 (wijken only),
+whose exact LPs take 10-30 ms. Decisions rest only on exact intervals either way, so the table is the same."""
 _PUBLISHED_SPAN = 20.0
 """A published cell's interval is the rounding's (a few units wide); a secret cell's is wider or open."""
 TIE_BREAK = 1e-5
@@ -912,10 +912,11 @@ class AttackerLP:
         """Try to prove `cell` with at most three `reach` solves, from the span [low, high] of known
         points; returns the points found (already in the pool).
 
-        The targets are the values that would make `requirement.sufficient` hold: first down to the cell's
-        lower bound when the known bottom is what keeps the upper target high (a cell under the threshold
-        at 5 shows 1 and 10 rather than 5 and 13), then up from the bottom, then down from the top.
-        No decision rests on this: a cell it does not prove gets its exact extremes as before.
+        The targets are the values that would make `requirement.sufficient` hold. First up from the known
+        bottom. When that fails for a cell under the threshold, down to the threshold minus the width (or its
+        lower bound) and then up to the threshold: a cell at 5 shows 2 and 10 rather than 5 and 13.
+        Otherwise down from the known top. No decision rests on this: a cell it does not prove gets its
+        exact extremes as before.
         """
         points: list[np.ndarray] = []
 
@@ -928,15 +929,13 @@ class AttackerLP:
             low, high = min(low, value), max(high, value)
             return requirement.sufficient(cell, low, high)
 
-        bottom = float(self.lower[cell])
-        if (not math.isinf(low) and low > bottom + _EPS
-                and ceil_value(low) + requirement.width > requirement.min_high[cell]
-                and tried(bottom, up=False)):
-            # Down reached; the up target is now the lowest it can be.
-            if requirement.sufficient(cell, low, high) or tried(
-                    requirement.cap(cell, low, high, maximise=True), up=True):
-                return points
-        elif tried(requirement.cap(cell, low, high, maximise=True), up=True):
+        if tried(requirement.cap(cell, low, high, maximise=True), up=True):
+            return points
+        threshold = float(requirement.min_high[cell])
+        if not math.isinf(threshold) and not math.isinf(low):
+            down = max(float(self.lower[cell]), threshold - requirement.width)
+            if down < low - _EPS and tried(down, up=False):
+                tried(requirement.cap(cell, low, high, maximise=True), up=True)
             return points
         tried(requirement.cap(cell, low, high, maximise=False), up=False)
         return points
