@@ -857,8 +857,9 @@ class AttackerLP:
         """The attacker's model with no objective but the tie-breaks, for `reach` (built on first use).
 
         Its basis stays optimal for those costs between solves, so a changed bound is a warm start for the
-        dual simplex: it only has to make the point feasible again, which is far cheaper than optimising a
-        new objective from the last basis (measured: docs/disclosure.md §6j).
+        dual simplex: it only has to make the point feasible again. Measured (docs/disclosure.md §6j): a
+        failure costs 8-57 ms, a success a third of a warm-started exact extreme with few secret cells and
+        about as much as an interior point LP with many.
         """
         if self._reach is None:
             n = self.model.n_cells
