@@ -107,15 +107,10 @@ def _summary(results: dict[str, Any], sizes: tuple[int, ...]) -> dict[str, Any]:
     # The cost of the progress display: the medians of runs taken in turns (a best run is one draw of the
     # machine's noise, which is as large as the cost itself).
     results["voortgang_kosten_pct"] = {
-        size: round(100 * (_typical(e["met_voortgang"]) / _typical(e["factlab"]) - 1), 1)
+        size: round(100 * (e["met_voortgang"]["mediaan_s"] / e["factlab"]["mediaan_s"] - 1), 1)
         for size, e in entries.items()
     }
     return results
-
-
-def _typical(run: dict[str, Any]) -> float:
-    """A measurement's median wall time (its best when only that was kept, as in older results)."""
-    return run.get("mediaan_s", run["wandklok_s"])
 
 
 def main(argv: list[str] | None = None) -> None:

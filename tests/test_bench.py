@@ -193,7 +193,7 @@ def test_bench_command_offers_the_scales():
 
 def _run(wall: float, rows: int) -> dict:
     return {"wandklok_s": wall, "cpu_s": wall, "piek_rss_mb": 500, "load": [1.0, 1.0, 1.0], "runs": [wall],
-            "rijen_per_s": round(rows / wall)}
+            "mediaan_s": wall, "cpu_mediaan_s": wall, "rijen_per_s": round(rows / wall)}
 
 
 def test_partner_command_targets_marginal_rate_baseline_and_progress_cost():
