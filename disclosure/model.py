@@ -650,14 +650,7 @@ class AttackerLP:
         self.interior = (model.n_cells >= INTERIOR_POINT_CELLS
                          and secret >= INTERIOR_POINT_SHARE * model.n_cells)
         """Whether this model's LPs use the interior point method (many secret cells, see the constant)."""
-        self._highs = new_highs()
-        if self.interior:
-            use_interior_point(self._highs)
-        inf = highspy.kHighsInf
-        n = model.n_cells
-        self._highs.addVars(n, np.where(np.isinf(self.lower), -inf, self.lower),
-                            np.where(np.isinf(self.upper), inf, self.upper))
-        add_rows(self._highs, self.rows, 0)
+        self._highs = self._cell_model(self.interior)
         self._capped: highspy.Highs | None = None
         self._reach: highspy.Highs | None = None
         self.reach_solves = 0
@@ -678,6 +671,33 @@ class AttackerLP:
         self._propagation: BoundPropagation | None = None
         self._implied: tuple[np.ndarray, np.ndarray] | None = None
 
+    # -- the HiGHS models ------------------------------------------------------------------------
+
+    def _cell_model(self, interior: bool) -> highspy.Highs:
+        """A new HiGHS model with a column per cell (the attacker's bounds) and the used rows."""
+        h = new_highs()
+        if interior:
+            use_interior_point(h)
+        inf = highspy.kHighsInf
+        h.addVars(self.model.n_cells, np.where(np.isinf(self.lower), -inf, self.lower),
+                  np.where(np.isinf(self.upper), inf, self.upper))
+        add_rows(h, self.rows, 0)
+        return h
+
+    def _add_preferences_so_far(self, h: highspy.Highs, first: int) -> None:
+        """Give a model built on first use the tie-breaks added so far (their columns from `first`), those
+        of released cells without cost."""
+        for cells, lower, upper in self._preferences:
+            _add_preference(h, cells, lower, upper)
+        _free_preferences(h, first, [self._preference_of[c] for c in sorted(self._released)])
+
+    def _built_models(self) -> list[tuple[highspy.Highs, int]]:
+        """Every model built so far, each with the column where its tie-break columns start: a change of
+        bounds or tie-breaks goes to all of them."""
+        n = self.model.n_cells
+        return [(h, first) for h, first in ((self._highs, n), (self._capped, 2 * n), (self._reach, n))
+                if h is not None]
+
     # -- bounds ------------------------------------------------------------------------------------
 
     def set_bounds(self, cells: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
@@ -697,11 +717,10 @@ class AttackerLP:
         inside = (values >= self.lower[cells] - 1e-5) & (values <= self.upper[cells] + 1e-5)
         self._pool_valid &= inside.all(axis=1)
         inf = highspy.kHighsInf
-        for h in (self._highs, self._capped, self._reach):
-            if h is not None:
-                h.changeColsBounds(int(cells.size), cells,
-                                   np.where(np.isinf(self.lower[cells]), -inf, self.lower[cells]),
-                                   np.where(np.isinf(self.upper[cells]), inf, self.upper[cells]))
+        for h, _ in self._built_models():
+            h.changeColsBounds(int(cells.size), cells,
+                               np.where(np.isinf(self.lower[cells]), -inf, self.lower[cells]),
+                               np.where(np.isinf(self.upper[cells]), inf, self.upper[cells]))
 
     def snapshot(self) -> TrialSnapshot:
         """What a trial change of bounds may undo: which points were possible and which cells proven 0."""
@@ -796,9 +815,8 @@ class AttackerLP:
         for position, cell in enumerate(preference[0]):
             self._preference_of.setdefault(int(cell), []).append((self._preference_end + position, k))
         self._preference_end += 2 * k
-        for h in (self._highs, self._capped, self._reach):
-            if h is not None:
-                _add_preference(h, *preference)
+        for h, _ in self._built_models():
+            _add_preference(h, *preference)
 
     def release(self, cells: list[int]) -> None:
         """Drop the tie-break of `cells`: they stay secret for good, so later points may move them freely.
@@ -812,10 +830,8 @@ class AttackerLP:
         if not cells:
             return
         self._released.update(cells)
-        for h, first in ((self._highs, self.model.n_cells), (self._capped, 2 * self.model.n_cells),
-                         (self._reach, self.model.n_cells)):
-            if h is not None:
-                _free_preferences(h, first, [self._preference_of[c] for c in cells])
+        for h, first in self._built_models():
+            _free_preferences(h, first, [self._preference_of[c] for c in cells])
 
     # -- solving -----------------------------------------------------------------------------------
 
@@ -862,16 +878,9 @@ class AttackerLP:
         about as much as an interior point LP on one with a kenmerk.
         """
         if self._reach is None:
-            n = self.model.n_cells
-            inf = highspy.kHighsInf
-            h = new_highs()
+            h = self._cell_model(interior=False)
             h.setOptionValue("simplex_strategy", 1)
-            h.addVars(n, np.where(np.isinf(self.lower), -inf, self.lower),
-                      np.where(np.isinf(self.upper), inf, self.upper))
-            add_rows(h, self.rows, 0)
-            for cells, lower, upper in self._preferences:
-                _add_preference(h, cells, lower, upper)
-            _free_preferences(h, n, [self._preference_of[c] for c in sorted(self._released)])
+            self._add_preferences_so_far(h, self.model.n_cells)
             self._reach = h
         return self._reach
 
@@ -995,19 +1004,12 @@ class AttackerLP:
         if self._capped is None:
             n = self.model.n_cells
             inf = highspy.kHighsInf
-            h = new_highs()
-            if self.interior:
-                use_interior_point(h)
-            h.addVars(n, np.where(np.isinf(self.lower), -inf, self.lower),
-                      np.where(np.isinf(self.upper), inf, self.upper))
+            h = self._cell_model(self.interior)
             h.addVars(n, np.full(n, -inf), np.full(n, inf))
-            add_rows(h, self.rows, 0)
             add_pairs(h, np.arange(n, 2 * n), np.arange(n), -1.0, np.full(n, -inf), np.full(n, inf))
             self._capped = h
             self._capped_rows = h.getNumRow() - n
-            for cells, lower, upper in self._preferences:
-                _add_preference(h, cells, lower, upper)
-            _free_preferences(h, 2 * n, [self._preference_of[c] for c in sorted(self._released)])
+            self._add_preferences_so_far(h, 2 * n)
         return self._capped
 
     def push(self, cells: np.ndarray, up: np.ndarray, targets: np.ndarray) -> np.ndarray | None:
